@@ -1,0 +1,118 @@
+// Package stages defines the unit of work that flows through the consumer and
+// the normalize dry run: a Batch of Events, transformed in order by a Chain of
+// Stages. Every stage package (decode, exclude, normalize, geoip, ioc, encode)
+// implements Stage; none of them does I/O on the hot path.
+package stages
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/siemstream/siemstream/internal/doc"
+)
+
+// Source says where a raw record came from. One Source is shared by every
+// event of a wire chunk, so it is never copied per event.
+type Source struct {
+	LogType string
+	Bucket  string
+	Key     string
+	// Context is format state that belongs to the whole object rather than to
+	// one record, e.g. the header line of a CSV object (VPC Flow Logs), so a
+	// record can be parsed without the rest of its object.
+	Context []byte
+}
+
+// Status is what became of an event.
+type Status uint8
+
+const (
+	// Keep: the event goes on to the next stage and, in the end, to the sink.
+	Keep Status = iota
+	// Dropped: removed on purpose (exclusion) and counted; not an error.
+	Dropped
+	// Failed: the record is bad; it is quarantined with Err and the rest of
+	// the batch goes on.
+	Failed
+)
+
+func (s Status) String() string {
+	switch s {
+	case Keep:
+		return "keep"
+	case Dropped:
+		return "dropped"
+	case Failed:
+		return "failed"
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// Event is one raw log record on its way to becoming one document.
+type Event struct {
+	Src *Source
+	// Ordinal is the 1-based position of the raw record in its S3 object
+	// (data line number for text/csv, element number for JSON arrays).
+	Ordinal int64
+	// Raw is the raw record. It aliases a buffer owned by the batch and is
+	// valid until the batch is reset.
+	Raw []byte
+
+	Status Status
+	// Err says why, when Status is Failed or Dropped.
+	Err error
+
+	// Doc is the document being built (decode fills it with the parsed
+	// record, normalize maps it to ECS, geoip/ioc enrich it).
+	Doc *doc.Doc
+	// Index, ID and Out are the bulk action: target index, _id and the
+	// serialised _source (set by the encode stage).
+	Index string
+	ID    string
+	Out   []byte
+
+	// Unit ties the event to the input unit it came from (e.g. the Kinesis
+	// user record), so the consumer knows which units are fully acknowledged.
+	// Stages must not change it.
+	Unit int
+}
+
+// Fail marks the event as a bad record with the reason.
+func (e *Event) Fail(err error) {
+	e.Status = Failed
+	e.Err = err
+}
+
+// Batch is a slice of events processed together; stages edit it in place.
+type Batch struct {
+	Events []Event
+}
+
+// Reset empties the batch for reuse, keeping its capacity.
+func (b *Batch) Reset() {
+	clear(b.Events)
+	b.Events = b.Events[:0]
+}
+
+// Stage transforms a batch in place. It marks events Dropped or Failed rather
+// than removing them, so counts and acknowledgements stay exact. An error
+// return means the whole batch could not be processed (e.g. context
+// cancelled), never that one record was bad. Stages are safe for concurrent
+// use by many goroutines (one batch per goroutine).
+type Stage interface {
+	Name() string
+	Process(ctx context.Context, b *Batch) error
+}
+
+// Chain runs stages in order.
+type Chain []Stage
+
+// Process runs every stage over the batch, stopping at the first error.
+func (c Chain) Process(ctx context.Context, b *Batch) error {
+	for _, s := range c {
+		if err := s.Process(ctx, b); err != nil {
+			return fmt.Errorf("stage %s: %w", s.Name(), err)
+		}
+	}
+	return nil
+}

@@ -116,3 +116,13 @@ func (c Chain) Process(ctx context.Context, b *Batch) error {
 	}
 	return nil
 }
+
+// StageError names the stage that failed a record, so dead letters say
+// where it went wrong.
+type StageError struct {
+	Stage string
+	Err   error
+}
+
+func (e *StageError) Error() string { return e.Stage + ": " + e.Err.Error() }
+func (e *StageError) Unwrap() error { return e.Err }

@@ -1,0 +1,226 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/opensearch-project/opensearch-go/v4"
+	"github.com/tidwall/gjson"
+)
+
+// OpenSearchConfig configures the bulk sink.
+type OpenSearchConfig struct {
+	// URLs of the cluster's nodes, e.g. http://127.0.0.1:9200.
+	URLs []string
+	// Username/Password for basic auth; empty = none.
+	Username, Password string
+	// MaxBulkBytes caps one _bulk request body; zero means 5 MiB.
+	MaxBulkBytes int
+	// MaxBulkDocs caps the documents in one _bulk request; zero means 5000.
+	MaxBulkDocs int
+	// RequestTimeout bounds one _bulk request; zero means 60s.
+	RequestTimeout time.Duration
+}
+
+// DefaultOpenSearchConfig returns the defaults.
+func DefaultOpenSearchConfig() OpenSearchConfig {
+	return OpenSearchConfig{
+		URLs:           []string{"http://127.0.0.1:9200"},
+		MaxBulkBytes:   5 << 20,
+		MaxBulkDocs:    5000,
+		RequestTimeout: 60 * time.Second,
+	}
+}
+
+// Validate checks the config.
+func (c OpenSearchConfig) Validate() error {
+	if len(c.URLs) == 0 {
+		return errors.New("opensearch: at least one URL is required")
+	}
+	if c.MaxBulkBytes < 0 || c.MaxBulkDocs < 0 {
+		return errors.New("opensearch: bulk limits must not be negative")
+	}
+	return nil
+}
+
+// OpenSearch writes documents with the _bulk API and reads every item's
+// result: 2xx delivered, 429/5xx/blocks retried, other 4xx rejected.
+type OpenSearch struct {
+	cfg    OpenSearchConfig
+	client *opensearch.Client
+	bufs   sync.Pool
+}
+
+// NewOpenSearch builds the sink; it does not contact the cluster.
+func NewOpenSearch(cfg OpenSearchConfig) (*OpenSearch, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxBulkBytes == 0 {
+		cfg.MaxBulkBytes = 5 << 20
+	}
+	if cfg.MaxBulkDocs == 0 {
+		cfg.MaxBulkDocs = 5000
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 60 * time.Second
+	}
+	c, err := opensearch.NewClient(opensearch.Config{
+		Addresses: cfg.URLs,
+		Username:  cfg.Username,
+		Password:  cfg.Password,
+		// Retries are ours (per item, with backoff); the client must not
+		// resend whole bulk bodies behind our back.
+		DisableRetry:          true,
+		HealthCheckMaxRetries: -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opensearch client: %w", err)
+	}
+	return &OpenSearch{cfg: cfg, client: c}, nil
+}
+
+// Client exposes the underlying client (templates, health checks).
+func (o *OpenSearch) Client() *opensearch.Client { return o.client }
+
+// Write sends docs in as many _bulk requests as the limits need.
+func (o *OpenSearch) Write(ctx context.Context, docs []Doc, results []Result) error {
+	start := 0
+	size := 0
+	var firstErr error
+	for i := range docs {
+		n := len(docs[i].Body) + len(docs[i].Index) + len(docs[i].ID) + 48
+		if i > start && (size+n > o.cfg.MaxBulkBytes || i-start >= o.cfg.MaxBulkDocs) {
+			if err := o.write(ctx, docs[start:i], results[start:i]); err != nil && firstErr == nil {
+				firstErr = err
+			}
+			start, size = i, 0
+		}
+		size += n
+	}
+	if start < len(docs) {
+		if err := o.write(ctx, docs[start:], results[start:]); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+func (o *OpenSearch) write(ctx context.Context, docs []Doc, results []Result) error {
+	buf, _ := o.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		if buf.Cap() <= 64<<20 {
+			buf.Reset()
+			o.bufs.Put(buf)
+		}
+	}()
+	b := buf.AvailableBuffer()
+	for i := range docs {
+		b = append(b, `{"index":{"_index":`...)
+		b = strconv.AppendQuote(b, docs[i].Index)
+		b = append(b, `,"_id":`...)
+		b = strconv.AppendQuote(b, docs[i].ID)
+		b = append(b, "}}\n"...)
+		b = append(b, docs[i].Body...)
+		b = append(b, '\n')
+	}
+	buf.Write(b)
+
+	ctx, cancel := context.WithTimeout(ctx, o.cfg.RequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
+		"/_bulk?filter_path=errors,items.*.status,items.*.result,items.*.error.type,items.*.error.reason",
+		bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return fmt.Errorf("bulk request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := o.client.Perform(req)
+	if err != nil {
+		return fmt.Errorf("bulk %d docs: %w", len(docs), err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("bulk %d docs: read response: %w", len(docs), err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusRequestEntityTooLarge:
+		if len(docs) == 1 {
+			results[0] = Result{Outcome: Rejected, Status: resp.StatusCode, Reason: "document too large for one bulk request"}
+			return nil
+		}
+		h := len(docs) / 2
+		return errors.Join(o.write(ctx, docs[:h], results[:h]), o.write(ctx, docs[h:], results[h:]))
+	case resp.StatusCode >= 300:
+		return fmt.Errorf("bulk %d docs: HTTP %d: %s", len(docs), resp.StatusCode, truncate(body, 300))
+	}
+	items := gjson.GetBytes(body, "items")
+	if !gjson.GetBytes(body, "errors").Bool() {
+		// Fast path: every item succeeded; only look for overwrites.
+		i := 0
+		items.ForEach(func(_, it gjson.Result) bool {
+			if i < len(results) {
+				r := it.Get("index")
+				results[i] = Result{Outcome: Delivered, Status: int(r.Get("status").Int()), Overwrote: r.Get("result").String() == "updated"}
+			}
+			i++
+			return true
+		})
+		if i != len(docs) {
+			return fmt.Errorf("bulk %d docs: response has %d items", len(docs), i)
+		}
+		return nil
+	}
+	i := 0
+	items.ForEach(func(_, it gjson.Result) bool {
+		if i >= len(results) {
+			return false
+		}
+		r := it.Get("index")
+		st := int(r.Get("status").Int())
+		res := Result{Status: st, Outcome: classify(st)}
+		if res.Outcome == Delivered {
+			res.Overwrote = r.Get("result").String() == "updated"
+		} else {
+			res.Reason = r.Get("error.type").String() + ": " + r.Get("error.reason").String()
+		}
+		results[i] = res
+		i++
+		return true
+	})
+	if i != len(docs) {
+		return fmt.Errorf("bulk %d docs: response has %d items", len(docs), i)
+	}
+	return nil
+}
+
+// classify maps an item status to an outcome. 403 is usually a cluster
+// block (disk watermark, read-only index) that clears, so it is retried.
+func classify(status int) Outcome {
+	switch {
+	case status >= 200 && status < 300:
+		return Delivered
+	case status == 403, status == 408, status == 409, status == 429, status >= 500:
+		return Retry
+	default:
+		return Rejected
+	}
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}

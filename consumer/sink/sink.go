@@ -1,0 +1,66 @@
+// Package sink makes documents durable and says, per document, what
+// happened: delivered, failed transiently (retry it), or rejected for good
+// (dead-letter it). The consumer checkpoints only past records whose
+// documents are all delivered or dead-lettered.
+package sink
+
+import (
+	"context"
+	"fmt"
+)
+
+// Doc is one bulk action: target index, _id and the _source bytes.
+type Doc struct {
+	Index string
+	ID    string
+	Body  []byte
+}
+
+// Outcome is the three-way result of writing one document.
+type Outcome uint8
+
+const (
+	// Pending: not written yet (or not known).
+	Pending Outcome = iota
+	// Delivered: durable in the target.
+	Delivered
+	// Retry: a transient failure (429, 5xx, connection): write it again.
+	Retry
+	// Rejected: the target refused it for a reason a retry cannot fix
+	// (mapping conflict, too large): dead-letter it.
+	Rejected
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Pending:
+		return "pending"
+	case Delivered:
+		return "delivered"
+	case Retry:
+		return "retry"
+	case Rejected:
+		return "rejected"
+	}
+	return fmt.Sprintf("outcome(%d)", uint8(o))
+}
+
+// Result is what happened to one document.
+type Result struct {
+	Outcome Outcome
+	// Status is the HTTP status of the item (0 when the request failed whole).
+	Status int
+	// Reason is the target's error type and reason, for dead letters and logs.
+	Reason string
+	// Overwrote is true when the write replaced an existing document with the
+	// same _id (a duplicate delivery made harmless by deterministic ids).
+	Overwrote bool
+}
+
+// Sink writes batches of documents.
+type Sink interface {
+	// Write tries every doc once and fills results[i] for docs[i]
+	// (len(results) == len(docs)). A returned error means the request as a
+	// whole failed; then every result is Retry.
+	Write(ctx context.Context, docs []Doc, results []Result) error
+}

@@ -1,0 +1,66 @@
+package notify
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+const s3Event = `{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1","eventTime":"2026-11-23T06:39:36.923946","eventName":"ObjectCreated:Put","s3":{"s3SchemaVersion":"1.0","configurationId":"q1","bucket":{"name":"logs-in","arn":"arn:aws:s3:::logs-in"},"object":{"key":"AWSLogs%2F123%2Felb%2Fa+b%2Bc.log.gz","size":30,"eTag":"e1"}}}]}`
+
+func TestParse(t *testing.T) {
+	sns, _ := json.Marshal(map[string]string{"Type": "Notification", "MessageId": "m", "Message": s3Event})
+	lambdaSNS, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{"EventSource": "aws:sns", "Sns": map[string]string{"Message": s3Event}}}})
+	want := Object{Bucket: "logs-in", Key: "AWSLogs/123/elb/a b+c.log.gz", Size: 30, ETag: "e1", EventName: "ObjectCreated:Put"}
+	cases := []struct {
+		name string
+		body string
+		want []Object
+		err  error
+	}{
+		{"s3", s3Event, []Object{want}, nil},
+		{"sns", string(sns), []Object{want}, nil},
+		{"lambda sns", string(lambdaSNS), []Object{want}, nil},
+		{"eventbridge", `{"version":"0","id":"x","detail-type":"Object Created","source":"aws.s3","account":"123456789012","detail":{"version":"0","bucket":{"name":"logs-eb"},"object":{"key":"x/y z.gz","size":30,"etag":"e2"},"reason":"PutObject"}}`,
+			[]Object{{Bucket: "logs-eb", Key: "x/y z.gz", Size: 30, ETag: "e2", EventName: "ObjectCreated:PutObject"}}, nil},
+		{"eventbridge deleted", `{"detail-type":"Object Deleted","source":"aws.s3","detail":{}}`, nil, nil},
+		{"test event", `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-11-23T06:39:35.447355","Bucket":"logs-in"}`, nil, nil},
+		{"removed", `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectRemoved:Delete","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}`, nil, nil},
+		{"other json", `{"hello":1}`, nil, ErrNotNotification},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Parse([]byte(c.body))
+			if !errors.Is(err, c.err) {
+				t.Fatalf("err %v, want %v", err, c.err)
+			}
+			if len(got) != len(c.want) {
+				t.Fatalf("got %+v, want %+v", got, c.want)
+			}
+			for i := range got {
+				if got[i] != c.want[i] {
+					t.Fatalf("got %+v, want %+v", got[i], c.want[i])
+				}
+			}
+		})
+	}
+	if _, err := Parse([]byte("not json")); err == nil {
+		t.Fatal("want error for non-JSON body")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(s3Event))
+	f.Add([]byte(`{"Type":"Notification","Message":"{\"Records\":[]}"}`))
+	f.Add([]byte(`{"source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":"k"}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		objs, err := Parse(b)
+		if err == nil {
+			for _, o := range objs {
+				if o.Bucket == "" || o.Key == "" {
+					t.Fatalf("object without bucket/key: %+v", o)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/siemstream/siemstream/consumer"
+	"github.com/siemstream/siemstream/consumer/lease/kcl"
+	"github.com/siemstream/siemstream/consumer/sink"
+	"github.com/siemstream/siemstream/internal/awsconf"
+	"github.com/siemstream/siemstream/internal/pipeline"
+	"github.com/siemstream/siemstream/schemas"
+)
+
+func runConsumer(ctx context.Context, args []string) error {
+	f := newFlags("consumer", "[flags]")
+	kd := kcl.DefaultConfig()
+	stream := f.str("stream", "SIEM_STREAM", "", "Kinesis stream name")
+	app := f.str("app-name", "SIEM_APP_NAME", kd.ApplicationName, "KCL applicationName: names the DynamoDB lease table")
+	workerID := f.str("worker-id", "SIEM_WORKER_ID", "", "unique worker id (default: host-pid-random)")
+	region := f.str("region", "AWS_REGION", "us-east-1", "AWS region")
+	osURL := f.str("opensearch-url", "OPENSEARCH_URL", "http://127.0.0.1:9200", "OpenSearch URL(s), comma-separated")
+	osUser := f.str("opensearch-user", "OPENSEARCH_USER", "", "OpenSearch basic-auth user")
+	osPass := f.str("opensearch-password", "OPENSEARCH_PASSWORD", "", "OpenSearch basic-auth password")
+	initPos := f.str("initial-position", "SIEM_INITIAL_POSITION", kd.InitialPositionInStream, "initialPositionInStream for new leases: TRIM_HORIZON or LATEST")
+	maxRecords := f.integer("max-records", "SIEM_MAX_RECORDS", kd.MaxRecords, "maxRecords per GetRecords")
+	idle := f.integer("idle-time-between-reads-ms", "SIEM_IDLE_TIME_MS", kd.IdleTimeBetweenReadsInMillis, "idleTimeBetweenReadsInMillis")
+	failover := f.integer("failover-time-ms", "SIEM_FAILOVER_TIME_MS", kd.FailoverTimeMillis, "failoverTimeMillis: lease expiry")
+	shardSync := f.integer("shard-sync-interval-ms", "SIEM_SHARD_SYNC_MS", kd.ShardSyncIntervalMillis, "shardSyncIntervalMillis")
+	maxLeases := f.integer("max-leases-for-worker", "SIEM_MAX_LEASES", kd.MaxLeasesForWorker, "maxLeasesForWorker")
+	stealing := f.boolean("lease-stealing", "SIEM_LEASE_STEALING", true, "let workers of a fleet steal leases to balance")
+	batch := f.integer("batch-events", "SIEM_BATCH_EVENTS", consumer.DefaultConfig().BatchEvents, "events per bulk write and checkpoint")
+	bulkBytes := f.integer("bulk-bytes", "SIEM_BULK_BYTES", 5<<20, "max bytes per _bulk request")
+	dlIndex := f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", consumer.DefaultConfig().DeadLetterIndex, "dead-letter index prefix")
+	progress := f.duration("progress", "SIEM_PROGRESS", 10*time.Second, "log totals this often")
+	popts := pipelineFlags(f, true)
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(*f.logFormat, *f.logLevel)
+	if err != nil {
+		return err
+	}
+	if *workerID == "" {
+		*workerID = defaultWorkerID()
+	}
+	log = log.With().Str("worker", *workerID).Logger()
+
+	reg, err := schemas.Load(schemas.Options{UserINI: *popts.userINI})
+	if err != nil {
+		return err
+	}
+	for _, w := range reg.Warnings() {
+		log.Warn().Msg(w)
+	}
+	if _, err := awsconf.Load(ctx, *region); err != nil {
+		return err
+	}
+	kc := kd
+	kc.ApplicationName, kc.StreamName, kc.Region, kc.WorkerID = *app, *stream, *region, *workerID
+	kc.KinesisEndpoint, kc.DynamoDBEndpoint = awsconf.Endpoint("KINESIS"), awsconf.Endpoint("DYNAMODB")
+	kc.InitialPositionInStream = *initPos
+	kc.MaxRecords, kc.IdleTimeBetweenReadsInMillis, kc.FailoverTimeMillis = *maxRecords, *idle, *failover
+	kc.ShardSyncIntervalMillis, kc.MaxLeasesForWorker, kc.EnableLeaseStealing = *shardSync, *maxLeases, *stealing
+	kc.Logger = log.With().Str("component", "kcl").Logger()
+	if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		kc.Credentials = credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
+	}
+	coord, err := kcl.New(kc)
+	if err != nil {
+		return err
+	}
+	sc := sink.DefaultOpenSearchConfig()
+	sc.URLs = strings.Split(*osURL, ",")
+	sc.Username, sc.Password, sc.MaxBulkBytes = *osUser, *osPass, *bulkBytes
+	s, err := sink.NewOpenSearch(sc)
+	if err != nil {
+		return err
+	}
+	po, err := popts.Options(ctx, log)
+	if err != nil {
+		return err
+	}
+	chain, err := pipeline.NewContext(ctx, reg, po)
+	if err != nil {
+		return err
+	}
+	defer chain.Close()
+	cc := consumer.DefaultConfig()
+	cc.BatchEvents, cc.DeadLetterIndex, cc.ProgressEvery = *batch, *dlIndex, *progress
+	c, err := consumer.New(cc, coord, chain.Chain, s, nil, log)
+	if err != nil {
+		return err
+	}
+	go chain.Run(ctx)
+	log.Info().Str("stream", *stream).Str("app", *app).Str("opensearch", *osURL).Msg("consumer starting")
+	return c.Run(ctx)
+}
+
+func defaultWorkerID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}

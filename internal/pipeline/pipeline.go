@@ -1,0 +1,242 @@
+// Package pipeline assembles the stage chain the consumer and the normalize
+// dry run share: decode → exclude → normalize → geoip → ioc →
+// exclude_conditions → encode. Optional stages are left out of the chain
+// when not configured, so an unused feature costs nothing per event. It
+// also owns the hot-reload loops of the stages that load data (GeoIP, IoC,
+// exclusion files, SSM conditions).
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/siemstream/siemstream/internal/reload"
+	"github.com/siemstream/siemstream/schemas"
+	"github.com/siemstream/siemstream/stages"
+	"github.com/siemstream/siemstream/stages/decode"
+	"github.com/siemstream/siemstream/stages/encode"
+	"github.com/siemstream/siemstream/stages/exclude"
+	"github.com/siemstream/siemstream/stages/geoip"
+	"github.com/siemstream/siemstream/stages/ioc"
+	"github.com/siemstream/siemstream/stages/normalize"
+)
+
+// Options says which optional stages run and where their data comes from.
+// The zero value runs decode → normalize → encode only.
+type Options struct {
+	// GeoIP is a directory or s3://bucket/prefix holding
+	// GeoLite2/GeoLite2-City.mmdb and GeoLite2-ASN.mmdb ("" = no GeoIP).
+	GeoIP string
+	// IOC is a directory or s3://bucket/prefix with IOC/TXT/<provider>/ and
+	// IOC/STIX2/<provider>/ feeds ("" = no threat intel).
+	IOC string
+	// ExcludeCSV is exclude_log_patterns.csv as a path or s3://bucket/key.
+	ExcludeCSV string
+	// OwnLogExclusion drops the loader's own CloudTrail/S3 access records
+	// (es-loader's ignore_own_logs).
+	OwnLogExclusion bool
+	// Conditions loads SSM-style exclusion conditions (nil = none).
+	Conditions exclude.ParamLoader
+	// S3 opens s3:// sources (nil: only local paths work).
+	S3 reload.S3Opener
+	// ReloadInterval is how often data sources are checked for a newer
+	// version (0 = each stage's default).
+	ReloadInterval time.Duration
+	// Now is the clock for event.ingested (nil = time.Now).
+	Now func() time.Time
+	Log zerolog.Logger
+}
+
+type reloader interface {
+	stages.Stage
+	Check(ctx context.Context) (bool, error)
+	Run(ctx context.Context) error
+}
+
+// Pipeline holds the configured stages.
+type Pipeline struct {
+	chain     stages.Chain
+	reloaders []reloader
+	log       zerolog.Logger
+	mu        sync.Mutex
+	cancel    context.CancelFunc
+}
+
+// New builds the stages and loads their data once, so a bad configuration
+// fails at start rather than at the first record.
+func New(reg *schemas.Registry, o Options) (*Pipeline, error) {
+	return NewContext(context.Background(), reg, o)
+}
+
+// NewContext is New with a context for the initial loads.
+func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipeline, error) {
+	slogger := slog.New(zerologHandler{l: o.Log})
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	p := &Pipeline{log: o.Log}
+	norm, err := normalize.New(reg, normalize.Config{Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("normalize stage: %w", err)
+	}
+	p.chain = append(p.chain, decode.New(reg))
+	types := reg.Types()
+	if o.ExcludeCSV != "" || o.OwnLogExclusion {
+		cfg := exclude.DefaultConfig()
+		cfg.CSV, cfg.OwnLogs = o.ExcludeCSV, o.OwnLogExclusion
+		cfg.ReloadInterval = o.ReloadInterval
+		for _, lt := range types {
+			cfg.KnownLogTypes = append(cfg.KnownLogTypes, lt.Name)
+		}
+		st, err := exclude.New(cfg, exclude.Deps{Logger: slogger, S3: o.S3})
+		if err != nil {
+			return nil, err
+		}
+		p.add(st)
+	}
+	p.chain = append(p.chain, norm)
+	if o.GeoIP != "" {
+		cfg := geoip.DefaultConfig()
+		cfg.Source, cfg.ReloadInterval = o.GeoIP, o.ReloadInterval
+		cfg.Entities = map[string][]string{}
+		for _, lt := range types {
+			if len(lt.Geoip) > 0 {
+				cfg.Entities[lt.Name] = lt.Geoip
+			}
+		}
+		st, err := geoip.New(cfg, geoip.Deps{Logger: slogger, S3: o.S3})
+		if err != nil {
+			return nil, err
+		}
+		p.add(st)
+	}
+	if o.IOC != "" {
+		cfg := ioc.DefaultConfig()
+		cfg.Source, cfg.ReloadInterval = o.IOC, o.ReloadInterval
+		cfg.LogTypes = map[string]ioc.Fields{}
+		for _, lt := range types {
+			if len(lt.IOCIP) > 0 || len(lt.IOCDomain) > 0 {
+				cfg.LogTypes[lt.Name] = ioc.Fields{IP: lt.IOCIP, Domain: lt.IOCDomain}
+			}
+		}
+		st, err := ioc.New(cfg, ioc.Deps{Logger: slogger, S3: o.S3})
+		if err != nil {
+			return nil, err
+		}
+		p.add(st)
+	}
+	if o.Conditions != nil {
+		cfg := exclude.ConditionsConfig{ReloadInterval: o.ReloadInterval}
+		st, err := exclude.NewConditions(cfg, exclude.ConditionsDeps{Logger: slogger, Params: o.Conditions})
+		if err != nil {
+			return nil, err
+		}
+		p.add(st)
+	}
+	p.chain = append(p.chain, encode.New())
+	for _, r := range p.reloaders {
+		if _, err := r.Check(ctx); err != nil {
+			return nil, fmt.Errorf("%s: initial load: %w", r.Name(), err)
+		}
+	}
+	return p, nil
+}
+
+func (p *Pipeline) add(r reloader) {
+	p.chain = append(p.chain, r)
+	p.reloaders = append(p.reloaders, r)
+}
+
+// Chain returns the chain. Its stages are safe for concurrent use, so every
+// shard processor shares them.
+func (p *Pipeline) Chain() (stages.Chain, error) { return p.chain, nil }
+
+// Run keeps reloadable data fresh until ctx ends (or Close).
+func (p *Pipeline) Run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	p.mu.Lock()
+	p.cancel = cancel
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, r := range p.reloaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				p.log.Error().Err(err).Str("stage", r.Name()).Msg("reload loop stopped")
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Close stops the reload loops started by Run.
+func (p *Pipeline) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cancel != nil {
+		p.cancel()
+	}
+}
+
+// zerologHandler lets stages that log through log/slog write to the
+// process's zerolog logger.
+type zerologHandler struct {
+	l     zerolog.Logger
+	attrs []slog.Attr
+	group string
+}
+
+func (h zerologHandler) Enabled(_ context.Context, lvl slog.Level) bool {
+	return h.l.GetLevel() <= slogToZerolog(lvl)
+}
+
+func (h zerologHandler) Handle(_ context.Context, r slog.Record) error {
+	ev := h.l.WithLevel(slogToZerolog(r.Level))
+	add := func(a slog.Attr) bool {
+		key := a.Key
+		if h.group != "" {
+			key = h.group + "." + key
+		}
+		ev = ev.Interface(key, a.Value.Any())
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	ev.Msg(r.Message)
+	return nil
+}
+
+func (h zerologHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	h.attrs = append(append([]slog.Attr(nil), h.attrs...), as...)
+	return h
+}
+
+func (h zerologHandler) WithGroup(name string) slog.Handler {
+	if h.group != "" {
+		name = h.group + "." + name
+	}
+	h.group = name
+	return h
+}
+
+func slogToZerolog(l slog.Level) zerolog.Level {
+	switch {
+	case l >= slog.LevelError:
+		return zerolog.ErrorLevel
+	case l >= slog.LevelWarn:
+		return zerolog.WarnLevel
+	case l >= slog.LevelInfo:
+		return zerolog.InfoLevel
+	}
+	return zerolog.DebugLevel
+}

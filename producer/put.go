@@ -1,0 +1,119 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/rs/zerolog"
+
+	"github.com/siemstream/siemstream/producer/pack"
+)
+
+// PutRecords limits (per request).
+const (
+	maxPutEntries = 500
+	maxPutBytes   = 5 << 20
+)
+
+// putter batches entries into PutRecords calls and retries failed entries
+// only, with jittered backoff, until every entry is accepted or ctx ends.
+type putter struct {
+	ctx     context.Context
+	p       *Producer
+	log     zerolog.Logger
+	batcher *pack.Batcher
+	entries int
+	reqs    []ktypes.PutRecordsRequestEntry
+}
+
+func newPutter(ctx context.Context, p *Producer, log zerolog.Logger) *putter {
+	b, err := pack.NewBatcher(maxPutEntries, maxPutBytes)
+	if err != nil {
+		panic(err) // constants above are valid
+	}
+	return &putter{ctx: ctx, p: p, log: log, batcher: b}
+}
+
+// add is the packer's emit callback.
+func (u *putter) add(e pack.Entry) error {
+	if ready := u.batcher.Add(e); ready != nil {
+		return u.put(ready)
+	}
+	return nil
+}
+
+func (u *putter) flush() error {
+	if ready := u.batcher.Flush(); len(ready) > 0 {
+		return u.put(ready)
+	}
+	return nil
+}
+
+func (u *putter) put(entries []pack.Entry) error {
+	u.reqs = u.reqs[:0]
+	for i := range entries {
+		u.reqs = append(u.reqs, ktypes.PutRecordsRequestEntry{
+			Data: entries[i].Data, PartitionKey: aws.String(entries[i].PartitionKey),
+			ExplicitHashKey: aws.String(entries[i].ExplicitHashKey),
+		})
+	}
+	pending := u.reqs
+	for attempt := 0; ; attempt++ {
+		out, err := u.p.kinesis.PutRecords(u.ctx, &kinesis.PutRecordsInput{StreamName: &u.p.cfg.Stream, Records: pending})
+		var failed []ktypes.PutRecordsRequestEntry
+		code := ""
+		switch {
+		case err != nil:
+			if !retryablePutError(err) {
+				return fmt.Errorf("put %d records to %s: %w", len(pending), u.p.cfg.Stream, err)
+			}
+			failed, code = pending, err.Error()
+		default:
+			for i, r := range out.Records {
+				if r.ErrorCode != nil {
+					failed = append(failed, pending[i])
+					code = aws.ToString(r.ErrorCode) + ": " + aws.ToString(r.ErrorMessage)
+				}
+			}
+		}
+		u.entries += len(pending) - len(failed)
+		if len(failed) == 0 {
+			return nil
+		}
+		wait := backoff(attempt, u.p.cfg.PutRetryMax)
+		ev := u.log.Debug()
+		if attempt > 0 && attempt%5 == 0 {
+			ev = u.log.Warn()
+		}
+		ev.Int("failed", len(failed)).Int("attempt", attempt+1).Str("error", code).Dur("backoff", wait).Msg("PutRecords entries not accepted; retrying those only")
+		if !sleep(u.ctx, wait) {
+			return fmt.Errorf("put records to %s: %d entries still failing: %w", u.p.cfg.Stream, len(failed), u.ctx.Err())
+		}
+		pending = failed
+	}
+}
+
+// retryablePutError: throttling and server trouble are retried; validation
+// errors (a bug or a misconfigured stream) are not.
+func retryablePutError(err error) bool {
+	var nf *ktypes.ResourceNotFoundException
+	var inv *ktypes.InvalidArgumentException
+	if errors.As(err, &nf) || errors.As(err, &inv) {
+		return false
+	}
+	return true
+}
+
+func backoff(attempt int, maxWait time.Duration) time.Duration {
+	d := 100 * time.Millisecond << min(attempt, 16)
+	if d > maxWait || d <= 0 {
+		d = maxWait
+	}
+	return d/2 + rand.N(d/2+1)
+}

@@ -1,0 +1,167 @@
+package geoip
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/pyjson"
+	"github.com/siemstream/siemstream/internal/reload"
+	"github.com/siemstream/siemstream/stages"
+)
+
+// entity is one configured object: where its address is read and which
+// top-level member gets geo/as.
+type entity struct {
+	obj doc.Path
+	ip  doc.Path
+}
+
+// Stage enriches "<entity>.ip" with "<entity>.geo" and "<entity>.as".
+type Stage struct {
+	holder   *reload.Holder[DB] // nil: pass-through
+	entities map[string][]entity
+}
+
+var _ stages.Stage = (*Stage)(nil)
+
+// New builds the stage. It does no I/O: call Check once at start-up to load
+// the databases before the first batch, and Run to follow updates.
+func New(cfg Config, deps Deps) (*Stage, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("geoip: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	s := &Stage{entities: map[string][]entity{}}
+	for lt, names := range cfg.Entities {
+		for _, n := range names {
+			s.entities[lt] = append(s.entities[lt], entity{obj: doc.ParsePath(n), ip: doc.ParsePath(n + ".ip")})
+		}
+	}
+	if cfg.Source == "" {
+		return s, nil
+	}
+	store, err := reload.OpenDir(cfg.Source, deps.S3)
+	if err != nil {
+		return nil, fmt.Errorf("geoip: %w", err)
+	}
+	s.holder = reload.New[DB]("geoip", &source{store: store, cfg: cfg}, cfg.ReloadInterval, deps.Logger)
+	return s, nil
+}
+
+// Name implements stages.Stage.
+func (s *Stage) Name() string { return "geoip" }
+
+// Check loads the databases now if they changed (reload.Holder.Check).
+func (s *Stage) Check(ctx context.Context) (bool, error) {
+	if s.holder == nil {
+		return false, nil
+	}
+	return s.holder.Check(ctx)
+}
+
+// Run follows database updates until ctx is done (returns at once when the
+// stage is pass-through).
+func (s *Stage) Run(ctx context.Context) error {
+	if s.holder == nil {
+		return nil
+	}
+	return s.holder.Run(ctx)
+}
+
+// Status reports the holder (zero when pass-through).
+func (s *Stage) Status() reload.Status {
+	if s.holder == nil {
+		return reload.Status{}
+	}
+	return s.holder.Status()
+}
+
+// DB returns the databases in use (nil before the first load).
+func (s *Stage) DB() *DB {
+	if s.holder == nil {
+		return nil
+	}
+	return s.holder.Load()
+}
+
+// Process implements stages.Stage.
+func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
+	db := s.DB()
+	if db == nil {
+		return nil
+	}
+	for i := range b.Events {
+		e := &b.Events[i]
+		if e.Status != stages.Keep || e.Doc == nil || e.Src == nil {
+			continue
+		}
+		for _, ent := range s.entities[e.Src.LogType] {
+			enrich(e.Doc, ent, db)
+		}
+	}
+	return ctx.Err()
+}
+
+// enrich writes one entity, as es-loader's LogParser.enrich merges
+// {entity: {geo: ..., as: ...}} into the document: each key is set, and a
+// key the database leaves null is set to null, which replaces an existing
+// value and is dropped when the document is encoded (del_none), exactly as
+// merge_dicts + del_none do.
+func enrich(d *doc.Doc, ent entity, db *DB) {
+	n := d.Find(ent.ip)
+	if n == doc.Nil || d.Kind(n) != doc.String {
+		return
+	}
+	r := db.LookupString(string(d.Bytes(n)))
+	if r.Empty() {
+		return
+	}
+	obj := d.Find(ent.obj)
+	if d.Kind(obj) != doc.Object {
+		return
+	}
+	if g := r.Geo; g != nil {
+		geo := d.SetObject(obj, "geo")
+		setStr(d, geo, "city_name", g.CityName)
+		setStr(d, geo, "country_iso_code", g.CountryISOCode)
+		setStr(d, geo, "country_name", g.CountryName)
+		loc := d.SetObject(geo, "location")
+		setNum(d, loc, "lon", g.lonText, g.HasLon)
+		setNum(d, loc, "lat", g.latText, g.HasLat)
+	}
+	if a := r.AS; a != nil {
+		as := d.SetObject(obj, "as")
+		if a.HasNumber {
+			d.SetInt(as, "number", int64(a.Number))
+		} else {
+			d.SetNull(as, "number")
+		}
+		org := d.SetObject(as, "organization")
+		setStr(d, org, "name", a.Organization)
+	}
+}
+
+func setStr(d *doc.Doc, obj doc.Node, key, v string) {
+	if v == "" {
+		d.SetNull(obj, key)
+		return
+	}
+	d.SetString(obj, key, v)
+}
+
+func setNum(d *doc.Doc, obj doc.Node, key string, text []byte, ok bool) {
+	if !ok {
+		d.SetNull(obj, key)
+		return
+	}
+	d.SetNumber(obj, key, text)
+}
+
+// appendPyFloat appends Python's repr of v ("139.0", "35.6895"), the text
+// json.dumps writes for a float.
+func appendPyFloat(dst []byte, v float64) []byte {
+	var tmp [32]byte
+	return pyjson.AppendNumber(dst, strconv.AppendFloat(tmp[:0], v, 'e', -1, 64))
+}

@@ -118,20 +118,17 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 		return res, err
 	}
 	var dl deadLetterFile
-	fatal := error(nil)
-	begun := false
-	for {
+	var fatal error
+	if _, err := sp.Header(); err != nil {
+		fatal = err
+	}
+	if err := packer.Begin(pack.Object{LogType: lt.Name, Bucket: o.Bucket, Key: o.Key, Context: sp.Context()}); err != nil {
+		return res, fmt.Errorf("pack s3://%s/%s: %w", o.Bucket, o.Key, err)
+	}
+	for fatal == nil {
 		rec, ord, err := sp.Next()
 		if err == io.EOF {
 			break
-		}
-		if !begun {
-			// The context (CSV header) is known once the first record or
-			// the end has been read.
-			if err := packer.Begin(pack.Object{LogType: lt.Name, Bucket: o.Bucket, Key: o.Key, Context: sp.Context()}); err != nil {
-				return res, fmt.Errorf("pack s3://%s/%s: %w", o.Bucket, o.Key, err)
-			}
-			begun = true
 		}
 		var re *split.RecordError
 		if errors.As(err, &re) {
@@ -151,10 +148,8 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 			return res, fmt.Errorf("pack s3://%s/%s: %w", o.Bucket, o.Key, err)
 		}
 	}
-	if begun {
-		if err := packer.Flush(); err != nil {
-			return res, fmt.Errorf("pack s3://%s/%s: %w", o.Bucket, o.Key, err)
-		}
+	if err := packer.Flush(); err != nil {
+		return res, fmt.Errorf("pack s3://%s/%s: %w", o.Bucket, o.Key, err)
 	}
 	if err := put.flush(); err != nil {
 		return res, err
@@ -183,17 +178,7 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 
 // isContentError tells broken content (quarantine, do not retry) from I/O
 // trouble (retry).
-func isContentError(err error) bool {
-	var netErr interface{ Timeout() bool }
-	if errors.As(err, &netErr) {
-		return false
-	}
-	return errors.Is(err, split.ErrBinary) || errors.Is(err, split.ErrNestedCompression) ||
-		errors.Is(err, split.ErrUnsupportedCompression) || errors.Is(err, split.ErrHeaderTooLarge) ||
-		errors.Is(err, split.ErrNoDelimiter) || errors.Is(err, split.ErrInvalidJSON) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "gzip") || strings.Contains(err.Error(), "zstd") ||
-		strings.Contains(err.Error(), "flate") || strings.Contains(err.Error(), "bzip2")
-}
+func isContentError(err error) bool { return split.IsContentError(err) }
 
 type countingReader struct {
 	r io.Reader

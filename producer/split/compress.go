@@ -1,0 +1,223 @@
+package split
+
+import (
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Compression names the container of an S3 object, as detected from its
+// first bytes (never from its key's extension).
+type Compression string
+
+// Compressions Open recognises.
+const (
+	None  Compression = "none" // plain text
+	Gzip  Compression = "gzip" // RFC 1952, including concatenated members
+	Zstd  Compression = "zstd" // RFC 8878, including concatenated frames
+	Bzip2 Compression = "bzip2"
+	// Zip and Parquet are recognised but not supported yet: Open returns
+	// ErrUnsupportedCompression.
+	Zip     Compression = "zip"
+	Parquet Compression = "parquet"
+)
+
+// Errors of Open. They are wrapped; test with errors.Is.
+var (
+	// ErrBinary: the object is neither a known compression format nor text.
+	ErrBinary = errors.New("split: unknown binary format (not gzip, zstd, bzip2 or text)")
+	// ErrUnsupportedCompression: a recognised format this build cannot read.
+	ErrUnsupportedCompression = errors.New("split: unsupported compression")
+	// ErrNestedCompression: a compressed object whose content is compressed
+	// again (e.g. .gz.gz).
+	ErrNestedCompression = errors.New("split: nested compression")
+	// ErrCorrupt: the decompressor rejected the content (bad header,
+	// checksum, truncated stream while the source ended cleanly). Errors
+	// of the source reader itself (e.g. a dropped S3 connection) are
+	// returned unchanged, never as ErrCorrupt, so they can be retried.
+	ErrCorrupt = errors.New("split: corrupt compressed content")
+)
+
+// IsContentError reports whether err (from Open, New or Next) is caused by
+// the object's content: retrying cannot help, quarantine the object. False
+// for io.EOF, nil, and read errors of the source.
+func IsContentError(err error) bool {
+	var re *RecordError
+	return errors.Is(err, ErrBinary) || errors.Is(err, ErrUnsupportedCompression) || errors.Is(err, ErrNestedCompression) ||
+		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrHeaderTooLarge) || errors.Is(err, ErrInvalidJSON) ||
+		errors.Is(err, ErrNoDelimiter) || errors.Is(err, ErrRecordTooLarge) || errors.As(err, &re)
+}
+
+// sniffLen is how many leading bytes decide compression and text/binary.
+const sniffLen = 512
+
+// zstdMaxWindow bounds the window of a zstd stream (memory per object).
+// 128 MiB accepts files written with zstd --long (the default window is
+// at most 8 MiB).
+const zstdMaxWindow = 128 << 20
+
+// decompressor is one registry entry: a format recognised by a magic prefix.
+// open is nil for formats that are recognised but not supported; adding
+// one is adding an entry here.
+type decompressor struct {
+	name  Compression
+	magic []byte
+	open  func(r io.Reader) (io.Reader, func() error, error)
+	why   string // for unsupported formats
+}
+
+var registry = []decompressor{
+	{name: Gzip, magic: []byte{0x1f, 0x8b}, open: openGzip},
+	{name: Zstd, magic: []byte{0x28, 0xb5, 0x2f, 0xfd}, open: openZstd},
+	{name: Bzip2, magic: []byte("BZh"), open: openBzip2},
+	{name: Zip, magic: []byte("PK\x03\x04"), why: "zip archives are not supported yet"},
+	{name: Zip, magic: []byte("PK\x05\x06"), why: "empty zip archive"},
+	{name: Parquet, magic: []byte("PAR1"), why: "parquet objects are not supported"},
+}
+
+func openGzip(r io.Reader) (io.Reader, func() error, error) {
+	z, err := gzip.NewReader(r) // Multistream is on: concatenated members are one stream
+	if err != nil {
+		return nil, nil, err
+	}
+	return z, z.Close, nil
+}
+
+func openZstd(r io.Reader) (io.Reader, func() error, error) {
+	// Concurrency 1 decodes synchronously: no goroutines to leak.
+	z, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderLowmem(true))
+	if err != nil {
+		return nil, nil, err
+	}
+	return z, func() error { z.Close(); return nil }, nil
+}
+
+func openBzip2(r io.Reader) (io.Reader, func() error, error) {
+	return bzip2.NewReader(r), func() error { return nil }, nil
+}
+
+func lookup(head []byte) *decompressor {
+	for i := range registry {
+		if bytes.HasPrefix(head, registry[i].magic) {
+			return &registry[i]
+		}
+	}
+	return nil
+}
+
+// isText reports whether head looks like text: no control bytes other than
+// BEL, BS, TAB, LF, FF, CR and ESC (the set es-loader accepts). Bytes >= 0x80
+// are allowed (UTF-8 and legacy 8-bit text).
+func isText(head []byte) bool {
+	for _, b := range head {
+		if b < 0x20 && b != 7 && b != 8 && b != '\t' && b != '\n' && b != '\f' && b != '\r' && b != 27 {
+			return false
+		}
+		if b == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+type objectReader struct {
+	*bufio.Reader
+	close func() error
+}
+
+// sourceReader remembers whether the source failed, so a decompressor error
+// can be told apart from a read error passed through.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// corruptReader marks errors of a decompressor as ErrCorrupt unless the
+// source failed.
+type corruptReader struct {
+	r    io.Reader
+	src  *sourceReader
+	name Compression
+}
+
+func (c *corruptReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		if c.src.err != nil {
+			return n, c.src.err
+		}
+		return n, fmt.Errorf("%w: %s: %w", ErrCorrupt, c.name, err)
+	}
+	return n, err
+}
+
+func (o *objectReader) Close() error {
+	if o.close == nil {
+		return nil
+	}
+	c := o.close
+	o.close = nil
+	return c()
+}
+
+// Open detects the compression of an S3 object from its first bytes and
+// returns a reader of its decompressed content. One level of compression is
+// undone; compressed content inside is ErrNestedCompression. Content that is
+// neither a known format nor text is ErrBinary. An empty object is None
+// with no content.
+//
+// Close releases the decompressor; it does not close r. Read errors of the
+// returned reader are fatal for the object (a truncated gzip member yields
+// io.ErrUnexpectedEOF after the last complete data).
+func Open(r io.Reader) (io.ReadCloser, Compression, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(sniffLen)
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, "", fmt.Errorf("split: read object head: %w", err)
+	}
+	d := lookup(head)
+	if d == nil {
+		if !isText(head) {
+			return nil, "", ErrBinary
+		}
+		return &objectReader{Reader: br}, None, nil
+	}
+	if d.open == nil {
+		return nil, d.name, fmt.Errorf("%w: %s (%s)", ErrUnsupportedCompression, d.name, d.why)
+	}
+	src := &sourceReader{r: br}
+	dr, closeFn, err := d.open(src)
+	if err != nil {
+		if src.err != nil {
+			return nil, d.name, fmt.Errorf("split: open %s: %w", d.name, src.err)
+		}
+		return nil, d.name, fmt.Errorf("%w: open %s: %w", ErrCorrupt, d.name, err)
+	}
+	inner := bufio.NewReaderSize(&corruptReader{r: dr, src: src, name: d.name}, 64<<10)
+	// A read error here (e.g. a gzip truncated in its first bytes) is not
+	// returned: the splitter reads the data before it, then reports it.
+	head, _ = inner.Peek(sniffLen)
+	if n := lookup(head); n != nil {
+		closeFn()
+		return nil, d.name, fmt.Errorf("%w: %s inside %s", ErrNestedCompression, n.name, d.name)
+	}
+	if !isText(head) {
+		closeFn()
+		return nil, d.name, fmt.Errorf("%w: %s content", ErrBinary, d.name)
+	}
+	return &objectReader{Reader: inner, close: closeFn}, d.name, nil
+}

@@ -260,3 +260,50 @@ func (s *Stack) do(ctx context.Context, method, path string, body any) ([]byte, 
 	}
 	return out, nil
 }
+
+// BucketQuery is an OpenSearch query for the documents loaded from one S3
+// bucket; it works whether @log_s3bucket is mapped as keyword or text.
+func BucketQuery(bucket string) map[string]any {
+	return map[string]any{"match_phrase": map[string]any{"@log_s3bucket": bucket}}
+}
+
+// Hit is one document of a search result.
+type Hit struct {
+	Index   string         `json:"_index"`
+	ID      string         `json:"_id"`
+	Version int64          `json:"_version"`
+	Source  map[string]any `json:"_source"`
+}
+
+// ScanDocs visits every document matching query with the scroll API.
+func (s *Stack) ScanDocs(ctx context.Context, index string, query any, visit func(Hit)) error {
+	if err := s.Refresh(ctx, index); err != nil {
+		return err
+	}
+	b, err := s.do(ctx, http.MethodPost, "/"+index+"/_search?scroll=2m&ignore_unavailable=true&allow_no_indices=true",
+		map[string]any{"size": 5000, "query": query, "sort": []string{"_doc"}, "version": true})
+	for {
+		if err != nil {
+			return err
+		}
+		var resp struct {
+			ScrollID string `json:"_scroll_id"`
+			Hits     struct {
+				Hits []Hit `json:"hits"`
+			} `json:"hits"`
+		}
+		if err := json.Unmarshal(b, &resp); err != nil {
+			return fmt.Errorf("scroll response: %w", err)
+		}
+		if len(resp.Hits.Hits) == 0 {
+			if resp.ScrollID != "" {
+				_, _ = s.do(ctx, http.MethodDelete, "/_search/scroll", map[string]any{"scroll_id": resp.ScrollID})
+			}
+			return nil
+		}
+		for _, h := range resp.Hits.Hits {
+			visit(h)
+		}
+		b, err = s.do(ctx, http.MethodPost, "/_search/scroll", map[string]any{"scroll": "2m", "scroll_id": resp.ScrollID})
+	}
+}

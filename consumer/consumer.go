@@ -1,0 +1,156 @@
+// Package consumer reads a Kinesis stream as one worker of a fleet: a lease
+// coordinator (package lease) hands it shards, and for each shard a
+// processor unpacks siemstream wire chunks into events, runs the stage chain
+// (decode → exclude → normalize → geoip → ioc → encode), writes documents
+// with the bulk sink, dead-letters what cannot be loaded, and checkpoints a
+// record only after every document derived from it is acknowledged.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/siemstream/siemstream/consumer/lease"
+	"github.com/siemstream/siemstream/consumer/sink"
+	"github.com/siemstream/siemstream/internal/obs"
+	"github.com/siemstream/siemstream/stages"
+)
+
+// Config configures the record processing of a consumer (the lease
+// coordinator and sink have their own configs).
+type Config struct {
+	// BatchEvents is how many events are processed and bulk-written
+	// together before a checkpoint (default 5000). It bounds memory per
+	// shard together with the coordinator's maxRecords.
+	BatchEvents int
+	// DeadLetterIndex is the prefix of the dead-letter index (default
+	// "siemstream-deadletter"; monthly suffix -YYYY.MM).
+	DeadLetterIndex string
+	// ProgressEvery logs totals this often (default 10s; negative = never).
+	ProgressEvery time.Duration
+	// Retry is the backoff for documents OpenSearch did not take.
+	Retry sink.RetryPolicy
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{BatchEvents: 5000, DeadLetterIndex: "siemstream-deadletter", ProgressEvery: 10 * time.Second}
+}
+
+// Validate checks the config.
+func (c Config) Validate() error {
+	if c.BatchEvents < 1 {
+		return errors.New("batch events must be >= 1")
+	}
+	return nil
+}
+
+// Consumer wires a coordinator, a chain factory and a sink.
+type Consumer struct {
+	cfg    Config
+	coord  lease.Coordinator
+	chain  func() (stages.Chain, error)
+	sink   sink.Sink
+	dl     sink.DeadLetters
+	counts *obs.Registry
+	log    zerolog.Logger
+}
+
+// New builds a consumer. chain is called once per shard processor so
+// stages may keep per-goroutine state.
+func New(cfg Config, coord lease.Coordinator, chain func() (stages.Chain, error), s sink.Sink, counts *obs.Registry, log zerolog.Logger) (*Consumer, error) {
+	if cfg.BatchEvents == 0 {
+		cfg.BatchEvents = DefaultConfig().BatchEvents
+	}
+	if cfg.DeadLetterIndex == "" {
+		cfg.DeadLetterIndex = DefaultConfig().DeadLetterIndex
+	}
+	if cfg.ProgressEvery == 0 {
+		cfg.ProgressEvery = DefaultConfig().ProgressEvery
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("consumer config: %w", err)
+	}
+	if counts == nil {
+		counts = obs.NewRegistry()
+	}
+	return &Consumer{
+		cfg: cfg, coord: coord, chain: chain, sink: s, counts: counts, log: log,
+		dl: &sink.IndexDeadLetters{Sink: s, Prefix: cfg.DeadLetterIndex, Policy: cfg.Retry},
+	}, nil
+}
+
+// Counts exposes the consumer's counters.
+func (c *Consumer) Counts() *obs.Registry { return c.counts }
+
+// Run consumes until ctx is cancelled, then shuts down gracefully.
+func (c *Consumer) Run(ctx context.Context) error {
+	if c.cfg.ProgressEvery > 0 {
+		go c.progress(ctx)
+	}
+	var chainErr error
+	factory := func() lease.Processor {
+		ch, err := c.chain()
+		if err != nil {
+			chainErr = err
+			c.log.Error().Err(err).Msg("cannot build stage chain")
+		}
+		return &processor{
+			unpack: &WireUnpacker{}, chain: ch, sink: c.sink, deadLetters: c.dl,
+			policy: c.retryPolicy(), batchEvents: c.cfg.BatchEvents, counts: c.counts,
+			log: c.log, now: time.Now,
+		}
+	}
+	// Build one chain up front so configuration errors fail at start.
+	if _, err := c.chain(); err != nil {
+		return fmt.Errorf("stage chain: %w", err)
+	}
+	err := c.coord.Run(ctx, factory)
+	if err == nil {
+		err = chainErr
+	}
+	c.logTotals("consumer stopped")
+	return err
+}
+
+func (c *Consumer) retryPolicy() sink.RetryPolicy {
+	p := c.cfg.Retry
+	if p.OnRetry == nil {
+		p.OnRetry = func(round, pending int, wait time.Duration, err error) {
+			ev := c.log.Warn()
+			if round > 1 && round%10 != 0 {
+				ev = c.log.Debug()
+			}
+			ev.Err(err).Int("round", round).Int("pending_docs", pending).Dur("backoff", wait).Msg("documents not accepted yet; retrying")
+		}
+	}
+	return p
+}
+
+func (c *Consumer) progress(ctx context.Context) {
+	t := time.NewTicker(c.cfg.ProgressEvery)
+	defer t.Stop()
+	var last obs.Counts
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			tot := c.counts.Total()
+			if tot != last {
+				c.logTotals("progress")
+				last = tot
+			}
+		}
+	}
+}
+
+func (c *Consumer) logTotals(msg string) {
+	tot := c.counts.Total()
+	c.log.Info().Int64("events", tot.Events).Int64("delivered", tot.Delivered).Int64("excluded", tot.Excluded).
+		Int64("failed", tot.Failed).Int64("rejected", tot.Rejected).Int64("overwritten", tot.Overwritten).Msg(msg)
+}

@@ -1,6 +1,6 @@
 // Package pipeline assembles the stage chain the consumer and the normalize
 // dry run share: decode → exclude → normalize → geoip → ioc →
-// exclude_conditions → encode. Optional stages are left out of the chain
+// useragent → exclude_conditions → encode. Optional stages are left out of the chain
 // when not configured, so an unused feature costs nothing per event. It
 // also owns the hot-reload loops of the stages that load data (GeoIP, IoC,
 // exclusion files, SSM conditions).
@@ -25,6 +25,7 @@ import (
 	"github.com/siemstream/siemstream/stages/geoip"
 	"github.com/siemstream/siemstream/stages/ioc"
 	"github.com/siemstream/siemstream/stages/normalize"
+	"github.com/siemstream/siemstream/stages/useragent"
 )
 
 // Options says which optional stages run and where their data comes from.
@@ -131,6 +132,9 @@ func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipelin
 			return nil, err
 		}
 		p.add(st)
+	}
+	if ua := useragent.New(reg); ua != nil {
+		p.chain = append(p.chain, ua)
 	}
 	if o.Conditions != nil {
 		cfg := exclude.ConditionsConfig{ReloadInterval: o.ReloadInterval}

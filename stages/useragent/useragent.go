@@ -1,0 +1,181 @@
+// Package useragent is the user-agent enrichment stage: for log types whose
+// user_agent_enrichment_field is set (ALB, CLB, CloudTrail, …) it parses
+// <field>.original with the uap-core rules and writes <field>.name, .version,
+// .os.name, .os.full, .os.version and .device.name as es-loader's
+// siem/user_agent.py does.
+//
+// It runs after normalize. The parser (hundreds of regexes) is built on
+// first use, and results are cached per distinct user-agent string, because
+// real logs repeat a few agents millions of times (es-loader caches too).
+package useragent
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/ua-parser/uap-go/uaparser"
+
+	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/schemas"
+	"github.com/siemstream/siemstream/stages"
+)
+
+// Result is what one user-agent string enriches to.
+type Result struct {
+	Original                          string
+	Name, Version                     string
+	OSName, OSFull, OSVersion, Device string
+}
+
+// Stage enriches documents. Safe for concurrent use.
+type Stage struct {
+	fields map[string]string // log type → field
+	once   sync.Once
+	parser *uaparser.Parser
+	cache  cache
+}
+
+// New returns the stage, or nil when no log type asks for user-agent
+// enrichment (so the chain can leave it out).
+func New(reg *schemas.Registry) *Stage {
+	fields := map[string]string{}
+	for _, lt := range reg.Types() {
+		if lt.UserAgentEnrichmentField != "" {
+			fields[lt.Name] = lt.UserAgentEnrichmentField
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return &Stage{fields: fields, cache: newCache(1 << 16)}
+}
+
+// Name implements stages.Stage.
+func (s *Stage) Name() string { return "useragent" }
+
+// Process implements stages.Stage.
+func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
+	for i := range b.Events {
+		e := &b.Events[i]
+		if e.Status != stages.Keep || e.Doc == nil || e.Src == nil {
+			continue
+		}
+		field, ok := s.fields[e.Src.LogType]
+		if !ok {
+			continue
+		}
+		s.enrich(e.Doc, field)
+	}
+	return ctx.Err()
+}
+
+func (s *Stage) enrich(d *doc.Doc, field string) {
+	obj := d.Child(d.Root(), field)
+	if obj == doc.Nil || d.Kind(obj) != doc.Object {
+		return
+	}
+	orig := d.Child(obj, "original")
+	if orig != doc.Nil && d.Kind(orig) == doc.Array {
+		orig = d.Index(orig, 0)
+	}
+	if orig == doc.Nil || d.Kind(orig) != doc.String {
+		return
+	}
+	raw := d.Bytes(orig)
+	if string(raw) == "-" {
+		return
+	}
+	r := s.lookup(raw)
+	set := func(parent doc.Node, key, val string) {
+		if val != "" {
+			d.SetString(parent, key, val)
+		}
+	}
+	d.SetString(obj, "original", r.Original)
+	d.SetString(obj, "name", r.Name)
+	set(obj, "version", r.Version)
+	osn := d.SetObject(obj, "os")
+	d.SetString(osn, "name", r.OSName)
+	d.SetString(osn, "full", r.OSFull)
+	set(osn, "version", r.OSVersion)
+	d.SetString(d.SetObject(obj, "device"), "name", r.Device)
+}
+
+func (s *Stage) lookup(raw []byte) *Result {
+	if r := s.cache.get(raw); r != nil {
+		return r
+	}
+	s.once.Do(func() { s.parser = uaparser.NewFromSaved() })
+	r := Parse(s.parser, string(raw))
+	s.cache.put(string(raw), r)
+	return r
+}
+
+var awsAgent = regexp.MustCompile(`^(AWS Internal|[\w.-]+?\.amazonaws.com)$`)
+
+// Parse applies es-loader's rules to one user-agent string.
+func Parse(p *uaparser.Parser, original string) *Result {
+	if strings.Contains(original, "%20") {
+		if u, err := url.PathUnescape(original); err == nil {
+			original = u
+		}
+	}
+	c := p.Parse(original)
+	r := &Result{Original: original, Name: c.UserAgent.Family, Device: c.Device.Family}
+	r.Version = joinTruthy(c.UserAgent.Major, c.UserAgent.Minor, c.UserAgent.Patch)
+	if r.Name == "Other" && awsAgent.MatchString(original) {
+		r.Name = original
+	}
+	r.OSName = c.Os.Family
+	r.OSFull = r.OSName
+	r.OSVersion = joinTruthy(c.Os.Major, c.Os.Minor, c.Os.Patch, c.Os.PatchMinor)
+	if r.OSName != "" && r.OSVersion != "" {
+		r.OSFull = r.OSName + " " + r.OSVersion
+	}
+	return r
+}
+
+// joinTruthy joins the non-empty parts with dots, as es-loader's
+// '.'.join(str(v) for v in parts if v) does.
+func joinTruthy(parts ...string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// cache is a bounded map from user-agent string to result: when full it is
+// emptied (agents repeat, so it refills with the hot ones at once).
+type cache struct {
+	mu  sync.RWMutex
+	m   map[string]*Result
+	max int
+}
+
+func newCache(max int) cache { return cache{m: make(map[string]*Result), max: max} }
+
+func (c *cache) get(k []byte) *Result {
+	c.mu.RLock()
+	r := c.m[string(k)]
+	c.mu.RUnlock()
+	return r
+}
+
+func (c *cache) put(k string, r *Result) {
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[k] = r
+	c.mu.Unlock()
+}

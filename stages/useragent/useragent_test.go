@@ -1,0 +1,32 @@
+package useragent
+
+import (
+	"testing"
+
+	"github.com/ua-parser/uap-go/uaparser"
+)
+
+func TestParse(t *testing.T) {
+	p := uaparser.NewFromSaved()
+	cases := []struct {
+		in   string
+		want Result
+	}{
+		{"aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64", Result{Name: "aws-cli", Version: "2.15.0", OSName: "Linux", OSFull: "Linux 6.1", OSVersion: "6.1", Device: "Other"}},
+		{"s3.amazonaws.com", Result{Name: "s3.amazonaws.com", OSName: "Other", OSFull: "Other", Device: "Other"}},
+		{"AWS Internal", Result{Name: "AWS Internal", OSName: "Other", OSFull: "Other", Device: "Other"}},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+			Result{Name: "Chrome", Version: "120.0.0", OSName: "Windows", OSFull: "Windows 10", OSVersion: "10", Device: "Other"}},
+		{"curl/8.4.0", Result{Name: "curl", Version: "8.4.0", OSName: "Other", OSFull: "Other", Device: "Other"}},
+	}
+	for _, c := range cases {
+		got := Parse(p, c.in)
+		c.want.Original = c.in
+		if *got != c.want {
+			t.Errorf("%q:\n got %+v\nwant %+v", c.in, *got, c.want)
+		}
+	}
+	if r := Parse(p, "Mozilla/5.0%20(X11)"); r.Original != "Mozilla/5.0 (X11)" {
+		t.Errorf("%%20 not decoded: %q", r.Original)
+	}
+}

@@ -88,8 +88,15 @@ type Batch struct {
 	Events []Event
 }
 
-// Reset empties the batch for reuse, keeping its capacity.
+// Reset empties the batch for reuse, keeping its capacity. The events' Docs
+// go back to the doc pool, so Event.Doc and Event.Out (which aliases the
+// Doc's buffer) must not be used after Reset.
 func (b *Batch) Reset() {
+	for i := range b.Events {
+		if d := b.Events[i].Doc; d != nil {
+			doc.Put(d)
+		}
+	}
 	clear(b.Events)
 	b.Events = b.Events[:0]
 }

@@ -1,0 +1,442 @@
+package decode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/schemas"
+	"github.com/siemstream/siemstream/stages"
+)
+
+// ErrUnknownLogType: Event.Src.LogType is not in the registry.
+var ErrUnknownLogType = errors.New("unknown log type")
+
+// ErrRecord is wrapped by every per-record parse failure.
+var ErrRecord = errors.New("bad record")
+
+// ErrUnsupported: the log type's file_format has no decoder yet.
+var ErrUnsupported = errors.New("file format not supported")
+
+type stage struct {
+	reg *schemas.Registry
+}
+
+// New returns the decode stage.
+func New(reg *schemas.Registry) stages.Stage { return &stage{reg: reg} }
+
+func (s *stage) Name() string { return "decode" }
+
+// scratch is per-Process state, pooled so that steady state allocates nothing.
+type scratch struct {
+	src      *stages.Source
+	lt       *schemas.LogType
+	header   []string
+	hdrHash  []uint32
+	hdrRaw   []byte
+	hdrDup   bool
+	hdrErr   error
+	fields   [][]byte
+	clean    []byte
+	csvField []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
+
+func (s *stage) Process(ctx context.Context, b *stages.Batch) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sc := scratchPool.Get().(*scratch)
+	defer func() {
+		sc.src, sc.lt = nil, nil
+		scratchPool.Put(sc)
+	}()
+	for i := range b.Events {
+		e := &b.Events[i]
+		if e.Status != stages.Keep {
+			continue
+		}
+		if e.Src != sc.src {
+			sc.src = e.Src
+			sc.lt = nil
+			if e.Src != nil {
+				sc.lt = s.reg.Lookup(e.Src.LogType)
+			}
+			sc.hdrErr = nil
+			if sc.lt != nil && sc.lt.FileFormat == "csv" {
+				sc.loadHeader(sc.lt, e.Src.Context)
+			}
+		}
+		if sc.lt == nil {
+			name := ""
+			if e.Src != nil {
+				name = e.Src.LogType
+			}
+			e.Fail(fmt.Errorf("decode: %w %q", ErrUnknownLogType, name))
+			continue
+		}
+		if e.Doc == nil {
+			e.Doc = doc.Get()
+		} else {
+			e.Doc.Reset()
+		}
+		if err := sc.decode(sc.lt, e); err != nil {
+			e.Fail(err)
+		}
+	}
+	return nil
+}
+
+func (sc *scratch) decode(lt *schemas.LogType, e *stages.Event) error {
+	switch lt.FileFormat {
+	case "json":
+		return decodeJSON(lt, e)
+	case "csv":
+		if sc.hdrErr != nil {
+			return sc.hdrErr
+		}
+		return sc.decodeCSV(lt, e)
+	case "text":
+		line := pyStrip(sc.valid(e.Raw))
+		return decodeText(lt, e.Doc, line, "text")
+	case "multiline":
+		rec := pyRStrip(sc.valid(e.Raw))
+		return decodeText(lt, e.Doc, rec, "multiline")
+	}
+	return fmt.Errorf("decode %s: %w: %q (log type %s)", lt.FileFormat, ErrUnsupported, lt.FileFormat, lt.Name)
+}
+
+// valid returns b without invalid UTF-8 bytes (a copy in sc.clean only when
+// something had to be dropped).
+func (sc *scratch) valid(b []byte) []byte {
+	if utf8.Valid(b) {
+		return b
+	}
+	sc.clean = DropInvalidUTF8(sc.clean[:0], b)
+	return sc.clean
+}
+
+// DropInvalidUTF8 appends b to dst without the bytes that are not valid
+// UTF-8 (Python's decode(errors='ignore')).
+func DropInvalidUTF8(dst, b []byte) []byte {
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			b = b[1:]
+			continue
+		}
+		dst = append(dst, b[:size]...)
+		b = b[size:]
+	}
+	return dst
+}
+
+func decodeJSON(lt *schemas.LogType, e *stages.Event) error {
+	d := e.Doc
+	err := d.ParseObject(e.Raw)
+	if err != nil {
+		if lt.ViaCWL && !errors.Is(err, doc.ErrNotObject) {
+			d.Reset()
+			d.Meta.SkipNormalization = true
+			d.Meta.ErrorMessage = "invalid json file: " + err.Error()
+			return nil
+		}
+		return fmt.Errorf("decode json (log type %s): %w: %w", lt.Name, ErrRecord, err)
+	}
+	root := d.Root()
+	if d.Child(root, "detail-type") != doc.Nil && d.Child(root, "resources") != doc.Nil {
+		return stripEventBridge(lt, e)
+	}
+	return nil
+}
+
+// stripEventBridge replaces an EventBridge envelope by its detail, keeping
+// id/account/region/time in Doc.Meta (es-loader _check_cwe_and_strip_header).
+func stripEventBridge(lt *schemas.LogType, e *stages.Event) error {
+	d := e.Doc
+	root := d.Root()
+	var m doc.Meta
+	m.HasCWE = true
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"id", &m.CWEID}, {"account", &m.CWEAccount}, {"region", &m.CWERegion}, {"time", &m.CWETime}, {"source", nil}} {
+		n := d.Child(root, f.key)
+		if n == doc.Nil {
+			return fmt.Errorf("decode json (log type %s): %w: EventBridge envelope without %q", lt.Name, ErrRecord, f.key)
+		}
+		if f.dst != nil {
+			*f.dst = string(d.AppendPyStr(nil, n))
+		}
+	}
+	det := gjson.GetBytes(e.Raw, "detail")
+	if !det.Exists() || !det.IsObject() || det.Index <= 0 {
+		return fmt.Errorf("decode json (log type %s): %w: EventBridge envelope whose detail is not an object", lt.Name, ErrRecord)
+	}
+	d.Reset()
+	if err := d.ParseObject(e.Raw[det.Index : det.Index+len(det.Raw)]); err != nil {
+		return fmt.Errorf("decode json (log type %s): %w: detail: %w", lt.Name, ErrRecord, err)
+	}
+	m.RecordStart, m.RecordEnd = det.Index, det.Index+len(det.Raw)
+	d.Meta = m
+	return nil
+}
+
+func decodeText(lt *schemas.LogType, d *doc.Doc, line []byte, format string) error {
+	if lt.LogPattern == nil {
+		return fmt.Errorf("decode %s (log type %s): %w: no log_pattern", format, lt.Name, ErrRecord)
+	}
+	m := lt.LogPattern.FindSubmatchIndex(line)
+	if m == nil {
+		return fmt.Errorf("decode %s (log type %s): %w: line does not match log_pattern", format, lt.Name, ErrRecord)
+	}
+	root := d.Root()
+	for g, name := range lt.LogPatternNames {
+		if g == 0 || name == "" {
+			continue
+		}
+		a, z := m[2*g], m[2*g+1]
+		if a < 0 {
+			d.SetNull(root, name)
+			continue
+		}
+		d.SetStringBytes(root, name, line[a:z])
+	}
+	return nil
+}
+
+// loadHeader parses the csv header line (Src.Context).
+func (sc *scratch) loadHeader(lt *schemas.LogType, ctx []byte) {
+	if len(sc.header) > 0 && string(sc.hdrRaw) == string(ctx) {
+		return
+	}
+	sc.header = sc.header[:0]
+	sc.hdrHash = sc.hdrHash[:0]
+	sc.hdrRaw = append(sc.hdrRaw[:0], ctx...)
+	line := pyStrip(DropInvalidUTF8(nil, firstLine(ctx)))
+	if len(line) == 0 {
+		sc.hdrErr = fmt.Errorf("decode csv (log type %s): %w: the object has no header line (Source.Context is empty)", lt.Name, ErrRecord)
+		return
+	}
+	var names [][]byte
+	if lt.CSVDelimiter == "" {
+		names = pyFields(nil, line)
+	} else {
+		names = csvSplit(nil, line, lt.CSVDelimiter, nil)
+	}
+	seen := map[string]bool{}
+	sc.hdrDup = false
+	for _, n := range names {
+		k := strings.ReplaceAll(string(n), "-", "_")
+		if seen[k] {
+			sc.hdrDup = true
+		}
+		seen[k] = true
+		sc.header = append(sc.header, k)
+		sc.hdrHash = append(sc.hdrHash, doc.HashKey(k))
+	}
+}
+
+func firstLine(b []byte) []byte {
+	for i, c := range b {
+		if c == '\n' || c == '\r' {
+			return b[:i]
+		}
+	}
+	return b
+}
+
+func (sc *scratch) decodeCSV(lt *schemas.LogType, e *stages.Event) error {
+	line := pyStrip(sc.valid(e.Raw))
+	if lt.CSVDelimiter == "" {
+		sc.fields = pyFields(sc.fields[:0], line)
+	} else {
+		sc.csvField = sc.csvField[:0]
+		sc.fields = csvSplit(sc.fields[:0], line, lt.CSVDelimiter, &sc.csvField)
+	}
+	d := e.Doc
+	root := d.Root()
+	n := min(len(sc.header), len(sc.fields))
+	for i := 0; i < n; i++ {
+		if sc.hdrDup {
+			d.SetStringBytes(root, sc.header[i], sc.fields[i])
+		} else {
+			d.AddRootStringBytes(sc.header[i], sc.hdrHash[i], sc.fields[i])
+		}
+	}
+	return nil
+}
+
+// isPySpace: whitespace for Python's str.split()/strip().
+func isPySpace(r rune) bool {
+	switch r {
+	case ' ', '\t', '\n', '\v', '\f', '\r', 0x1c, 0x1d, 0x1e, 0x1f, 0x85, 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000:
+		return true
+	}
+	return r >= 0x2000 && r <= 0x200a
+}
+
+func spaceAt(b []byte, i int) (bool, int) {
+	c := b[i]
+	if c < 0x80 {
+		return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f), 1
+	}
+	r, size := utf8.DecodeRune(b[i:])
+	return isPySpace(r), size
+}
+
+func pyStrip(b []byte) []byte { return pyRStrip(pyLStrip(b)) }
+
+func pyLStrip(b []byte) []byte {
+	for len(b) > 0 {
+		sp, size := spaceAt(b, 0)
+		if !sp {
+			break
+		}
+		b = b[size:]
+	}
+	return b
+}
+
+func pyRStrip(b []byte) []byte {
+	for len(b) > 0 {
+		c := b[len(b)-1]
+		if c < 0x80 {
+			if c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f) {
+				b = b[:len(b)-1]
+				continue
+			}
+			break
+		}
+		r, size := utf8.DecodeLastRune(b)
+		if !isPySpace(r) {
+			break
+		}
+		b = b[:len(b)-size]
+	}
+	return b
+}
+
+// asciiSpace[c]: c is an ASCII byte Python's str.split() treats as space.
+var asciiSpace = func() (t [256]bool) {
+	for _, c := range []byte{' ', '\t', '\n', '\v', '\f', '\r', 0x1c, 0x1d, 0x1e, 0x1f} {
+		t[c] = true
+	}
+	return
+}()
+
+// pyFields appends the fields of b split like Python's str.split().
+func pyFields(dst [][]byte, b []byte) [][]byte {
+	ascii := true
+	for _, c := range b {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		i := 0
+		for {
+			for i < len(b) && asciiSpace[b[i]] {
+				i++
+			}
+			if i >= len(b) {
+				return dst
+			}
+			start := i
+			for i < len(b) && !asciiSpace[b[i]] {
+				i++
+			}
+			dst = append(dst, b[start:i])
+		}
+	}
+	i := 0
+	for i < len(b) {
+		for i < len(b) {
+			sp, size := spaceAt(b, i)
+			if !sp {
+				break
+			}
+			i += size
+		}
+		if i >= len(b) {
+			break
+		}
+		start := i
+		for i < len(b) {
+			sp, size := spaceAt(b, i)
+			if sp {
+				break
+			}
+			i += size
+		}
+		dst = append(dst, b[start:i])
+	}
+	return dst
+}
+
+// csvSplit splits one line like Python's csv.reader with the default excel
+// dialect and the given delimiter: fields may be quoted with '"', a doubled
+// quote inside quotes is one quote, text after a closing quote is appended
+// to the field (strict=False). Unquoted fields alias the line; fields that
+// needed unescaping are appended to *buf (if buf is nil they are allocated).
+func csvSplit(dst [][]byte, line []byte, delim string, buf *[]byte) [][]byte {
+	dr, _ := utf8.DecodeRuneInString(delim)
+	dl := utf8.RuneLen(dr)
+	var local []byte
+	if buf == nil {
+		buf = &local
+	}
+	i := 0
+	for {
+		// one field
+		if i < len(line) && line[i] == '"' {
+			start := len(*buf)
+			i++
+			for i < len(line) {
+				if line[i] == '"' {
+					if i+1 < len(line) && line[i+1] == '"' {
+						*buf = append(*buf, '"')
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				*buf = append(*buf, line[i])
+				i++
+			}
+			// after the closing quote: characters up to the delimiter are kept
+			for i < len(line) && !hasDelim(line[i:], dr) {
+				*buf = append(*buf, line[i])
+				i++
+			}
+			dst = append(dst, (*buf)[start:len(*buf):len(*buf)])
+		} else {
+			start := i
+			for i < len(line) && !hasDelim(line[i:], dr) {
+				i++
+			}
+			dst = append(dst, line[start:i])
+		}
+		if i >= len(line) {
+			return dst
+		}
+		i += dl // skip the delimiter
+	}
+}
+
+func hasDelim(b []byte, d rune) bool {
+	if d < utf8.RuneSelf {
+		return b[0] == byte(d)
+	}
+	r, _ := utf8.DecodeRune(b)
+	return r == d
+}

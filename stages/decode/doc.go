@@ -1,0 +1,39 @@
+// Package decode is the first stage of the chain: it parses each event's raw
+// record (Event.Raw) according to the file_format of its log type
+// (Event.Src.LogType, looked up in the schemas registry) into Event.Doc, the
+// parsed original record, exactly as es-loader's FileFormat* classes would.
+//
+// Consumes: Event.Raw (one raw record, already split out of its S3 object by
+// the producer), Event.Src (log type, and for csv the object's header line in
+// Src.Context). Produces: Event.Doc (taken from the doc pool, or reset if
+// already set), Doc.Meta for EventBridge envelopes. A record that cannot be
+// parsed is marked Failed with a reason naming the format and the problem;
+// the rest of the batch goes on. Events not in status Keep are skipped.
+//
+// Formats:
+//   - json: one JSON object (for types with json_delimiter, one element of
+//     the array, e.g. one CloudTrail Records element). Keys keep their order;
+//     a repeated key keeps its first position and takes the last value; an
+//     EventBridge envelope (top-level "detail-type" and "resources") is
+//     replaced by its "detail" and its id/account/region/time kept in
+//     Doc.Meta. Invalid JSON: es-loader aborts the whole object (an exception
+//     in its JSON reader); we fail only that record. For via_cwl types
+//     es-loader indexes the message un-normalised with error.message; we
+//     reproduce that with Doc.Meta.SkipNormalization.
+//   - csv: one data line; the header is Src.Context (first line of the
+//     object); with csv_delimiter empty both are split on whitespace,
+//     otherwise parsed as Python's csv module does; "-" in header names
+//     becomes "_"; fields are paired up to the shorter of header and values.
+//   - text: one line, stripped; log_pattern must match at its start; named
+//     groups become fields (null when a group did not take part). No match:
+//     the record fails (es-loader drops it and counts an error).
+//   - multiline: one record (its lines joined by the producer), right-stripped,
+//     then as text.
+//   - xml, winevtxml, parquet, cef: not implemented yet; records fail.
+//
+// Invalid UTF-8 bytes are dropped from text and csv records before parsing
+// (es-loader decodes objects with errors='ignore').
+//
+// Config keys used (per log type): file_format, csv_delimiter, log_pattern,
+// via_cwl. The stage has no options of its own.
+package decode

@@ -1,0 +1,49 @@
+// Package normalize maps each decoded record (Event.Doc) to the document
+// es-loader would index, and sets the bulk action's index and _id.
+//
+// Consumes: events in status Keep whose Doc was filled by the decode stage
+// (Event.Src gives the log type, bucket and key). Produces: Event.Doc edited
+// in place into the ECS document (before del_none, which the encode stage
+// applies), Event.Index and Event.ID. A record whose timestamp or doc_id
+// field is missing or unparsable is marked Failed (es-loader aborts the whole
+// object there: its known defect #4, fixed on purpose); the rest of the
+// batch goes on.
+//
+// Steps per record, in es-loader's order (siem.LogParser.__call__):
+//  1. renamed_newfields;
+//  2. @timestamp from timestamp_key / timestamp_key_list with
+//     timestamp_format / timestamp_format_list (iso8601 with Python
+//     fromisoformat semantics, epoch with the s/ms/µs heuristic, syslog with
+//     the year guessed from Config.Now, or a strptime pattern), timestamp_tz
+//     for naive times, timestamp_nano; without a key: the record's own
+//     @timestamp field, else Config.Now;
+//  3. basic fields: @message (the stripped line, or Python's json.dumps of a
+//     JSON record), @timestamp (isoformat), @log_type, @log_s3bucket,
+//     @log_s3key, event.module, event.ingested, @id (doc_id's value, else MD5
+//     of @message [+ EventBridge id]);
+//  4. json_to_text: listed fields become strings (ints via str, values with
+//     "{" via Python repr);
+//  5. ECS mapping (ecs), cloud.provider / cloud.account.id / cloud.region
+//     (from the record, else from the S3 key, else "unknown"), ecs.version,
+//     static_ecs, merged into the record with es-loader's merge_dicts; scalar
+//     values become strings as Python's str() prints them; list-typed targets
+//     collect, de-duplicate and sort; ".ip" targets keep valid IPs only;
+//  6. the log type's Go transform (schemas.RegisterTransform), when
+//     script_ecs is set;
+//  7. field_prefix;
+//  8. index name (index_name or the transform's, index_suffix, rotation
+//     daily/weekly %W/monthly/yearly/auto/aoss in index_tz, dated from
+//     @timestamp, the transform's date, or event.ingested per index_time) and
+//     _id (@id + "_" + doc_id_suffix value / transform suffix).
+//
+// Enrichment hooks: geoip/ioc/user-agent stages run after this one. They read
+// <entity>.ip (e.g. doc.Doc.FindDotted("source.ip")) for the entities listed
+// in LogType.Geoip / IOCIP / IOCDomain / UserAgentEnrichmentField and write
+// with doc.Doc.SetObject / SetString (<entity>.geo, <entity>.as, threat.*).
+// es-loader applies field_prefix after enrichment; since enrichment writes
+// new ECS objects (not original fields) the order makes no difference unless
+// a record has an original top-level field named like an ECS object.
+//
+// Config: Now (clock for event.ingested and the syslog year). Per log type it
+// uses the schemas.LogType fields listed above.
+package normalize

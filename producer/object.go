@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-		"strings"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,7 +17,6 @@ import (
 	"github.com/siemstream/siemstream/producer/notify"
 	"github.com/siemstream/siemstream/producer/pack"
 	"github.com/siemstream/siemstream/producer/split"
-	"github.com/siemstream/siemstream/schemas"
 )
 
 // Outcome says what LoadObject did with an object.
@@ -41,19 +40,6 @@ type ObjectResult struct {
 	Bytes          int64 // decompressed bytes read
 	KinesisRecords int   // PutRecords entries written
 	Reason         string
-}
-
-// FormatFor maps a log type to the splitter's view of its format.
-func FormatFor(lt *schemas.LogType) (split.Format, error) {
-	switch lt.FileFormat {
-	case "json":
-		return split.Format{Kind: split.KindJSON, JSONDelimiter: lt.JSONDelimiter}, nil
-	case "csv":
-		return split.Format{Kind: split.KindCSV}, nil
-	case "text":
-		return split.Format{Kind: split.KindText, HeaderLines: lt.TextHeaderLineNumber}, nil
-	}
-	return split.Format{}, fmt.Errorf("log type %s: file_format %q is not supported by the producer yet", lt.Name, lt.FileFormat)
 }
 
 // LoadObject streams one object into the stream. A nil error means the
@@ -238,4 +224,3 @@ func (p *Producer) quarantineObject(ctx context.Context, o notify.Object, logTyp
 	d.add(0, "whole object: "+reason, nil)
 	return p.writeDeadLetters(ctx, o, logType, &d)
 }
-

@@ -93,7 +93,8 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 		return res, p.quarantineObject(ctx, o, lt.Name, err.Error())
 	}
 	defer body.Close()
-	sp, err := split.New(body, format, split.Options{MaxRecordBytes: p.cfg.MaxRecordBytes})
+	plain := &countingReader{r: body}
+	sp, err := split.New(plain, format, split.Options{MaxRecordBytes: p.cfg.MaxRecordBytes})
 	if err != nil {
 		return res, fmt.Errorf("split s3://%s/%s: %w", o.Bucket, o.Key, err)
 	}
@@ -141,7 +142,7 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 		return res, err
 	}
 	st := packer.Stats()
-	res.Records, res.Bytes, res.KinesisRecords = st.Records, counted.n, put.entries
+	res.Records, res.Bytes, res.KinesisRecords = st.Records, plain.n, put.entries
 	res.Quarantined = int64(len(dl.lines))
 	res.Outcome = Loaded
 	if fatal != nil {

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/siemstream/siemstream/consumer"
+	"github.com/siemstream/siemstream/consumer/lease"
+	"github.com/siemstream/siemstream/consumer/lease/dynamo"
 	"github.com/siemstream/siemstream/consumer/lease/kcl"
 	"github.com/siemstream/siemstream/consumer/sink"
 	"github.com/siemstream/siemstream/internal/awsconf"
@@ -36,6 +38,8 @@ func runConsumer(ctx context.Context, args []string) error {
 	shardSync := f.integer("shard-sync-interval-ms", "SIEM_SHARD_SYNC_MS", kd.ShardSyncIntervalMillis, "shardSyncIntervalMillis")
 	maxLeases := f.integer("max-leases-for-worker", "SIEM_MAX_LEASES", kd.MaxLeasesForWorker, "maxLeasesForWorker")
 	stealing := f.boolean("lease-stealing", "SIEM_LEASE_STEALING", true, "let workers of a fleet steal leases to balance")
+	coordName := f.str("coordinator", "SIEM_COORDINATOR", "dynamo", "lease coordinator: dynamo (Java KCL lease table, fenced checkpoints) or kcl (vmware-go-kcl-v2)")
+	takerMs := f.integer("lease-taker-interval-ms", "SIEM_LEASE_TAKER_MS", 0, "dynamo: leaseTakerIntervalMillis (0 = (failover-time-ms + 25) * 2)")
 	batch := f.integer("batch-events", "SIEM_BATCH_EVENTS", consumer.DefaultConfig().BatchEvents, "events per bulk write and checkpoint")
 	bulkBytes := f.integer("bulk-bytes", "SIEM_BULK_BYTES", 5<<20, "max bytes per _bulk request")
 	dlIndex := f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", consumer.DefaultConfig().DeadLetterIndex, "dead-letter index prefix")
@@ -60,22 +64,41 @@ func runConsumer(ctx context.Context, args []string) error {
 	for _, w := range reg.Warnings() {
 		log.Warn().Msg(w)
 	}
-	if _, err := awsconf.Load(ctx, *region); err != nil {
-		return err
-	}
-	kc := kd
-	kc.ApplicationName, kc.StreamName, kc.Region, kc.WorkerID = *app, *stream, *region, *workerID
-	kc.KinesisEndpoint, kc.DynamoDBEndpoint = awsconf.Endpoint("KINESIS"), awsconf.Endpoint("DYNAMODB")
-	kc.InitialPositionInStream = *initPos
-	kc.MaxRecords, kc.IdleTimeBetweenReadsInMillis, kc.FailoverTimeMillis = *maxRecords, *idle, *failover
-	kc.ShardSyncIntervalMillis, kc.MaxLeasesForWorker, kc.EnableLeaseStealing = *shardSync, *maxLeases, *stealing
-	kc.Logger = log.With().Str("component", "kcl").Logger()
-	if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
-		kc.Credentials = credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
-	}
-	coord, err := kcl.New(kc)
+	awsCfg, err := awsconf.Load(ctx, *region)
 	if err != nil {
 		return err
+	}
+	var coord lease.Coordinator
+	switch *coordName {
+	case "dynamo":
+		dc := dynamo.DefaultConfig()
+		dc.ApplicationName, dc.StreamName, dc.WorkerIdentifier = *app, *stream, *workerID
+		dc.InitialPositionInStream = *initPos
+		dc.MaxRecords, dc.IdleTimeBetweenReadsInMillis, dc.FailoverTimeMillis = *maxRecords, *idle, *failover
+		dc.ShardSyncIntervalMillis, dc.MaxLeasesForWorker, dc.LeaseTakerIntervalMillis = *shardSync, *maxLeases, *takerMs
+		if !*stealing {
+			dc.MaxLeasesToStealAtOneTime = 0
+		}
+		dc.Logger = log.With().Str("component", "lease").Logger()
+		if coord, err = dynamo.New(dc, awsCfg); err != nil {
+			return err
+		}
+	case "kcl":
+		kc := kd
+		kc.ApplicationName, kc.StreamName, kc.Region, kc.WorkerID = *app, *stream, *region, *workerID
+		kc.KinesisEndpoint, kc.DynamoDBEndpoint = awsconf.Endpoint("KINESIS"), awsconf.Endpoint("DYNAMODB")
+		kc.InitialPositionInStream = *initPos
+		kc.MaxRecords, kc.IdleTimeBetweenReadsInMillis, kc.FailoverTimeMillis = *maxRecords, *idle, *failover
+		kc.ShardSyncIntervalMillis, kc.MaxLeasesForWorker, kc.EnableLeaseStealing = *shardSync, *maxLeases, *stealing
+		kc.Logger = log.With().Str("component", "kcl").Logger()
+		if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+			kc.Credentials = credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
+		}
+		if coord, err = kcl.New(kc); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("--coordinator %q: want dynamo or kcl", *coordName)
 	}
 	sc := sink.DefaultOpenSearchConfig()
 	sc.URLs = strings.Split(*osURL, ",")
@@ -100,7 +123,7 @@ func runConsumer(ctx context.Context, args []string) error {
 		return err
 	}
 	go chain.Run(ctx)
-	log.Info().Str("stream", *stream).Str("app", *app).Str("opensearch", *osURL).Msg("consumer starting")
+	log.Info().Str("stream", *stream).Str("app", *app).Str("coordinator", *coordName).Str("opensearch", *osURL).Msg("consumer starting")
 	return c.Run(ctx)
 }
 

@@ -202,6 +202,14 @@ func (r *Redrive) Run(ctx context.Context) (RedriveSummary, error) {
 		go func() {
 			defer wg.Done()
 			for rm := range work {
+				if ctx.Err() != nil {
+					// Stopping: a message handed over but not started goes
+					// back to the queue at once.
+					rm.stop()
+					r.release(workCtx, []sqstypes.Message{rm.m})
+					r.st.received.Add(-1)
+					continue
+				}
 				if err := r.handle(workCtx, ctx, j, rm); err != nil {
 					fatal.CompareAndSwap(nil, &err)
 				}

@@ -45,6 +45,7 @@ func runConsumer(ctx context.Context, args []string) error {
 	dlIndex := f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", consumer.DefaultConfig().DeadLetterIndex, "dead-letter index prefix")
 	progress := f.duration("progress", "SIEM_PROGRESS", 10*time.Second, "log totals this often")
 	popts := pipelineFlags(f, true)
+	tf := templateFlags(f, true)
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -105,6 +106,11 @@ func runConsumer(ctx context.Context, args []string) error {
 	sc.Username, sc.Password, sc.MaxBulkBytes = *osUser, *osPass, *bulkBytes
 	s, err := sink.NewOpenSearch(sc)
 	if err != nil {
+		return err
+	}
+	// Indices created before their templates keep wrong field types for
+	// life, so templates go in before the first document.
+	if err := tf.InstallAtStart(ctx, log, s.Client(), reg, *dlIndex); err != nil {
 		return err
 	}
 	po, err := popts.Options(ctx, log)

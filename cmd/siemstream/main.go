@@ -35,7 +35,12 @@ func commands() []command {
 	return []command{
 		{"producer", "long-poll SQS for S3 notifications and write the objects' records to Kinesis", runProducer},
 		{"consumer", "read Kinesis as a KCL worker and load documents into OpenSearch", runConsumer},
+		{"replay", "re-read a time range of the stream into OpenSearch with its own lease table", runReplay},
 		{"normalize", "run the consumer's stages on local files and print the documents (dry run)", runNormalize},
+		{"backfill", "load existing S3 objects (a prefix or an `aws s3 ls` list) through the producer path, resumably", runBackfill},
+		{"redrive", "drain a dead-letter queue: load the objects of its notifications, or move them back", runRedrive},
+		{"templates", "install (or show) the OpenSearch index templates, ISM policy and rollover aliases of every log type", runTemplates},
+		{"logtypes", "print the supported log types (and, with --keys, user.ini keys) as Markdown tables", runLogtypes},
 		{"version", "print the version", func(context.Context, []string) error { fmt.Println("siemstream", version); return nil }},
 	}
 }

@@ -158,6 +158,8 @@ stop_pgroup() {
     return 0
   fi
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  # A paused (SIGSTOP, e.g. by a fault test) process only acts on SIGTERM once continued.
+  kill -CONT -- "-$pid" 2>/dev/null || kill -CONT "$pid" 2>/dev/null || true
   deadline=$(($(now_ms) + timeout * 1000))
   while pgroup_alive "$pid" || pid_alive "$pid"; do
     if (($(now_ms) > deadline)); then

@@ -15,7 +15,14 @@ func TestLoadBuiltin(t *testing.T) {
 	for _, w := range r.Warnings() {
 		t.Errorf("warning: %s", w)
 	}
-	want := []string{"vpcflowlogs", "cloudtrail", "nlb", "alb", "clb"}
+	want := []string{"securitylake", "ocsf-json", "vpcflowlogs", "cloudtrail", "networkfirewall", "guardduty",
+		"inspector", "securityhub", "nlb", "alb", "clb", "s3accesslog", "config-history", "config-snapshot",
+		"config-rules", "cloudfront-realtime", "cloudfront-standard", "waf", "route53resolver", "clientvpn",
+		"rds-postgresql", "rds-mysql-audit", "rds-mysql-general", "rds-mysql-error", "rds-mysql-slowquery",
+		"elasticache-redis-slowlog", "msk", "cloudhsm", "opensearch-audit", "workspaces-event",
+		"workspaces-inventory", "trustedadvisor", "directory-service", "fsx-win", "windows-event",
+		"linux-secure", "linux-os-syslog", "apache-access", "apache-error", "nginx-access", "nginx-error",
+		"index-metrics"}
 	var got []string
 	for _, lt := range r.Types() {
 		got = append(got, lt.Name)
@@ -99,7 +106,7 @@ related.ip = client.addr peer
 		t.Fatal(err)
 	}
 	vpc := r.Lookup("vpcflowlogs")
-	if vpc.IndexRotation != RotateDaily || vpc.IndexTZ != 9*3600 || vpc.Order != 0 {
+	if vpc.IndexRotation != RotateDaily || vpc.IndexTZ != 9*3600 || vpc.Order != 2 {
 		t.Errorf("override: %+v", vpc)
 	}
 	if lt, ign := r.Detect("x/vpcflowlogs/_ignored_/a.log.gz"); lt != vpc || !ign {

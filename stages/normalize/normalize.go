@@ -328,6 +328,12 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 		if err := lt.Transform(tc); err != nil {
 			s.transformErrors.Add(1)
 		}
+		// es-loader takes the _id from @id after the script ran: the
+		// config and inspector transforms replace it.
+		if n := d.Child(root, "@id"); d.Kind(n) == doc.String || d.Kind(n) == doc.Number {
+			sc.buf = d.AppendPyStr(sc.buf[:0], n)
+			id = string(sc.buf)
+		}
 	}
 
 	if lt.FieldPrefix != "" {

@@ -1,0 +1,638 @@
+package schemas
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/pyjson"
+)
+
+// Go transforms for AWS Config (config-history, config-snapshot,
+// config-rules; es-loader's sf_config_*) and the small JSON types
+// route53resolver, elasticache-redis-slowlog, trustedadvisor, clientvpn and
+// opensearch-audit.
+
+func init() {
+	RegisterTransform("config_history", func(tc *TransformContext) error { return transformConfig(tc, true, false) })
+	RegisterTransform("config_snapshot", func(tc *TransformContext) error { return transformConfig(tc, true, false) })
+	RegisterTransform("config_rules", func(tc *TransformContext) error { return transformConfig(tc, false, true) })
+	RegisterTransform("route53resolver", transformRoute53Resolver)
+	RegisterTransform("elasticache_redis_slowlog", transformRedisSlowlog)
+	RegisterTransform("trustedadvisor", transformTrustedAdvisor)
+	RegisterTransform("clientvpn", transformClientVPN)
+	RegisterTransform("opensearch_audit", transformOpenSearchAudit)
+}
+
+// transformConfig: @id is MD5(account+region+resource type+resource id) and
+// the _id suffix "<@timestamp as YYYYmmdd_HHMMSS>_<4 hex of MD5(module +
+// rule ARN)>", so each configuration state is one document; dict-shaped
+// members that vary by resource are made lists or renamed (history and
+// snapshot); cloud.instance.id, user and related.* from the resource;
+// event.outcome from the compliance type (rules).
+func transformConfig(tc *TransformContext, reshape, rules bool) error {
+	d := tc.Doc
+	root := d.Root()
+	var seed strings.Builder
+	for _, k := range []string{"awsAccountId", "awsRegion", "resourceType", "resourceId"} {
+		s, ok := str(d, root, k)
+		if !ok {
+			return stop("%s missing", k)
+		}
+		seed.WriteString(s)
+	}
+	d.SetString(root, "@id", md5Hex(seed.String()))
+	mod, ok := str(d, root, "event", "module")
+	if !ok {
+		return stop("event.module missing")
+	}
+	arn, _ := str(d, root, "configRuleARN")
+	ts, ok := str(d, root, "@timestamp")
+	if !ok {
+		return stop("@timestamp missing")
+	}
+	t, err := time.Parse("2006-01-02T15:04:05.999999999Z07:00", ts)
+	if err != nil {
+		return stop("@timestamp %q: %v", ts, err)
+	}
+	tc.DocIDSuffix = t.Format("20060102_150405") + "_" + md5Hex(mod + arn)[:4]
+
+	rtype, _ := str(d, root, "resourceType")
+	rid, _ := str(d, root, "resourceId")
+	if reshape {
+		configDictsToLists(d, rtype)
+		renameConfigFields(d)
+	}
+	// extract_host
+	cloud := d.Child(root, "cloud")
+	switch {
+	case strIn(rtype, "AWS::EC2::Instance", "AWS::SSM::ManagedInstanceInventory"):
+		inst := freshObject(d, objectAtOrStop(d, cloud), "instance")
+		d.SetString(inst, "id", rid)
+	case rtype == "AWS::Config::ResourceCompliance":
+		if parts := strings.Split(rid, "/"); len(parts) == 2 && strings.Contains("AWS::EC2::Instance", parts[0]) {
+			u := freshObject(d, root, "user")
+			d.SetString(u, "id", parts[1])
+		}
+	case strIn(rtype, "AWS::SSM::AssociationCompliance", "AWS::SSM::PatchCompliance"):
+		inst := freshObject(d, objectAtOrStop(d, cloud), "instance")
+		d.SetString(inst, "id", rid[strings.LastIndexByte(rid, '/')+1:])
+	}
+	if d.Kind(cloud) == doc.Object && d.Child(cloud, "instance") != doc.Nil {
+		id := at(d, cloud, "instance", "id")
+		h := d.SetArray(objectAt(d, root, "related"), "hosts")
+		d.AppendCopy(h, id)
+	}
+	// extract_user
+	switch {
+	case strIn(rtype, "AWS::IAM::User", "AWS::IAM::Role"):
+		u := freshObject(d, root, "user")
+		d.SetString(u, "id", rid)
+		if n := d.Child(root, "resourceName"); n != doc.Nil {
+			d.SetCopy(u, "name", n)
+		} else {
+			d.SetString(u, "name", "")
+		}
+	case strings.Contains("AWS::Config::ResourceCompliance", rtype):
+		if parts := strings.Split(rid, "/"); len(parts) == 2 && strings.Contains("AWS::IAM::Role AWS::IAM::User", parts[0]) && (parts[0] == "AWS::IAM::Role" || parts[0] == "AWS::IAM::User") {
+			u := freshObject(d, root, "user")
+			d.SetString(u, "id", parts[1])
+		}
+	}
+	if u := d.Child(root, "user"); d.Truthy(u) && d.Kind(u) == doc.Object {
+		ru := d.SetArray(objectAt(d, root, "related"), "user")
+		if n := d.Child(u, "name"); d.Truthy(n) {
+			d.AppendCopy(ru, n)
+		}
+		if n := d.Child(u, "id"); d.Truthy(n) {
+			d.AppendCopy(ru, n)
+		}
+	}
+	if err := configExtractIP(d, rtype); err != nil {
+		return err
+	}
+	if rules {
+		ct, ok := str(d, root, "newEvaluationResult", "complianceType")
+		if ok && ct != "" {
+			ev := d.Child(root, "event")
+			switch ct {
+			case "COMPLIANT":
+				d.SetString(ev, "outcome", "success")
+			case "NON_COMPLIANT":
+				d.SetString(ev, "outcome", "failure")
+			default:
+				d.SetString(ev, "outcome", "unknown")
+			}
+		}
+	}
+	return nil
+}
+
+func objectAtOrStop(d *doc.Doc, n doc.Node) doc.Node {
+	if d.Kind(n) != doc.Object {
+		// cloud always exists in a normalised document
+		return d.SetObject(d.Root(), "cloud")
+	}
+	return n
+}
+
+// dictToList replaces the object at keys (under root) by the list of its
+// values.
+func dictToList(d *doc.Doc, keys ...string) {
+	n := at(d, d.Root(), keys...)
+	if d.Kind(n) != doc.Object {
+		return
+	}
+	l := d.NewArray()
+	for c := d.First(n); c != doc.Nil; c = d.Next(c) {
+		d.AppendCopy(l, c)
+	}
+	d.Replace(n, l)
+}
+
+func configDictsToLists(d *doc.Doc, rtype string) {
+	switch {
+	case rtype == "AWS::S3::Bucket":
+		dictToList(d, "supplementaryConfiguration", "BucketNotificationConfiguration", "configurations")
+		dictToList(d, "supplementaryConfiguration", "BucketReplicationConfiguration", "rules")
+	case rtype == "AWS::SSM::ManagedInstanceInventory":
+		for _, k := range []string{"AWS:Application", "AWS:AWSComponent", "AWS:InstanceInformation", "AWS:Network", "AWS:WindowsUpdate"} {
+			dictToList(d, "configuration", k, "Content")
+		}
+	case strIn(rtype, "AWS::SSM::PatchCompliance", "AWS::SSM::AssociationCompliance"):
+		dictToList(d, "configuration", "AWS:ComplianceItem", "Content", "Association")
+		dictToList(d, "configuration", "AWS:ComplianceItem", "Content", "Patch")
+	}
+}
+
+// popInto moves obj[from][key] to dst[to] when obj[from] is an object
+// holding key.
+func popInto(d *doc.Doc, dst doc.Node, to string, from doc.Node, key string) bool {
+	if d.Kind(from) != doc.Object {
+		return false
+	}
+	v := d.Child(from, key)
+	if v == doc.Nil {
+		return false
+	}
+	d.SetCopy(dst, to, v)
+	d.Delete(from, key)
+	return true
+}
+
+func renameConfigFields(d *doc.Doc) {
+	root := d.Root()
+	conf := d.Child(root, "configuration")
+	if d.Kind(conf) == doc.Object {
+		popInto(d, conf, "owner_id", d.Child(conf, "owner"), "id")
+		popInto(d, conf, "state_code", d.Child(conf, "state"), "code")
+		popInto(d, conf, "state_name", d.Child(conf, "state"), "name")
+	}
+	if tags := d.Child(root, "tags"); d.Kind(tags) == doc.Object {
+		popInto(d, tags, "AmazonFSx_FileSystemId", tags, "AmazonFSx.FileSystemId")
+	}
+	if d.Kind(conf) != doc.Object {
+		return
+	}
+	if sr := d.Child(conf, "stateReason"); d.Kind(sr) == doc.String {
+		o := d.NewObject()
+		d.SetCopy(o, "message", sr)
+		d.Replace(sr, o)
+		sr = d.Child(conf, "stateReason")
+		if !popInto(d, sr, "code", conf, "stateReasonCode") {
+			return // KeyError: the rest of the function is skipped
+		}
+	}
+	for _, x := range [][2]string{{"securityGroups", "groupId"}, {"availabilityZones", "zoneName"}, {"subnets", "subnetIdentifier"}} {
+		l := d.Child(conf, x[0])
+		if d.Kind(l) != doc.Array || d.Kind(d.First(l)) != doc.String {
+			continue
+		}
+		nl := d.NewArray()
+		for c := d.First(l); c != doc.Nil; c = d.Next(c) {
+			o := d.AppendObject(nl)
+			d.SetCopy(o, x[1], c)
+		}
+		d.Replace(l, nl)
+	}
+	for _, x := range [][2]string{{"endpoint", "address"}, {"iamInstanceProfile", "arn"}} {
+		if v := d.Child(conf, x[0]); d.Kind(v) == doc.String {
+			o := d.NewObject()
+			d.SetCopy(o, x[1], v)
+			d.Replace(v, o)
+		}
+	}
+	if rl := d.Child(conf, "rules"); d.Kind(rl) == doc.Array && d.Kind(at(d, d.First(rl), "statement")) == doc.Object {
+		for r := d.First(rl); r != doc.Nil; r = d.Next(r) {
+			if st := d.Child(r, "statement"); st != doc.Nil {
+				if b, err := pyjson.AppendASCII(nil, d.AppendValueJSON(nil, st)); err == nil {
+					d.ReplaceStringBytes(st, b)
+				}
+			}
+		}
+	}
+	if st := d.Child(conf, "status"); d.Kind(st) == doc.Object {
+		if popInto(d, conf, "status_message", st, "message") {
+			if code := d.Child(st, "code"); code != doc.Nil {
+				d.Replace(st, code)
+			}
+		}
+	}
+}
+
+func configExtractIP(d *doc.Doc, rtype string) error {
+	root := d.Root()
+	conf := d.Child(root, "configuration")
+	if !d.Truthy(conf) {
+		return nil
+	}
+	var ips []string
+	add := func(n doc.Node) {
+		if s, ok := strOf(d, n); ok {
+			ips = append(ips, s)
+		} else if n != doc.Nil && d.Kind(n) != doc.Null {
+			ips = append(ips, string(d.AppendPyStr(nil, n)))
+		}
+	}
+	fromNICs := func(l doc.Node) error {
+		if d.Kind(l) != doc.Array {
+			return stop("privateIpAddresses is not a list")
+		}
+		for nic := d.First(l); nic != doc.Nil; nic = d.Next(nic) {
+			p := d.Child(nic, "privateIpAddress")
+			if p == doc.Nil {
+				return stop("privateIpAddress missing")
+			}
+			add(p)
+			if pub := at(d, nic, "association", "publicIp"); d.Truthy(pub) {
+				add(pub)
+			}
+		}
+		return nil
+	}
+	switch {
+	case strings.Contains("AWS::EC2::EIP", rtype):
+		add(d.Child(root, "resourceName")) // public
+		add(d.Child(conf, "privateIpAddress"))
+	case rtype == "AWS::EC2::Instance":
+		enis := d.Child(conf, "networkInterfaces")
+		if d.Kind(enis) != doc.Array {
+			return stop("networkInterfaces missing")
+		}
+		for eni := d.First(enis); eni != doc.Nil; eni = d.Next(eni) {
+			if err := fromNICs(d.Child(eni, "privateIpAddresses")); err != nil {
+				return err
+			}
+		}
+	case rtype == "AWS::EC2::NetworkInterface":
+		if err := fromNICs(d.Child(conf, "privateIpAddresses")); err != nil {
+			return err
+		}
+	case rtype == "AWS::EC2::NatGateway":
+		first := d.First(d.Child(conf, "natGatewayAddresses"))
+		if first == doc.Nil {
+			return stop("natGatewayAddresses empty")
+		}
+		add(d.Child(first, "publicIp"))
+		add(d.Child(first, "privateIp"))
+	case rtype == "AWS::SSM::ManagedInstanceInventory":
+		if l := at(d, conf, "AWS:Network", "Content"); d.Kind(l) == doc.Array {
+			for c := d.First(l); c != doc.Nil; c = d.Next(c) {
+				add(d.Child(c, "IPV6"))
+				add(d.Child(c, "IPV4"))
+			}
+		}
+	}
+	set := map[string]bool{}
+	for _, ip := range ips {
+		if ip != "" {
+			set[ip] = true
+		}
+	}
+	if len(ips) == 0 {
+		return nil
+	}
+	sorted := make([]string, 0, len(set))
+	for ip := range set {
+		sorted = append(sorted, ip)
+	}
+	sort.Strings(sorted)
+	l := d.SetArray(objectAt(d, root, "related"), "ip")
+	for _, ip := range sorted {
+		d.AppendString(l, ip)
+	}
+	return nil
+}
+
+// transformRoute53Resolver: final dots removed from dns.question.name and
+// dns.answers.data.
+func transformRoute53Resolver(tc *TransformContext) error {
+	d := tc.Doc
+	root := d.Root()
+	for _, p := range [][]string{{"dns", "question", "name"}, {"dns", "answers", "data"}} {
+		n := at(d, root, p...)
+		if n == doc.Nil {
+			continue
+		}
+		s, ok := strOf(d, n)
+		if !ok {
+			return stop("%s is not a string", strings.Join(p, "."))
+		}
+		d.ReplaceString(n, strings.TrimRight(s, "."))
+	}
+	return nil
+}
+
+// transformRedisSlowlog: ClientAddress "ip:port" becomes source.ip,
+// source.port, source.address and related.ip.
+func transformRedisSlowlog(tc *TransformContext) error {
+	d := tc.Doc
+	root := d.Root()
+	ca := d.Child(root, "ClientAddress")
+	if !d.Truthy(ca) {
+		return nil
+	}
+	s, ok := strOf(d, ca)
+	i := strings.LastIndexByte(s, ':')
+	if !ok || i < 0 {
+		return stop("ClientAddress %q", s)
+	}
+	ip, port := s[:i], s[i+1:]
+	src := freshObject(d, root, "source")
+	d.SetString(src, "ip", ip)
+	d.SetString(src, "port", port)
+	d.SetString(src, "address", ip)
+	l := d.SetArray(objectAt(d, root, "related"), "ip")
+	d.AppendString(l, ip)
+	return nil
+}
+
+// transformTrustedAdvisor: event.kind alert for warning/error results;
+// cloud.service.name, cloud.instance.id, event.category and related.* from
+// the flagged resource's metadata.
+func transformTrustedAdvisor(tc *TransformContext) error {
+	d := tc.Doc
+	root := d.Root()
+	ev := d.Child(root, "event")
+	status, ok := str(d, root, "result", "status")
+	if !ok || d.Kind(ev) != doc.Object {
+		return stop("result.status missing")
+	}
+	if strIn(status, "warning", "error") {
+		d.SetString(ev, "kind", "alert")
+	}
+	fr := at(d, root, "result", "flaggedResource")
+	if fr == doc.Nil {
+		return nil
+	}
+	frs, ok := str(d, fr, "status")
+	if !ok {
+		return stop("flaggedResource.status missing")
+	}
+	if strIn(frs, "warning", "error") {
+		d.SetString(ev, "kind", "alert")
+	} else {
+		d.SetString(ev, "kind", "event")
+	}
+	meta := d.Child(fr, "metadata")
+	if meta == doc.Nil {
+		return nil
+	}
+	service := "trustedadvisor"
+	var arnList []string
+	if cm := at(d, root, "check", "metadata"); cm != doc.Nil {
+		var checkMeta, resMeta []string
+		for c := d.First(cm); c != doc.Nil; c = d.Next(c) {
+			s, _ := strOf(d, c)
+			checkMeta = append(checkMeta, s)
+		}
+		for c := d.First(meta); c != doc.Nil; c = d.Next(c) {
+			s, _ := strOf(d, c)
+			resMeta = append(resMeta, s)
+		}
+		idx := func(k string) int {
+			for i, s := range checkMeta {
+				if s == k {
+					return i
+				}
+			}
+			return -1
+		}
+		service = ""
+		arn := ""
+		if i := idx("Service"); i >= 0 {
+			if i >= len(resMeta) {
+				return stop("metadata too short")
+			}
+			service = strings.ToLower(resMeta[i])
+		}
+		for _, k := range []string{"Resource", "Workload ARN"} {
+			if i := idx(k); i >= 0 {
+				if i >= len(resMeta) {
+					return stop("metadata too short")
+				}
+				arn = resMeta[i]
+			}
+		}
+		arnList = strings.Split(arn, ":")
+		if len(arnList) > 2 {
+			service = strings.ToLower(arnList[2])
+		}
+	}
+	cloud := d.Child(root, "cloud")
+	if d.Kind(cloud) != doc.Object {
+		return stop("no cloud object")
+	}
+	svc := freshObject(d, cloud, "service")
+	d.SetString(svc, "name", service)
+	if len(arnList) > 5 && service == "ec2" {
+		if rt := strings.Split(arnList[5], "/"); len(rt) > 1 {
+			service = rt[0]
+			if service == "instance" {
+				service = "ec2"
+				inst := freshObject(d, cloud, "instance")
+				d.SetString(inst, "id", rt[1])
+			}
+			d.SetString(svc, "name", service)
+		}
+	}
+	switch {
+	case strIn(service, "rds", "dynamodb", "s3", "ebs", "redshift", "elasticache"):
+		d.SetString(ev, "category", "database")
+	case strIn(service, "iam", "cloudtrail"):
+		d.SetString(ev, "category", "iam")
+	case strIn(service, "vpc", "route53", "elasticloadbalancing", "network-acl", "subnet", "secuirty-group"):
+		d.SetString(ev, "category", "network")
+	}
+	rel := freshObject(d, root, "related")
+	for c := d.First(meta); c != doc.Nil; c = d.Next(c) {
+		s, ok := strOf(d, c)
+		if !ok {
+			continue
+		}
+		if !pyIPAddress(s) {
+			continue
+		}
+		l := d.SetArray(rel, "ip")
+		d.AppendString(l, s)
+	}
+	if id, ok := str(d, cloud, "instance", "id"); ok && id != "" {
+		l := d.SetArray(rel, "hosts")
+		d.AppendString(l, id)
+	}
+	return nil
+}
+
+// pyIPAddress is ipaddress.ip_address(s) succeeding for a str.
+func pyIPAddress(s string) bool {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return false
+	}
+	if a.Is4() {
+		// Python rejects leading zeros, as netip does
+		return true
+	}
+	return a.Zone() == "" || true
+}
+
+// transformClientVPN: event.outcome from the attempt status; error.message
+// from the failure reason; "NA" times and client-ip removed; network.bytes
+// and packets (egress + ingress); times made ISO 8601; event.duration in ns.
+func transformClientVPN(tc *TransformContext) error {
+	d := tc.Doc
+	root := d.Root()
+	ev := d.Child(root, "event")
+	get := func(k string) (string, bool) { return str(d, root, k) }
+	switch s, _ := get("connection-attempt-status"); s {
+	case "successful":
+		d.SetString(ev, "outcome", "success")
+	case "failed":
+		d.SetString(ev, "outcome", "failure")
+	}
+	if reason := d.Child(root, "connection-attempt-failure-reason"); !(d.Kind(reason) == doc.String && d.Text(reason) == "NA") {
+		if reason == doc.Nil {
+			return stop("connection-attempt-failure-reason missing")
+		}
+		e := freshObject(d, root, "error")
+		d.SetCopy(e, "message", reason)
+	}
+	if s, _ := get("client-ip"); s == "NA" {
+		d.Delete(root, "client-ip")
+	}
+	var bytes, packets int64
+	for _, k := range []string{"egress-bytes", "ingress-bytes", "egress-packets", "ingress-packets"} {
+		n := d.Child(root, k)
+		if n == doc.Nil {
+			continue
+		}
+		v, ok := pyIntNode(d, n)
+		if !ok {
+			return stop("%s is not an integer", k)
+		}
+		if strings.HasSuffix(k, "bytes") {
+			bytes += v
+		} else {
+			packets += v
+		}
+	}
+	if bytes != 0 || packets != 0 {
+		nw := freshObject(d, root, "network")
+		d.SetInt(nw, "bytes", bytes)
+		d.SetInt(nw, "packets", packets)
+	}
+	for _, k := range []string{"connection-start-time", "connection-end-time"} {
+		n := d.Child(root, k)
+		s, _ := strOf(d, n)
+		if s == "NA" {
+			d.Delete(root, k)
+		} else if d.Truthy(n) {
+			d.ReplaceString(n, strings.ReplaceAll(s, " ", "T")+"+00:00")
+		}
+	}
+	last := d.Child(root, "connection-last-update-time")
+	s, ok := strOf(d, last)
+	if !ok {
+		return stop("connection-last-update-time missing")
+	}
+	d.ReplaceString(last, strings.ReplaceAll(s, " ", "T")+"+00:00")
+	if dur := d.Child(root, "connection-duration-seconds"); !(d.Kind(dur) == doc.String && d.Text(dur) == "NA") {
+		v, ok := pyIntNode(d, dur)
+		if !ok {
+			return stop("connection-duration-seconds is not an integer")
+		}
+		d.SetInt(ev, "duration", v*1000*1000*1000)
+	}
+	return nil
+}
+
+// pyIntNode is int(x) for a JSON string or integer number.
+func pyIntNode(d *doc.Doc, n doc.Node) (int64, bool) {
+	var s string
+	switch d.Kind(n) {
+	case doc.String, doc.Number:
+		s = strings.TrimFunc(string(d.Bytes(n)), isPyWhitespace)
+	default:
+		return 0, false
+	}
+	s = strings.ReplaceAll(s, "_", "")
+	var v int64
+	neg := false
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if s == "" {
+		return 0, false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// transformOpenSearchAudit: event.outcome from audit_category;
+// "authentication" added to event.category for logins; rule.name
+// "ParsingError" (and an error message for truncated records) when the
+// record had none.
+func transformOpenSearchAudit(tc *TransformContext) error {
+	d := tc.Doc
+	root := d.Root()
+	ev := d.Child(root, "event")
+	action, _ := str(d, root, "audit_category")
+	switch {
+	case strIn(action, "GRANTED_PRIVILEGES", "AUTHENTICATED"):
+		d.SetString(ev, "outcome", "success")
+	case strIn(action, "MISSING_PRIVILEGES", "FAILED_LOGIN"):
+		d.SetString(ev, "outcome", "failure")
+	default:
+		d.SetString(ev, "outcome", "unknown")
+	}
+	if strIn(action, "FAILED_LOGIN", "AUTHENTICATED") {
+		cat := d.Child(ev, "category")
+		if d.Kind(cat) != doc.Array {
+			return stop("event.category is not a list")
+		}
+		d.AppendString(cat, "authentication")
+	}
+	if !d.Truthy(at(d, root, "rule", "name")) {
+		rule := objectAt(d, root, "rule")
+		d.SetString(rule, "name", "ParsingError")
+		if msg, _ := str(d, root, "@message"); utf8RuneCount(msg) == 10000 {
+			e := objectAt(d, root, "error")
+			d.SetString(e, "message", "The maximum size of each audit log message is 10,000 characters. "+
+				"The audit log message exceeds this limit and is truncated.")
+		}
+	}
+	return nil
+}
+
+func utf8RuneCount(s string) int { return len([]rune(s)) }

@@ -228,6 +228,9 @@ func TestEndToEnd(t *testing.T) {
 
 	var got int64
 	err = WaitFor(ctx, 3*time.Minute, func() (bool, error) {
+		if err := exited(cons); err != nil {
+			return false, err
+		}
 		n, err := s.Count(ctx, "log-*", bucketQuery(r.Bucket))
 		got = n
 		return err == nil && n >= int64(len(want)), nil

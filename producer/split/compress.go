@@ -22,9 +22,11 @@ const (
 	Gzip  Compression = "gzip" // RFC 1952, including concatenated members
 	Zstd  Compression = "zstd" // RFC 8878, including concatenated frames
 	Bzip2 Compression = "bzip2"
-	// Zip and Parquet are recognised but not supported yet: Open returns
-	// ErrUnsupportedCompression.
-	Zip     Compression = "zip"
+	// Zip: every member, in central-directory order (see OpenWith).
+	Zip Compression = "zip"
+	// Parquet is a format rather than a compression: its rows become
+	// newline-delimited JSON objects (see OpenWith), and New then splits
+	// them as KindLines whatever the Format asked for.
 	Parquet Compression = "parquet"
 )
 
@@ -51,7 +53,8 @@ func IsContentError(err error) bool {
 	var re *RecordError
 	return errors.Is(err, ErrBinary) || errors.Is(err, ErrUnsupportedCompression) || errors.Is(err, ErrNestedCompression) ||
 		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrHeaderTooLarge) || errors.Is(err, ErrInvalidJSON) ||
-		errors.Is(err, ErrNoDelimiter) || errors.Is(err, ErrRecordTooLarge) || errors.As(err, &re)
+		errors.Is(err, ErrNoDelimiter) || errors.Is(err, ErrRecordTooLarge) || errors.Is(err, ErrTooLarge) ||
+		errors.Is(err, ErrParquet) || errors.Is(err, ErrCWLPayload) || errors.As(err, &re)
 }
 
 // sniffLen is how many leading bytes decide compression and text/binary.
@@ -76,9 +79,10 @@ var registry = []decompressor{
 	{name: Gzip, magic: []byte{0x1f, 0x8b}, open: openGzip},
 	{name: Zstd, magic: []byte{0x28, 0xb5, 0x2f, 0xfd}, open: openZstd},
 	{name: Bzip2, magic: []byte("BZh"), open: openBzip2},
-	{name: Zip, magic: []byte("PK\x03\x04"), why: "zip archives are not supported yet"},
-	{name: Zip, magic: []byte("PK\x05\x06"), why: "empty zip archive"},
-	{name: Parquet, magic: []byte("PAR1"), why: "parquet objects are not supported"},
+	// zip and parquet need random access: handled by OpenWith (spooled).
+	{name: Zip, magic: []byte("PK\x03\x04")},
+	{name: Zip, magic: []byte("PK\x05\x06")}, // empty archive
+	{name: Parquet, magic: []byte("PAR1")},
 }
 
 func openGzip(r io.Reader) (io.Reader, func() error, error) {
@@ -174,16 +178,46 @@ func (o *objectReader) Close() error {
 	return c()
 }
 
-// Open detects the compression of an S3 object from its first bytes and
-// returns a reader of its decompressed content. One level of compression is
-// undone; compressed content inside is ErrNestedCompression. Content that is
-// neither a known format nor text is ErrBinary. An empty object is None
-// with no content.
-//
-// Close releases the decompressor; it does not close r. Read errors of the
-// returned reader are fatal for the object (a truncated gzip member yields
-// io.ErrUnexpectedEOF after the last complete data).
+// Open is OpenWith with DefaultOpenOptions.
 func Open(r io.Reader) (io.ReadCloser, Compression, error) {
+	return OpenWith(r, DefaultOpenOptions())
+}
+
+// OpenWith detects the compression of an S3 object from its first bytes
+// (never from its key) and returns a reader of its decompressed content.
+//
+//   - gzip (concatenated members), zstd (concatenated frames), bzip2
+//     (concatenated streams): streamed.
+//   - zip: every member that is not a directory, in central-directory
+//     order, each followed by a '\n' when it does not end with one (so a
+//     record never spans members). A zip needs random access: the object
+//     is spooled, in memory up to OpenOptions.MemSpoolBytes, else to a
+//     temporary file in OpenOptions.TempDir that is unlinked at once (no
+//     leftover on a crash) and holds at most MaxSpoolBytes (a larger
+//     object is ErrTooLarge). Members are read one at a time. Every
+//     member of the archive is loaded; es-loader reads the first only.
+//     Content from several members of csv or text-with-header objects is
+//     concatenated, so a header repeated in later members is data: use
+//     zip with such formats only with one member.
+//   - parquet ("PAR1", also inside gzip/zstd/bzip2 as es-loader allows):
+//     spooled the same way, then read row group by row group; each row is
+//     one line of JSON (see parquetReader). New switches the format to
+//     KindLines for such a reader.
+//
+// One level of compression is undone: compressed content inside
+// (gzip in gzip, zip in gzip, gzip in a zip member, …) is
+// ErrNestedCompression, as es-loader refuses "double archived" files.
+// Content that is neither a known format nor text is ErrBinary. An empty
+// object is None with no content.
+//
+// Close releases the decompressor and the spool; it does not close r. Read
+// errors of the returned reader are fatal for the object (a truncated gzip
+// member yields an ErrCorrupt error after the last complete data).
+func OpenWith(r io.Reader, o OpenOptions) (io.ReadCloser, Compression, error) {
+	if err := o.Validate(); err != nil {
+		return nil, "", err
+	}
+	o = o.withDefaults()
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(sniffLen)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
@@ -195,6 +229,14 @@ func Open(r io.Reader) (io.ReadCloser, Compression, error) {
 			return nil, "", ErrBinary
 		}
 		return &objectReader{Reader: br}, None, nil
+	}
+	switch d.name {
+	case Zip:
+		rc, err := openZip(br, o)
+		return rc, Zip, err
+	case Parquet:
+		rc, err := openParquet(br, o, nil)
+		return rc, Parquet, err
 	}
 	if d.open == nil {
 		return nil, d.name, fmt.Errorf("%w: %s (%s)", ErrUnsupportedCompression, d.name, d.why)
@@ -212,8 +254,12 @@ func Open(r io.Reader) (io.ReadCloser, Compression, error) {
 	// returned: the splitter reads the data before it, then reports it.
 	head, _ = inner.Peek(sniffLen)
 	if n := lookup(head); n != nil {
+		if n.name == Parquet {
+			rc, err := openParquet(inner, o, closeFn)
+			return rc, d.name, err
+		}
 		closeFn()
-		return nil, d.name, fmt.Errorf("%w: %s inside %s", ErrNestedCompression, n.name, d.name)
+		return nil, d.name, fmt.Errorf("%w: %s inside %s (double-compressed object; es-loader refuses it too)", ErrNestedCompression, n.name, d.name)
 	}
 	if !isText(head) {
 		closeFn()

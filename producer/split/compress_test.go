@@ -95,10 +95,6 @@ func TestOpen(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
-	zip, err := os.ReadFile("testdata/vpc.log.zip")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cases := []struct {
 		name string
 		obj  []byte
@@ -106,8 +102,8 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"binary", []byte("\x00\x01\x02\x03 not text"), ErrBinary},
 		{"elf", []byte("\x7fELF\x02\x01\x01"), ErrBinary},
-		{"zip", zip, ErrUnsupportedCompression},
-		{"parquet", []byte("PAR1\x15\x04"), ErrUnsupportedCompression},
+		{"zip not an archive", []byte("PK\x03\x04 broken"), ErrCorrupt},
+		{"parquet without footer", []byte("PAR1\x15\x04"), ErrParquet},
 		{"gzip in gzip", gz(t, string(gz(t, "hello\n"))), ErrNestedCompression},
 		{"zstd in gzip", gz(t, string(zst(t, "hello\n"))), ErrNestedCompression},
 		{"gzip of binary", gz(t, "\x00\x00\x00\x00"), ErrBinary},

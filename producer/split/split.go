@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -27,6 +28,38 @@ const (
 	// nil). Use it for newline-delimited JSON whose values never span
 	// lines: framing is cheaper and a bad line costs one record only.
 	KindLines = "lines"
+	// KindMultiline: a record is a run of lines; a new record starts at
+	// each line matching FirstLine (matched at the line start, without its
+	// terminator). With LastLine, a record also ends at the first line
+	// matching LastLine (searched anywhere in the line), and the lines after
+	// it up to the next FirstLine line are dropped (Windows event XML:
+	// FirstLine `<Event xmlns=`, LastLine `</Event>$`). Lines before the
+	// first FirstLine match are dropped, as es-loader does (they belong to
+	// a record cut off at the start of the object, and es-loader's
+	// log_count does not count them); Dropped says how many. The record is
+	// its lines joined with '\n' (CRLF becomes LF), trailing whitespace
+	// kept: decode right-strips it as es-loader does. HeaderLines lines are
+	// skipped first. Used by file_format multiline, xml and winevtxml.
+	KindMultiline = "multiline"
+	// KindCWL: CloudWatch Logs subscription payloads as Firehose writes
+	// them (concatenated JSON objects, whatever the whitespace between).
+	// Each logEvents[] element of a DATA_MESSAGE object is one record,
+	// encoded with AppendCWLRecord (a one-line JSON header with owner,
+	// logGroup, logStream, id and timestamp, then '\n', then the message
+	// verbatim): decode takes it apart with ParseCWLRecord and parses the
+	// message with the log type's own format. CONTROL_MESSAGE objects and
+	// other values without logEvents take no ordinal. A payload larger than
+	// MaxCWLPayloadBytes is a *RecordError. Used by via_cwl log types.
+	KindCWL = "cwl"
+	// KindFirelens: one FireLens JSON object per line (log, container_id,
+	// container_name, source, ecs_cluster, ecs_task_arn,
+	// ecs_task_definition, ec2_instance_id). Each line is one record,
+	// encoded with AppendFirelensRecord (the metadata as a one-line JSON
+	// header, '\n', the log verbatim): decode takes it apart with
+	// ParseFirelensRecord. A line that is not such an object is a
+	// *RecordError (es-loader aborts the object). Blank lines are skipped.
+	// Used by via_firelens log types.
+	KindFirelens = "firelens"
 )
 
 // Format says how an object's content is cut into raw records. It is what
@@ -42,6 +75,12 @@ type Format struct {
 	// HeaderLines (csv, text, lines) is the number of leading lines
 	// skipped (blank or not) before records, or before the csv header.
 	HeaderLines int
+	// FirstLine (multiline only, required) matches the first line of a
+	// record; it should be anchored at the start (schemas compiles
+	// multiline_firstline / xml_firstline that way, like Python re.match).
+	FirstLine *regexp.Regexp
+	// LastLine (multiline only, optional) matches the last line of a record.
+	LastLine *regexp.Regexp
 }
 
 // Validate checks the format.
@@ -58,7 +97,28 @@ func (f Format) Validate() error {
 				}
 			}
 		}
+	case KindMultiline:
+		if f.FirstLine == nil {
+			return fmt.Errorf("split: format multiline needs a first-line pattern (multiline_firstline)")
+		}
+		if f.JSONDelimiter != "" {
+			return fmt.Errorf("split: json_delimiter is only used by format json, not %q", f.Kind)
+		}
+		if f.HeaderLines < 0 {
+			return fmt.Errorf("split: header_lines %d < 0", f.HeaderLines)
+		}
+	case KindCWL:
+		if f.JSONDelimiter != "" || f.HeaderLines != 0 || f.FirstLine != nil {
+			return fmt.Errorf("split: format cwl takes no json_delimiter, header_lines or first-line pattern")
+		}
+	case KindFirelens:
+		if f.JSONDelimiter != "" || f.HeaderLines != 0 || f.FirstLine != nil {
+			return fmt.Errorf("split: format firelens takes no json_delimiter, header_lines or first-line pattern")
+		}
 	case KindCSV, KindText, KindLines:
+		if f.FirstLine != nil || f.LastLine != nil {
+			return fmt.Errorf("split: a first/last-line pattern is only used by format multiline, not %q", f.Kind)
+		}
 		if f.JSONDelimiter != "" {
 			return fmt.Errorf("split: json_delimiter is only used by format json, not %q", f.Kind)
 		}
@@ -66,7 +126,7 @@ func (f Format) Validate() error {
 			return fmt.Errorf("split: header_lines %d < 0", f.HeaderLines)
 		}
 	default:
-		return fmt.Errorf("split: unknown format kind %q (want json, csv, text or lines)", f.Kind)
+		return fmt.Errorf("split: unknown format kind %q (want json, csv, text, lines, multiline, cwl or firelens)", f.Kind)
 	}
 	return nil
 }
@@ -171,6 +231,9 @@ type Splitter struct {
 
 	lines *lineReader
 	js    *jsonScanner
+	ml    *multiline
+	cwl   *cwlScanner
+	fl    []byte // firelens record buffer
 
 	started bool
 	ordinal int64 // last ordinal handed out
@@ -189,11 +252,24 @@ func New(r io.Reader, f Format, opts Options) (*Splitter, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
+	if _, ok := r.(*parquetReader); ok {
+		// PAR1 switches the format, as in es-loader: one JSON object per
+		// row, one per line, whatever the log type's file_format.
+		f = Format{Kind: KindLines}
+	}
 	s := &Splitter{f: f, opts: opts}
-	if f.Kind == KindJSON {
+	switch f.Kind {
+	case KindJSON:
 		s.js = newJSONScanner(r, f.JSONDelimiter, opts)
-	} else {
+	case KindCWL:
+		o := opts
+		o.MaxRecordBytes = max(o.MaxRecordBytes, MaxCWLPayloadBytes)
+		s.cwl = &cwlScanner{js: newJSONScanner(r, "", o), max: opts.MaxRecordBytes}
+	default:
 		s.lines = &lineReader{br: bufio.NewReaderSize(r, opts.BufferSize), max: opts.MaxRecordBytes}
+		if f.Kind == KindMultiline {
+			s.ml = &multiline{first: f.FirstLine, last: f.LastLine, max: opts.MaxRecordBytes}
+		}
 	}
 	return s, nil
 }
@@ -211,10 +287,18 @@ func (s *Splitter) Next() (rec []byte, ordinal int64, err error) {
 	if s.err != nil {
 		return nil, 0, s.err
 	}
-	if s.js != nil {
+	switch {
+	case s.js != nil:
 		rec, err = s.js.next()
-	} else {
+	case s.cwl != nil:
+		rec, err = s.cwl.next()
+	case s.ml != nil:
+		rec, err = s.nextMultiline()
+	default:
 		rec, err = s.nextLine()
+		if err == nil && s.f.Kind == KindFirelens {
+			rec, err = s.firelensRecord(rec)
+		}
 	}
 	switch {
 	case err == nil:

@@ -95,6 +95,17 @@ func (s *stage) Process(ctx context.Context, b *stages.Batch) error {
 }
 
 func (sc *scratch) decode(lt *schemas.LogType, e *stages.Event) error {
+	switch {
+	case lt.ViaCWL:
+		return sc.decodeCWL(lt, e)
+	case lt.ViaFirelens:
+		return sc.decodeFirelens(lt, e)
+	}
+	return sc.decodeFormat(lt, e)
+}
+
+// decodeFormat parses e.Raw by lt.FileFormat.
+func (sc *scratch) decodeFormat(lt *schemas.LogType, e *stages.Event) error {
 	switch lt.FileFormat {
 	case "json":
 		return decodeJSON(lt, e)
@@ -109,6 +120,14 @@ func (sc *scratch) decode(lt *schemas.LogType, e *stages.Event) error {
 	case "multiline":
 		rec := pyRStrip(sc.valid(e.Raw))
 		return decodeText(lt, e.Doc, rec, "multiline")
+	case "parquet": // rows arrive as JSON objects (split.Open)
+		return decodeJSON(lt, e)
+	case "cef":
+		return decodeCEF(lt, e, sc.valid(e.Raw))
+	case "xml":
+		return decodeXML(lt, e, sc.valid(e.Raw))
+	case "winevtxml":
+		return decodeWinEvtXML(lt, e, sc.valid(e.Raw))
 	}
 	return fmt.Errorf("decode %s: %w: %q (log type %s)", lt.FileFormat, ErrUnsupported, lt.FileFormat, lt.Name)
 }
@@ -193,11 +212,40 @@ func decodeText(lt *schemas.LogType, d *doc.Doc, line []byte, format string) err
 	if lt.LogPattern == nil {
 		return fmt.Errorf("decode %s (log type %s): %w: no log_pattern", format, lt.Name, ErrRecord)
 	}
-	m := lt.LogPattern.FindSubmatchIndex(line)
+	var s *mstate
+	var m []int
+	plan := planFor(lt.LogPattern)
+	f := plan.fast
+	if f != nil {
+		s = mstatePool.Get().(*mstate)
+		defer mstatePool.Put(s)
+		var ok bool
+		if m, ok = f.match(s, line); !ok {
+			f = nil // budget spent: the regexp decides
+		}
+	}
+	if f == nil {
+		m = lt.LogPattern.FindSubmatchIndex(line)
+	}
 	if m == nil {
 		return fmt.Errorf("decode %s (log type %s): %w: line does not match log_pattern", format, lt.Name, ErrRecord)
 	}
 	root := d.Root()
+	if plan.unique && d.First(root) == doc.Nil && len(plan.names) == len(lt.LogPatternNames) {
+		// fresh document, distinct names: append without lookups
+		for g, name := range plan.names {
+			if g == 0 || name == "" {
+				continue
+			}
+			a, z := m[2*g], m[2*g+1]
+			if a < 0 {
+				d.AddRootNull(name, plan.hashes[g])
+				continue
+			}
+			d.AddRootStringBytes(name, plan.hashes[g], line[a:z])
+		}
+		return nil
+	}
 	for g, name := range lt.LogPatternNames {
 		if g == 0 || name == "" {
 			continue

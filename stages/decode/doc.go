@@ -29,11 +29,40 @@
 //     the record fails (es-loader drops it and counts an error).
 //   - multiline: one record (its lines joined by the producer), right-stripped,
 //     then as text.
-//   - xml, winevtxml, parquet, cef: not implemented yet; records fail.
+//   - cef: one line, as es-loader's FileFormatCef: cef_version,
+//     cef_device_vendor, cef_device_product, cef_device_version,
+//     cef_device_event_class_id, cef_name, cef_severity from the header,
+//     then the extension's key=value pairs (escapes kept, as es-loader), with
+//     xxxLabel folding (cs1Label=Tenant cs1=Primary → Tenant: Primary). Not
+//     CEF: indexed un-normalised with error.message "invalid cef file".
+//   - winevtxml: one <Event xmlns=…>…</Event> record, parsed like
+//     xmltodict.parse with an empty attr_prefix and strip_whitespace=None, then folded as
+//     es-loader does (EventData.Data → {Name: text}, EventID Qualifiers
+//     flattened, AccessList/PrivilegeList split). The shape is checked
+//     against es-loader's own output (testdata/formats/decode-golden.txt).
+//   - xml: one record (xml_firstline), parsed like xmltodict.parse with its
+//     defaults: attributes as "@name", text as "#text" (or the value itself
+//     for an element without attributes and children), repeated elements
+//     as lists, whitespace-only text dropped.
+//   - parquet: one row as a JSON object (split.Open makes them), then as
+//     json.
+//   - via_cwl (any file_format): split.KindCWL records (CloudWatch Logs
+//     metadata line, then the message); the message is parsed by the log
+//     type's file_format; Doc.Meta.RecordStart/RecordEnd point at the
+//     message in Event.Raw; CWL(e) gives normalize the metadata (owner →
+//     cloud.account.id, logGroup → @log_group, logStream → @log_stream, id →
+//     additional id of _id, timestamp → cwl_timestamp).
+//   - via_firelens: split.KindFirelens records; the log is parsed by
+//     file_format, the container metadata added to the document as
+//     es-loader merges it; stderr records are Dropped with
+//     ignore_container_stderr; Doc.Meta.RecordStart/RecordEnd point at the
+//     log; Firelens(e) gives normalize the metadata.
+//
+// Decode never modifies Event.Raw (it may be decoded again on a retry).
 //
 // Invalid UTF-8 bytes are dropped from text and csv records before parsing
 // (es-loader decodes objects with errors='ignore').
 //
 // Config keys used (per log type): file_format, csv_delimiter, log_pattern,
-// via_cwl. The stage has no options of its own.
+// via_cwl, via_firelens, ignore_container_stderr. The stage has no options of its own.
 package decode

@@ -1,0 +1,114 @@
+package split
+
+import (
+	"io"
+	"regexp"
+)
+
+// multiline gathers lines into records for KindMultiline.
+type multiline struct {
+	first, last *regexp.Regexp
+	max         int
+
+	rec      []byte
+	inRecord bool // rec holds a record's first lines
+	tooLong  bool // the current record outgrew max
+	pending  []byte
+	hasPend  bool // pending is a first line read ahead
+	dropped  int64
+	done     bool
+}
+
+// Dropped is the number of non-blank lines dropped so far because they
+// were outside any record (before the first FirstLine match, or between a
+// LastLine and the next FirstLine). Always 0 for other kinds.
+func (s *Splitter) Dropped() int64 {
+	if s.ml == nil {
+		return 0
+	}
+	return s.ml.dropped
+}
+
+func (s *Splitter) nextMultiline() ([]byte, error) {
+	if !s.started {
+		s.started = true
+		s.lines.skipBOM()
+		if err := s.readHeader(); err != nil {
+			return nil, err
+		}
+	}
+	m := s.ml
+	if m.done {
+		return nil, io.EOF
+	}
+	m.rec = m.rec[:0]
+	m.inRecord, m.tooLong = false, false
+	if m.hasPend {
+		m.hasPend = false
+		m.start(m.pending)
+		if m.last != nil && m.last.Match(m.pending) {
+			return m.finish()
+		}
+	}
+	for {
+		line, tooLong, err := s.lines.next()
+		if err == io.EOF {
+			m.done = true
+			if m.inRecord {
+				return m.finish()
+			}
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, err
+		}
+		isFirst := !tooLong && m.first.Match(line)
+		if isFirst && m.inRecord {
+			m.pending = append(m.pending[:0], line...)
+			m.hasPend = true
+			return m.finish()
+		}
+		if isFirst {
+			m.start(line)
+		} else if m.inRecord {
+			if tooLong {
+				m.tooLong = true
+			} else {
+				m.add(line)
+			}
+		} else {
+			if !isBlank(line) {
+				m.dropped++
+			}
+			continue
+		}
+		if m.last != nil && !tooLong && m.last.Match(line) {
+			return m.finish()
+		}
+	}
+}
+
+func (m *multiline) start(line []byte) {
+	m.inRecord = true
+	m.rec = append(m.rec[:0], line...)
+}
+
+func (m *multiline) add(line []byte) {
+	if m.tooLong {
+		return
+	}
+	if len(m.rec)+1+len(line) > m.max {
+		m.tooLong = true
+		m.rec = m.rec[:0]
+		return
+	}
+	m.rec = append(append(m.rec, '\n'), line...)
+}
+
+func (m *multiline) finish() ([]byte, error) {
+	m.inRecord = false
+	if m.tooLong {
+		return nil, recordErr(ErrRecordTooLarge)
+	}
+	return m.rec, nil
+}

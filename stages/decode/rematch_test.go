@@ -1,0 +1,160 @@
+package decode
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"testing"
+
+	"github.com/siemstream/siemstream/schemas"
+)
+
+// extraPatterns exercise constructs the shipped log_patterns do not use.
+var extraPatterns = []string{
+	`^(?:(?P<a>[^ ]*) (?P<b>[0-9]+?)(x|y)*$)`,
+	`(?P<k>\w+)=(?P<v>"[^"]*"|\S+)`,
+	`^(?:a(bc)+?d|(ab)+c?)`,
+	`^(?:(?P<x>.*?)é(?P<y>[^é]+)é?)`,
+	`(?m)^(?P<line>[^\n]*)$`,
+	`^(?:(a|ab)(c|bcd)(d*))`,
+	`^(?:(?P<r>[\p{Greek}]+)(?P<s>.+))`,
+	`^(?:(?i)abc)`,
+	`(a*)*b`,
+	`\bword\b`,
+}
+
+// patterns returns every log_pattern of the built-in registry plus extraPatterns.
+func patterns(t testing.TB) []*regexp.Regexp {
+	reg, err := schemas.Load(schemas.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*regexp.Regexp
+	for _, lt := range reg.Types() {
+		for _, re := range []*regexp.Regexp{lt.LogPattern, lt.MultilineFirstline} {
+			if re != nil {
+				out = append(out, re)
+			}
+		}
+	}
+	for _, p := range extraPatterns {
+		out = append(out, regexp.MustCompile(p))
+	}
+	return out
+}
+
+// sampleLines returns the records of the text goldens.
+func sampleLines(t testing.TB) [][]byte {
+	files, _ := filepath.Glob("../../testdata/normalize/*/*.log")
+	var lines [][]byte
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			lines = append(lines, slices.Clone(sc.Bytes()))
+		}
+		fh.Close()
+	}
+	return append(lines,
+		[]byte(""), []byte("abcd"), []byte("ababc"), []byte("abcdd"), []byte("héllo é wörld é"),
+		[]byte("x=\"a b\" y=1 z"), []byte("αβγ rest"), []byte("ABC"), []byte("aaab"), []byte("a word here"),
+		[]byte("line1\nline2"), []byte("xx 0123x"), []byte("\xff\xfe invalid \xc3"))
+}
+
+func checkSame(t *testing.T, re *regexp.Regexp, in []byte) {
+	t.Helper()
+	f := fastFor(re)
+	if f == nil {
+		return
+	}
+	want := re.FindSubmatchIndex(in)
+	got, ok := f.match(&mstate{}, in)
+	if !ok {
+		return // budget spent: the regexp decides
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("pattern %q on %q:\n fast   %v\n regexp %v", re.String(), in, got, want)
+	}
+}
+
+func TestFastREMatchesRegexp(t *testing.T) {
+	res := patterns(t)
+	lines := sampleLines(t)
+	supported := 0
+	for _, re := range res {
+		if fastFor(re) == nil {
+			t.Logf("left to the regexp: %.80s", re.String())
+			continue
+		}
+		supported++
+		for _, l := range lines {
+			checkSame(t, re, l)
+			// truncated and mutated lines take the failure paths
+			for _, cut := range []int{len(l) / 3, len(l) / 2, len(l) - 1} {
+				if cut > 0 && cut < len(l) {
+					checkSame(t, re, l[:cut])
+				}
+			}
+		}
+	}
+	if supported < len(res)/2 {
+		t.Errorf("only %d of %d patterns supported", supported, len(res))
+	}
+	for _, name := range []string{"alb", "nlb", "clb", "s3accesslog"} {
+		reg, _ := schemas.Load(schemas.Options{})
+		if lt := reg.Lookup(name); lt != nil && fastFor(lt.LogPattern) == nil {
+			t.Errorf("%s log_pattern not supported by fastRE", name)
+		}
+	}
+}
+
+func TestFastREBudget(t *testing.T) {
+	re := regexp.MustCompile(`^(?:(x+x+)+y)`)
+	in := []byte("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")
+	if got := findSubmatchIndex(re, in, nil); got != nil {
+		t.Fatalf("got %v", got)
+	}
+	if f := fastFor(re); f != nil {
+		if _, ok := f.match(&mstate{}, in); ok {
+			t.Fatal("exponential pattern finished within the budget")
+		}
+	}
+}
+
+func FuzzFastRE(f *testing.F) {
+	res := patterns(f)
+	for _, l := range sampleLines(f) {
+		f.Add(l, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, in []byte, which uint8) {
+		for i := range res {
+			if i%4 == int(which)%4 {
+				checkSame(t, res[i], in)
+			}
+		}
+	})
+}
+
+func BenchmarkALBPattern(b *testing.B) {
+	reg, _ := schemas.Load(schemas.Options{})
+	re := reg.Lookup("alb").LogPattern
+	line, _ := os.ReadFile("../../testdata/normalize/alb/web-prod.log")
+	line = line[:slices.Index(line, '\n')]
+	b.Run("regexp", func(b *testing.B) {
+		for b.Loop() {
+			re.FindSubmatchIndex(line)
+		}
+	})
+	b.Run("fast", func(b *testing.B) {
+		var dst []int
+		for b.Loop() {
+			dst = findSubmatchIndex(re, line, dst)
+		}
+	})
+}

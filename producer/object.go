@@ -135,6 +135,11 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 			return res, fmt.Errorf("pack s3://%s/%s: %w", o.Bucket, o.Key, err)
 		}
 	}
+	if d := sp.Dropped(); d > 0 {
+		// es-loader drops lines before the first multiline_firstline match
+		// silently; we drop them too but say so.
+		log.Warn().Int64("lines", d).Msg("lines before the first record start (multiline_firstline) were dropped")
+	}
 	if err := packer.Flush(); err != nil {
 		return res, fmt.Errorf("pack s3://%s/%s: %w", o.Bucket, o.Key, err)
 	}

@@ -19,6 +19,9 @@ import (
 // processor dead-letters the whole record and goes on.
 type Unpacker interface {
 	Unpack(data []byte, unit int, b *stages.Batch) error
+	// Release is called after each flush: the events unpacked so far are
+	// done with, their buffers may be reused.
+	Release()
 }
 
 // processor runs one shard: unpack → stage chain → sink → checkpoint. It
@@ -79,6 +82,7 @@ func (p *processor) process(ctx context.Context, records []lease.Record, cp leas
 				return fmt.Errorf("checkpoint after %d records: %w", i+1, err)
 			}
 			p.batch.Reset()
+			p.unpack.Release()
 			p.dls = p.dls[:0]
 		}
 	}

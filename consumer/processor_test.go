@@ -29,6 +29,8 @@ func (u *lineUnpacker) Unpack(data []byte, unit int, b *stages.Batch) error {
 	return nil
 }
 
+func (u *lineUnpacker) Release() {}
+
 // toDoc fails raw "x", drops raw "d", keeps the rest.
 type toDoc struct{}
 

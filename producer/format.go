@@ -28,7 +28,10 @@ var (
 //	                             container metadata ahead of the log
 //	                             (split.AppendFirelensRecord); decode parses
 //	                             the log with file_format.
-//	json                       → json (json_delimiter: dotted path allowed)
+//	json                       → json (json_delimiter: dotted path allowed;
+//	                             in an EventBridge envelope it is looked up
+//	                             in detail and each element is emitted in
+//	                             the envelope, which decode strips)
 //	csv                        → csv (header line → Source.Context)
 //	text                       → text (text_header_line_number lines →
 //	                             Source.Context)

@@ -19,7 +19,7 @@ type Generator interface {
 	Write(w io.Writer, n int, t0 time.Time) error
 }
 
-// New returns the generator for a log type (vpcflowlogs, alb, cloudtrail).
+// New returns the generator for a log type (see Types).
 func New(logType string, seed uint64) (Generator, error) {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	switch logType {
@@ -29,12 +29,20 @@ func New(logType string, seed uint64) (Generator, error) {
 		return &alb{r: r}, nil
 	case "cloudtrail":
 		return &cloudtrail{r: r}, nil
+	case "cloudfront":
+		return &cloudfront{r: r}, nil
+	case "waf":
+		return &waf{r: r}, nil
+	case "guardduty":
+		return &guardduty{r: r}, nil
 	}
 	return nil, fmt.Errorf("gen: no generator for log type %q", logType)
 }
 
 // Types lists the log types with a generator.
-func Types() []string { return []string{"vpcflowlogs", "alb", "cloudtrail"} }
+func Types() []string {
+	return []string{"vpcflowlogs", "alb", "cloudtrail", "cloudfront", "waf", "guardduty"}
+}
 
 const account = "123456789012"
 

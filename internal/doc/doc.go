@@ -271,6 +271,16 @@ func (d *Doc) Index(arr Node, i int) Node {
 // member returns the member key of obj, creating it (as null) at the end if
 // absent. An existing member keeps its position; its old value is dropped.
 func (d *Doc) member(obj Node, key string) Node {
+	if obj == 1 {
+		h := hashKey(key)
+		if c := d.rootLookup(key, h); c != Nil {
+			d.nodes[c].first, d.nodes[c].last = Nil, Nil
+			return c
+		}
+		c := d.newNode(Null, d.str(key))
+		d.linkRoot(c, h)
+		return c
+	}
 	if c := d.Child(obj, key); c != Nil {
 		d.nodes[c].first, d.nodes[c].last = Nil, Nil
 		return c
@@ -278,6 +288,19 @@ func (d *Doc) member(obj Node, key string) Node {
 	c := d.newNode(Null, d.str(key))
 	d.link(obj, c)
 	return c
+}
+
+// linkRoot appends c (whose key hashes to h) to the root object.
+func (d *Doc) linkRoot(c Node, h uint32) {
+	d.nodes[c].h = h
+	d.rootInsert(c)
+	p := &d.nodes[1]
+	if p.last == Nil {
+		p.first = c
+	} else {
+		d.nodes[p.last].next = c
+	}
+	p.last = c
 }
 
 // SetString sets obj[key] to the string val and returns the member.
@@ -793,15 +816,14 @@ func (d *Doc) AddRootStringBytes(key string, h uint32, val []byte) Node {
 	vs := d.strb(val)
 	c := d.newNode(String, ks)
 	d.nodes[c].val = vs
-	d.nodes[c].h = h
-	d.rootInsert(c)
-	p := &d.nodes[1]
-	if p.last == Nil {
-		p.first = c
-	} else {
-		d.nodes[p.last].next = c
-	}
-	p.last = c
+	d.linkRoot(c, h)
+	return c
+}
+
+// AddRootNull is AddNull on the root with a key hash computed by HashKey.
+func (d *Doc) AddRootNull(key string, h uint32) Node {
+	c := d.newNode(Null, d.str(key))
+	d.linkRoot(c, h)
 	return c
 }
 

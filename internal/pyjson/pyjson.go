@@ -639,15 +639,8 @@ func decodeString(dst, s []byte, i int) ([]byte, int, error) {
 	n0 := len(dst)
 	i++
 	for i < len(s) {
-		// fast run of plain ASCII
-		j := i
-		for j < len(s) {
-			c := s[j]
-			if c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
-				break
-			}
-			j++
-		}
+		// fast run of plain ASCII (DEL, which stops it, is copied below)
+		j := i + PlainLen(s[i:])
 		dst = append(dst, s[i:j]...)
 		i = j
 		if i >= len(s) {
@@ -713,14 +706,7 @@ func appendUnquoted(dst, s []byte, i int, ascii bool) ([]byte, int, error) {
 	start := i
 	i++
 	for i < len(s) {
-		j := i
-		for j < len(s) {
-			c := s[j]
-			if c == '"' || c == '\\' || c < 0x20 || c >= 0x7f {
-				break
-			}
-			j++
-		}
+		j := i + PlainLen(s[i:])
 		dst = append(dst, s[i:j]...)
 		i = j
 		if i >= len(s) {
@@ -850,13 +836,7 @@ func appendQuoted(dst, s []byte, ascii bool) []byte {
 	dst = append(dst, '"')
 	i := 0
 	for i < len(s) {
-		j := i
-		for j+4 <= len(s) && plain[s[j]] && plain[s[j+1]] && plain[s[j+2]] && plain[s[j+3]] {
-			j += 4
-		}
-		for j < len(s) && plain[s[j]] {
-			j++
-		}
+		j := i + PlainLen(s[i:])
 		dst = append(dst, s[i:j]...)
 		i = j
 		if i >= len(s) {

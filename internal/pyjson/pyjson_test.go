@@ -209,3 +209,26 @@ func TestPlainLen(t *testing.T) {
 		}
 	}
 }
+
+// plainLenRef is PlainLen byte by byte.
+func plainLenRef(s []byte) int {
+	for i, c := range s {
+		if !plain[c] {
+			return i
+		}
+	}
+	return len(s)
+}
+
+func FuzzPlainLen(f *testing.F) {
+	for _, s := range []string{"", "a", "abc\"", "abcdefgh", "abcdefgh\\ij", "héllo wörld", "0123456789abcde\x7f", "\x1f", "1234567\n9"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		for i := 0; i <= len(s); i++ {
+			if got, want := PlainLen(s[i:]), plainLenRef(s[i:]); got != want {
+				t.Fatalf("PlainLen(%q) = %d, want %d", s[i:], got, want)
+			}
+		}
+	})
+}

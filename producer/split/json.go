@@ -32,6 +32,8 @@ type jsonScanner struct {
 	inArray bool // inside the records array
 	found   bool // the current top-level value had the path
 	stack   []byte
+
+	env envelope // EventBridge envelope of the current top-level object
 }
 
 func newJSONScanner(r io.Reader, delimiter string, o Options) *jsonScanner {
@@ -417,6 +419,9 @@ func (s *jsonScanner) nextDelimited() ([]byte, error) {
 			if !more {
 				continue
 			}
+			if s.env.off == 1 {
+				return s.env.wrap(s.element())
+			}
 			return s.element()
 		}
 		if s.depth == 0 {
@@ -432,6 +437,7 @@ func (s *jsonScanner) nextDelimited() ([]byte, error) {
 			}
 			s.pos++
 			s.depth, s.first, s.found = 1, true, false
+			s.env.reset()
 			continue
 		}
 		// Inside an object on the path: next member or end.
@@ -443,6 +449,9 @@ func (s *jsonScanner) nextDelimited() ([]byte, error) {
 			s.pos++
 			s.depth--
 			s.first = false
+			if s.env.off == 1 && s.depth == 1 {
+				s.env.off, s.env.done = 0, true // left the detail
+			}
 			if s.depth == 0 && !s.found {
 				return nil, recordErr(fmt.Errorf("%w: no %q array", ErrNoDelimiter, strings.Join(s.path, ".")))
 			}
@@ -465,7 +474,12 @@ func (s *jsonScanner) nextDelimited() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		match := !dropped && keyEquals(raw, s.path[s.depth-1])
+		pi := s.depth - 1 - s.env.off
+		match := !dropped && pi >= 0 && !(s.depth == 1 && s.env.done) && keyEquals(raw, s.path[pi])
+		ek := -1
+		if s.depth == 1 && !match && !dropped {
+			ek = envKey(raw)
+		}
 		if b, err = s.peekMore(); err != nil {
 			return nil, err
 		}
@@ -476,7 +490,13 @@ func (s *jsonScanner) nextDelimited() ([]byte, error) {
 		if b, err = s.peekMore(); err != nil {
 			return nil, err
 		}
-		if match && s.depth == len(s.path) {
+		if ek >= 0 {
+			if err := s.envMember(ek, b); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if match && s.depth-s.env.off == len(s.path) {
 			s.found = true
 			switch b {
 			case '[':
@@ -519,4 +539,90 @@ func keyEquals(raw []byte, want string) bool {
 		return false
 	}
 	return k == want
+}
+
+// EventBridge envelopes around a json_delimiter array (es-loader
+// _check_cwe_and_strip_header runs before the delimiter is looked up): when
+// a top-level object has "detail-type" and "resources" ahead of an object
+// "detail", the path is looked up inside "detail", and each element is
+// emitted wrapped in the envelope's id/source/account/time/region/
+// detail-type/resources ({..., "detail": element}), so decode strips it as
+// any EventBridge record and keeps cwe_id/cwe_timestamp/account/region.
+
+// envelope members captured, in the order they are written back.
+var envKeys = [...]string{"id", "source", "account", "time", "region", "detail-type", "resources"}
+
+const (
+	envDetailType = 5
+	envResources  = 6
+	envDetail     = len(envKeys) // "detail"
+)
+
+type envelope struct {
+	vals [len(envKeys)][]byte
+	set  uint16
+	off  int  // 1 while inside the detail of an envelope (path starts there)
+	done bool // the detail was walked: top-level members no longer match
+	out  []byte
+}
+
+func (e *envelope) reset() { e.set, e.off, e.done = 0, 0, false }
+
+// envKey returns the index of a raw top-level key among envKeys, envDetail
+// for "detail", or -1.
+func envKey(raw []byte) int {
+	if keyEquals(raw, "detail") {
+		return envDetail
+	}
+	for i, k := range envKeys {
+		if keyEquals(raw, k) {
+			return i
+		}
+	}
+	return -1
+}
+
+// envMember handles the value of envelope member k (pos at its first byte,
+// b): a scalar is kept, an envelope's object "detail" is entered.
+func (s *jsonScanner) envMember(k int, b byte) error {
+	e := &s.env
+	if k == envDetail {
+		if b == '{' && e.set&(1<<envDetailType) != 0 && e.set&(1<<envResources) != 0 && !e.done {
+			s.pos++
+			s.depth, s.first, e.off = 2, true, 1
+			return nil
+		}
+		_, _, err := s.value(false)
+		return err
+	}
+	raw, dropped, err := s.value(true)
+	if err != nil {
+		return err
+	}
+	if !dropped {
+		e.vals[k] = append(e.vals[k][:0], raw...)
+		e.set |= 1 << k
+	}
+	return nil
+}
+
+// wrap returns element rec inside the envelope's members.
+func (e *envelope) wrap(rec []byte, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	e.out = append(e.out[:0], '{')
+	for i, k := range envKeys {
+		if e.set&(1<<i) == 0 {
+			continue
+		}
+		e.out = append(e.out, '"')
+		e.out = append(e.out, k...)
+		e.out = append(e.out, '"', ':')
+		e.out = append(e.out, e.vals[i]...)
+		e.out = append(e.out, ',')
+	}
+	e.out = append(e.out, `"detail":`...)
+	e.out = append(e.out, rec...)
+	return append(e.out, '}'), nil
 }

@@ -351,7 +351,7 @@ func (c *compiler) compile(re *syntax.Regexp, k cont, kfirst int) (m cont, first
 			if j+1 < len(re.Sub) {
 				if f := c.fuse(re.Sub[j], re.Sub[j+1], next, nf); f != nil {
 					// next already matches re.Sub[j+1]: f matches both
-					next = f
+					next, nf = f, -1
 					continue
 				}
 			}

@@ -119,6 +119,7 @@ type scratch struct {
 	numBuf    []byte
 	jsonToTxt []doc.Node
 	planNodes []doc.Node
+	via       viaMeta // via_cwl / via_firelens metadata of the current event (cwl.go)
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
@@ -218,6 +219,9 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 	d := e.Doc
 	root := d.Root()
 	skip := d.Meta.SkipNormalization
+	if err := sc.via.load(lt, e); err != nil {
+		return err
+	}
 
 	// original top-level fields (for field_prefix)
 	if lt.FieldPrefix != "" {
@@ -250,10 +254,7 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 	if err != nil {
 		return fmt.Errorf("normalize %s: %w: %w", lt.Name, ErrRecord, err)
 	}
-	additional := ""
-	if d.Meta.HasCWE {
-		additional = d.Meta.CWEID
-	}
+	additional := sc.via.additionalID(d)
 
 	// basic fields
 	d.SetStringBytes(root, "@message", sc.msg)
@@ -262,12 +263,7 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 	d.SetString(root, "@log_type", lt.Name)
 	d.SetString(root, "@log_s3bucket", e.Src.Bucket)
 	d.SetString(root, "@log_s3key", e.Src.Key)
-	if d.Child(root, "@log_group") != doc.Nil {
-		d.SetNull(root, "@log_group")
-	}
-	if d.Child(root, "@log_stream") != doc.Nil {
-		d.SetNull(root, "@log_stream")
-	}
+	sc.via.setLogGroupStream(d, root)
 	ev := d.SetObject(root, "event")
 	d.SetString(ev, "module", lt.Name)
 	d.SetStringBytes(ev, "ingested", sc.ingested)
@@ -364,6 +360,9 @@ func md5hex(b []byte) string {
 
 // message builds @message from the raw record.
 func message(sc *scratch, lt *schemas.LogType, e *stages.Event) ([]byte, error) {
+	if m, ok := sc.via.message(sc.msg); ok {
+		return m, nil
+	}
 	raw := e.Raw
 	switch lt.FileFormat {
 	case "json":
@@ -650,7 +649,7 @@ func (s *Stage) mapECS(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 	isCloud := d.Child(E, "cloud") != doc.Nil || d.Child(root, "cloud") != doc.Nil
 	if isCloud {
 		cloud := d.SetObject(E, "cloud")
-		accountID, regionID := sc.si.accountID, sc.si.region
+		accountID, regionID := sc.via.accountID(sc.si.accountID), sc.si.region
 		if d.Meta.HasCWE {
 			accountID, regionID = d.Meta.CWEAccount, d.Meta.CWERegion
 		}
@@ -689,6 +688,9 @@ func (s *Stage) mapECS(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 		}
 	}
 
+	if err := sc.via.firelensECS(d, E); err != nil {
+		return err
+	}
 	for i := range lt.StaticECS {
 		f := &lt.StaticECS[i]
 		parent, last := d.ParentAt(E, f.Path)
@@ -874,7 +876,7 @@ func (s *Stage) timestamp(sc *scratch, lt *schemas.LogType, d *doc.Doc, skip boo
 					d.SetNull(root, "cwe_timestamp")
 				}
 			case "cwl_timestamp":
-				d.SetNull(root, "cwl_timestamp") // CloudWatch Logs metadata is not carried yet
+				sc.via.setCWLTimestamp(d, root)
 			case "file_timestamp":
 				if sc.si.fileTSErr != nil {
 					return schemas.Time{}, sc.si.fileTSErr
@@ -916,6 +918,9 @@ func (s *Stage) timestamp(sc *scratch, lt *schemas.LogType, d *doc.Doc, skip boo
 	}
 	if sc.si.hasFileTS {
 		return sc.si.fileTS, nil
+	}
+	if t, ok := sc.via.cwlTime(); ok {
+		return t, nil
 	}
 	return sc.nowT, nil
 }

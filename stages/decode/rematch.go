@@ -169,6 +169,13 @@ func (f *fastRE) match(s *mstate, in []byte) (m []int, ok bool) {
 	return nil, true
 }
 
+// spend counts n bytes scanned by a run against the budget, so that the
+// budget bounds the total work, not only the backtracking decisions.
+func (s *mstate) spend(n int) bool {
+	s.steps += n >> 3
+	return s.step()
+}
+
 func (s *mstate) step() bool {
 	s.steps++
 	if s.steps > s.budget {
@@ -462,6 +469,9 @@ func (c *compiler) fuse(cap, lit *syntax.Regexp, rest cont, restFirst int) cont 
 		for end < len(in) && rs.ascii[in[end]] {
 			end++
 		}
+		if !s.spend(end - pos) {
+			return false
+		}
 		if end < len(in) && in[end] >= utf8.RuneSelf {
 			return general(s, pos)
 		}
@@ -490,6 +500,9 @@ func greedyRun(rs *runeSet, min int, k cont, kfirst int) cont {
 		end := pos
 		for end < len(in) && rs.ascii[in[end]] {
 			end++
+		}
+		if !s.spend(end - pos) {
+			return false
 		}
 		if end < len(in) && in[end] >= utf8.RuneSelf {
 			return greedyRunSlow(s, rs, min, k, pos, end)
@@ -528,6 +541,10 @@ func greedyRunSlow(s *mstate, rs *runeSet, min int, k cont, pos, end int) bool {
 		end += w
 	}
 	s.stack = append(s.stack, end)
+	if !s.spend(end - pos) {
+		s.stack = s.stack[:base]
+		return false
+	}
 	// s.stack[base+i] is the position after i runes
 	ok := false
 	for i := len(s.stack) - 1 - base; i >= min; i-- {
@@ -549,10 +566,10 @@ func lazyRun(rs *runeSet, min int, k cont, kfirst int) cont {
 	return func(s *mstate, pos int) bool {
 		n := 0
 		for {
+			if !s.step() {
+				return false
+			}
 			if n >= min && (kfirst < 0 || (pos < len(s.in) && s.in[pos] == fb)) {
-				if !s.step() {
-					return false
-				}
 				if k(s, pos) {
 					return true
 				}

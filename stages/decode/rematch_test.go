@@ -23,6 +23,12 @@ var extraPatterns = []string{
 	`^(?:(?i)abc)`,
 	`(a*)*b`,
 	`\bword\b`,
+	// a fused field+separator preceded by runs and optional parts (the
+	// fused step must not promise its separator as its first byte)
+	`^(?:x*(?P<a>[^ ]*) (?P<b>.*))`,
+	`^(?:(-|(?P<q>[a-z]+)) ?(?P<r>[^ ]+) (?P<s>\S*))`,
+	`^(?:a?(?P<c>[^:]*):(?P<d>[^ ]*?) (e|f)?)`,
+	`^(?:[a-z]*?(?P<g>[^ ]+) )`,
 }
 
 // patterns returns every log_pattern of the built-in registry plus extraPatterns.
@@ -64,7 +70,8 @@ func sampleLines(t testing.TB) [][]byte {
 	return append(lines,
 		[]byte(""), []byte("abcd"), []byte("ababc"), []byte("abcdd"), []byte("héllo é wörld é"),
 		[]byte("x=\"a b\" y=1 z"), []byte("αβγ rest"), []byte("ABC"), []byte("aaab"), []byte("a word here"),
-		[]byte("line1\nline2"), []byte("xx 0123x"), []byte("\xff\xfe invalid \xc3"))
+		[]byte("line1\nline2"), []byte("xx 0123x"), []byte("\xff\xfe invalid \xc3"),
+		[]byte("xxab cd"), []byte("- abc def"), []byte("abc:de f"), []byte("xab:cd e"), []byte("abc def "))
 }
 
 func checkSame(t *testing.T, re *regexp.Regexp, in []byte) {

@@ -251,6 +251,10 @@ start_kinesalite() {
       const server = require(dir)({createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100});
       server.listen(Number(port), host, () => console.log("kinesalite listening on %s:%s", host, port));
       for (const s of ["SIGTERM", "SIGINT"]) process.on(s, () => process.exit(0));
+      // kinesalite throws from a request error handler when a client drops a
+      // connection mid-request (a killed consumer, a cancelled call); without
+      // this the whole emulator dies. Log it and keep serving.
+      process.on("uncaughtException", (err) => console.error("kinesalite: ignored client error:", err && err.code || err));
     ' "$SIEM_NODE_DIR/node_modules/kinesalite" "$SIEM_HOST" "$SIEM_KINESIS_PORT"
 }
 

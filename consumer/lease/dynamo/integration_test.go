@@ -433,7 +433,9 @@ func TestGracefulHandover(t *testing.T) {
 	}
 	cfg := func(id string) Config {
 		c := testConfig(t, stream, id)
-		c.FailoverTimeMillis = 10000 // expiry would take >= 10s
+		// Expiry would take >= 60s, so a take within that time can only
+		// come from the eviction: the test needs no timing bound.
+		c.FailoverTimeMillis = 60000
 		c.LeaseTakerIntervalMillis = 2000
 		c.MaxLeasesToStealAtOneTime = 0
 		return c
@@ -451,7 +453,7 @@ func TestGracefulHandover(t *testing.T) {
 	stopAt := time.Now()
 	a.stop(t)
 	stopped := time.Since(stopAt)
-	waitFor(t, "b holds all", 10*time.Second, func() bool { return ownedByOneEach(all, b) })
+	waitFor(t, "b holds all", 50*time.Second, func() bool { return ownedByOneEach(all, b) })
 	var last time.Time
 	for _, l := range b.c.Status().Held {
 		if l.TakenAt.After(last) {
@@ -460,14 +462,12 @@ func TestGracefulHandover(t *testing.T) {
 	}
 	evicted := stopAt.Add(stopped)
 	handover := last.Sub(evicted)
-	t.Logf("a stopped (drain + evict) in %s; b took all 4 leases %s after the eviction (taker interval 2s, failover 10s)",
+	t.Logf("a stopped (drain + evict) in %s; b took all 4 leases %s after the eviction (taker interval 2s, failover 60s)",
 		stopped.Round(time.Millisecond), handover.Round(time.Millisecond))
-	// b's pass phase is right after a pass (the worst case): the take lands
-	// one interval after that pass started, plus the take pass itself.
-	// The bound is generous for loaded machines (moto slows down); the
-	// point is the next taker pass, far below failoverTimeMillis (10s).
-	if stopped > 2*time.Second || handover > 2*time.Second+1500*time.Millisecond {
-		t.Errorf("handover: stop %s + take %s, want the take within one taker interval (2s) plus one pass", stopped, handover)
+	// Timing is reported, not asserted (a loaded machine stretches it); what
+	// is asserted is that b did not wait for the leases to expire.
+	if handover >= 60*time.Second {
+		t.Errorf("handover took %s: b waited for expiry instead of taking the evicted leases", handover)
 	}
 	putRound(2)
 	waitFor(t, "all rounds", 30*time.Second, func() bool { return s.has(want) })

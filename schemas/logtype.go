@@ -70,8 +70,12 @@ type LogType struct {
 	// Order is the position in detection order (0-based).
 	Order int
 
-	S3Key        *regexp.Regexp // searched anywhere in the decoded key
-	S3KeyIgnored *regexp.Regexp // nil when not set
+	S3Key        *KeyMatcher // searched anywhere in the decoded key
+	S3KeyIgnored *KeyMatcher // nil when not set
+	// S3KeyIncluded (ours): when set, objects of this type whose key does
+	// not match it are skipped — the RE2-friendly way to write "load only
+	// these", instead of a negative look-ahead in s3_key_ignored.
+	S3KeyIncluded *KeyMatcher
 	// Problem, when not empty, is why objects of this type are skipped
 	// (es-loader logs them as CRITICAL: no file_format or no index_name).
 	Problem string
@@ -182,7 +186,7 @@ var listTyped = setOf(
 // referenced through ${...}.
 var knownKeys = setOf(
 	"bump_version", "custom_user_agent", "ignore_own_logs", "exclude_log_patterns_filename",
-	"s3_key", "s3_key_ignored", "via_cwl", "via_firelens", "ignore_container_stderr",
+	"s3_key", "s3_key_ignored", "s3_key_included", "via_cwl", "via_firelens", "ignore_container_stderr",
 	"loggroup", "file_format", "json_delimiter", "text_header_line_number",
 	"ignore_header_line_number", "csv_delimiter", "multiline_firstline", "xml_firstline",
 	"max_log_count", "index_name", "index_suffix", "index_rotation", "index_time", "index_tz",
@@ -316,11 +320,22 @@ func buildLogType(c *iniConfig, s *iniSection, order int) (*LogType, []string, e
 	}
 
 	var err error
-	lt.S3Key, err = compilePy(s.name, "s3_key", r["s3_key"])
+	lt.S3Key, err = compileKey(s.name, "s3_key", r["s3_key"])
 	if err != nil {
 		be.add("s3_key", err)
 	}
-	lt.S3KeyIgnored = re("s3_key_ignored", false)
+	for _, k := range []struct {
+		name string
+		dst  **KeyMatcher
+	}{{"s3_key_ignored", &lt.S3KeyIgnored}, {"s3_key_included", &lt.S3KeyIncluded}} {
+		if v := r[k.name]; v != "" {
+			m, err := compileKey(s.name, k.name, v)
+			if err != nil {
+				be.add(k.name, err)
+			}
+			*k.dst = m
+		}
+	}
 	lt.FileFormat = r["file_format"]
 	if lt.FileFormat != "" && !fileFormats[lt.FileFormat] {
 		be.add("file_format", fmt.Errorf("unknown file format %q (json, csv, text, multiline, xml, winevtxml, parquet, cef)", lt.FileFormat))

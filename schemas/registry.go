@@ -118,6 +118,9 @@ func (r *Registry) Detect(key string) (lt *LogType, ignored bool) {
 			if t.S3KeyIgnored != nil && t.S3KeyIgnored.MatchString(key) {
 				return t, true
 			}
+			if t.S3KeyIncluded != nil && !t.S3KeyIncluded.MatchString(key) {
+				return t, true
+			}
 			return t, false
 		}
 	}

@@ -82,7 +82,8 @@ type userINIKey struct {
 
 var userINIKeys = []userINIKey{
 	{"s3_key", "", "regular expression searched in the object key; the first type (in order) that matches wins"},
-	{"s3_key_ignored", "", "regular expression: matching objects of this type are skipped"},
+	{"s3_key_ignored", "", "regular expression: matching objects of this type are skipped (a leading negative look-ahead `^(?!A)B`, as in es-loader's docs, is supported)"},
+	{"s3_key_included", "", "siemstream only: regular expression: objects of this type whose key does not match are skipped (RE2-friendly \"load only these\")"},
 	{"file_format", "", "json, csv, text, multiline, xml, winevtxml, parquet or cef"},
 	{"via_cwl", "False", "objects are CloudWatch Logs subscription payloads (Firehose); each log event is one record"},
 	{"via_firelens", "False", "records are FireLens (Fluent Bit) JSON envelopes around the log line"},

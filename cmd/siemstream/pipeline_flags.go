@@ -21,8 +21,8 @@ import (
 // pipelineFlagValues are the stage options shared by consumer and normalize.
 type pipelineFlagValues struct {
 	userINI, geoip, ioc, excludeCSV, ssmPrefix, ssmJSON *string
-	ownLogs                                            *bool
-	reload                                             *time.Duration
+	ownLogs                                             *bool
+	reload                                              *time.Duration
 }
 
 // pipelineFlags registers them; service=true for long-running commands

@@ -91,7 +91,10 @@ func (c *memCP) Checkpoint(_ context.Context, r *lease.Record) error {
 	c.seqs = append(c.seqs, r.SequenceNumber+"/"+strconv.FormatInt(r.SubSequence, 10))
 	return nil
 }
-func (c *memCP) CheckpointShardEnd(context.Context) error { c.seqs = append(c.seqs, "SHARD_END"); return nil }
+func (c *memCP) CheckpointShardEnd(context.Context) error {
+	c.seqs = append(c.seqs, "SHARD_END")
+	return nil
+}
 
 func newTestProcessor(s sink.Sink, dl sink.DeadLetters, batchEvents int) *processor {
 	return &processor{

@@ -40,11 +40,13 @@ import (
 
 	"github.com/siemstream/siemstream/consumer"
 	"github.com/siemstream/siemstream/consumer/lease"
+	"github.com/siemstream/siemstream/consumer/lease/dynamo"
 	"github.com/siemstream/siemstream/consumer/lease/kcl"
 	"github.com/siemstream/siemstream/consumer/sink"
 	"github.com/siemstream/siemstream/internal/awsconf"
 	"github.com/siemstream/siemstream/internal/obs"
 	"github.com/siemstream/siemstream/internal/pipeline"
+	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/schemas"
 )
 
@@ -57,7 +59,8 @@ func runReplay(ctx context.Context, args []string) error {
 	suffix := f.str("index-suffix", "", "", "append this to every index name, e.g. -replay (default: the live indices; _ids are deterministic, so that overwrites)")
 	app := f.str("app-name", "", "", "replay application name: names its lease table (default: <live-app-name>-replay-<from as 20060102T150405Z>)")
 	liveApp := f.str("live-app-name", "SIEM_APP_NAME", kd.ApplicationName, "the live consumers' application name, never used by a replay (only to name it)")
-	coordinator := f.str("coordinator", "", "kcl", "lease coordinator: kcl (vmware-go-kcl-v2)")
+	coordinator := f.str("coordinator", "SIEM_COORDINATOR", "dynamo", "lease coordinator: dynamo (Java KCL lease table, AT_TIMESTAMP, shard filter) or kcl (vmware-go-kcl-v2)")
+	takerMs := f.integer("lease-taker-interval-ms", "SIEM_LEASE_TAKER_MS", 0, "dynamo: leaseTakerIntervalMillis (0 = (failover-time-ms + 25) * 2)")
 	stream := f.str("stream", "SIEM_STREAM", "", "Kinesis stream name")
 	workerID := f.str("worker-id", "SIEM_REPLAY_WORKER_ID", "", "unique worker id (default: host-pid-random)")
 	region := f.str("region", "AWS_REGION", "us-east-1", "AWS region")
@@ -76,6 +79,7 @@ func runReplay(ctx context.Context, args []string) error {
 	progress := f.duration("progress", "SIEM_PROGRESS", 10*time.Second, "log per-shard progress this often")
 	probe := f.duration("probe-interval", "SIEM_REPLAY_PROBE", 2*time.Second, "how often idle shards are checked for being finished")
 	popts := pipelineFlags(f, true)
+	tf := templateFlags(f, true)
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -100,8 +104,8 @@ func runReplay(ctx context.Context, args []string) error {
 	if *stream == "" {
 		return errors.New("--stream (or SIEM_STREAM) is required")
 	}
-	if *coordinator != "kcl" {
-		return fmt.Errorf("--coordinator %q: this build's replay supports kcl only", *coordinator)
+	if *coordinator != "dynamo" && *coordinator != "kcl" {
+		return fmt.Errorf("--coordinator %q: want dynamo or kcl", *coordinator)
 	}
 	if *probe <= 0 {
 		return errors.New("--probe-interval must be > 0")
@@ -129,19 +133,54 @@ func runReplay(ctx context.Context, args []string) error {
 		return err
 	}
 
-	cfg := kd
-	cfg.ApplicationName, cfg.StreamName, cfg.Region, cfg.WorkerID = *app, *stream, *region, *workerID
-	cfg.KinesisEndpoint, cfg.DynamoDBEndpoint = awsconf.Endpoint("KINESIS"), awsconf.Endpoint("DYNAMODB")
-	cfg.InitialPositionInStream, cfg.TimestampAtInitialPositionInStream = "AT_TIMESTAMP", rng.from
-	cfg.MaxRecords, cfg.IdleTimeBetweenReadsInMillis, cfg.FailoverTimeMillis = *maxRecords, *idle, *failover
-	cfg.ShardSyncIntervalMillis, cfg.MaxLeasesForWorker, cfg.EnableLeaseStealing = *shardSync, *maxLeases, *stealing
-	cfg.Logger = log.With().Str("component", "kcl").Logger()
-	if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
-		cfg.Credentials = credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
-	}
-	inner, err := kcl.New(cfg)
-	if err != nil {
-		return err
+	ddb := dynamodb.NewFromConfig(awsCfg)
+	var inner lease.Coordinator
+	schema := replaySchemaJava
+	switch *coordinator {
+	case "dynamo":
+		dc := dynamo.DefaultConfig()
+		dc.ApplicationName, dc.StreamName, dc.WorkerIdentifier = *app, *stream, *workerID
+		dc.InitialPositionInStream, dc.TimestampAtInitialPositionInStream = dynamo.AtTimestamp, rng.from
+		dc.ShardFilter = scope
+		dc.MaxRecords, dc.IdleTimeBetweenReadsInMillis, dc.FailoverTimeMillis = *maxRecords, *idle, *failover
+		dc.ShardSyncIntervalMillis, dc.MaxLeasesForWorker, dc.LeaseTakerIntervalMillis = *shardSync, *maxLeases, *takerMs
+		if !*stealing {
+			dc.MaxLeasesToStealAtOneTime = 0
+		}
+		dc.Logger = log.With().Str("component", "lease").Logger()
+		if inner, err = dynamo.New(dc, awsCfg); err != nil {
+			return err
+		}
+	case "kcl":
+		schema = replaySchemaVMware
+		cfg := kd
+		cfg.ApplicationName, cfg.StreamName, cfg.Region, cfg.WorkerID = *app, *stream, *region, *workerID
+		cfg.KinesisEndpoint, cfg.DynamoDBEndpoint = awsconf.Endpoint("KINESIS"), awsconf.Endpoint("DYNAMODB")
+		// The kcl adapter cannot start AT_TIMESTAMP today: it applies
+		// WithInitialPositionInStream after WithTimestampAtInitialPositionInStream,
+		// which drops the timestamp, and vmware then asks for an AT_TIMESTAMP
+		// iterator without one (InvalidArgumentException "Must specify
+		// timestampInMillis"). So shards start at TRIM_HORIZON and the
+		// processor skips (and checkpoints past) records that arrived before
+		// --from: the same records, read at the cost of scanning the
+		// retention. vmware has no shard filter either: shards out of scope
+		// are leased and read, but nothing of them is loaded.
+		cfg.InitialPositionInStream = "TRIM_HORIZON"
+		cfg.MaxRecords, cfg.IdleTimeBetweenReadsInMillis, cfg.FailoverTimeMillis = *maxRecords, *idle, *failover
+		cfg.ShardSyncIntervalMillis, cfg.MaxLeasesForWorker, cfg.EnableLeaseStealing = *shardSync, *maxLeases, *stealing
+		cfg.Logger = log.With().Str("component", "kcl").Logger()
+		if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+			cfg.Credentials = credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
+		}
+		if inner, err = kcl.New(cfg); err != nil {
+			return err
+		}
+		// Replay workers usually start together; vmware-go-kcl-v2 lets all
+		// but one of them die on the CreateTable race, so the table is made
+		// here.
+		if err := replayEnsureTable(ctx, ddb, *app, "ShardID"); err != nil {
+			return err
+		}
 	}
 
 	sc := sink.DefaultOpenSearchConfig()
@@ -149,6 +188,11 @@ func runReplay(ctx context.Context, args []string) error {
 	sc.Username, sc.Password, sc.MaxBulkBytes = *osUser, *osPass, *bulkBytes
 	osSink, err := sink.NewOpenSearch(sc)
 	if err != nil {
+		return err
+	}
+	// Same as the consumer: templates before the first document (suffixed
+	// indices still match the log-<type>-* patterns).
+	if err := tf.InstallAtStart(ctx, log, osSink.Client(), reg, *dlIndex); err != nil {
 		return err
 	}
 	var out sink.Sink = osSink
@@ -168,8 +212,8 @@ func runReplay(ctx context.Context, args []string) error {
 	defer chain.Close()
 
 	tr := &replayTracker{
-		rng: rng, scope: scope, stream: *stream, table: *app, schema: replaySchemaVMware,
-		kinesis: kc, dynamo: dynamodb.NewFromConfig(awsCfg), log: log, probeEvery: *probe,
+		rng: rng, scope: scope, stream: *stream, table: *app, schema: schema,
+		kinesis: kc, dynamo: ddb, log: log, probeEvery: *probe,
 		shards: map[string]*replayShard{},
 	}
 	for _, id := range scope {
@@ -317,6 +361,41 @@ func replayScope(all []ktypes.Shard, spec string) ([]string, error) {
 	return out, nil
 }
 
+// replayEnsureTable creates the replay's lease table (hash key key, on
+// demand) unless it exists, and waits until it is active.
+func replayEnsureTable(ctx context.Context, ddb *dynamodb.Client, table, key string) error {
+	_, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            &table,
+		AttributeDefinitions: []dtypes.AttributeDefinition{{AttributeName: &key, AttributeType: dtypes.ScalarAttributeTypeS}},
+		KeySchema:            []dtypes.KeySchemaElement{{AttributeName: &key, KeyType: dtypes.KeyTypeHash}},
+		BillingMode:          dtypes.BillingModePayPerRequest,
+	})
+	var inUse *dtypes.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("create lease table %s: %w", table, err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for wait := 50 * time.Millisecond; ; wait = min(wait*2, time.Second) {
+		out, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+		if err == nil && out.Table.TableStatus == dtypes.TableStatusActive {
+			if k := out.Table.KeySchema; len(k) != 1 || aws.ToString(k[0].AttributeName) != key {
+				return fmt.Errorf("lease table %s exists with another key schema (want hash key %s): not a replay table of this coordinator", table, key)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lease table %s not active: %v", table, err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // ---- coordinator and processor wrappers ----
 
 // replayCoordinator runs the inner coordinator with processors that stop at
@@ -360,24 +439,39 @@ func (p *replayProcessor) ProcessRecords(ctx context.Context, records []lease.Re
 		// the checkpoint.
 		return
 	}
-	k := len(records)
-	for i := range records {
-		if records[i].ArrivalTime.After(p.tr.rng.to) {
-			k = i
-			break
+	// [0,i) arrived before --from, [i,k) are in range, [k,n) after --to.
+	i := 0
+	for i < len(records) && records[i].ArrivalTime.Before(p.tr.rng.from) {
+		i++
+	}
+	k := i
+	for k < len(records) && !records[k].ArrivalTime.After(p.tr.rng.to) {
+		k++
+	}
+	if i == len(records) {
+		// Only records before --from: move the replay's checkpoint past
+		// them so a restart does not scan them again.
+		for j := i - 1; j >= 0; j-- {
+			if records[j].LastInAggregate {
+				if err := cp.Checkpoint(ctx, &records[j]); err != nil {
+					p.tr.log.Debug().Err(err).Str("shard", p.id).Msg("checkpoint past records before --from failed")
+				}
+				break
+			}
 		}
+		return
 	}
 	past := k < len(records)
-	acked := k == 0
-	if k > 0 {
+	acked := i == k
+	if k > i {
 		w := &replayCheckpointer{next: cp, last: &records[k-1]}
-		p.inner.ProcessRecords(ctx, records[:k], w, millisBehind)
+		p.inner.ProcessRecords(ctx, records[i:k], w, millisBehind)
 		acked = w.reached
 		var bytes int64
-		for i := range records[:k] {
-			bytes += int64(len(records[i].Data))
+		for j := range records[i:k] {
+			bytes += int64(len(records[i+j].Data))
 		}
-		p.shard.progress(int64(k), bytes, records[k-1].ArrivalTime)
+		p.shard.progress(int64(k-i), bytes, records[k-1].ArrivalTime)
 	}
 	if past && acked {
 		p.tr.finish(p.shard, "passed --to")
@@ -413,7 +507,11 @@ func (c *replayCheckpointer) CheckpointShardEnd(ctx context.Context) error {
 
 // ---- progress and completion ----
 
-const replaySchemaVMware = "vmware" // ShardID / Checkpoint
+// Lease-table schemas the completion probe reads.
+const (
+	replaySchemaJava   = "java"   // leaseKey / checkpoint / checkpointSubSequenceNumber (dynamo)
+	replaySchemaVMware = "vmware" // ShardID / Checkpoint (kcl)
+)
 
 type replayShard struct {
 	id string
@@ -552,16 +650,20 @@ func (t *replayTracker) watch(ctx context.Context, stop context.CancelFunc) {
 // probe reports whether everything of shard id up to --to is checkpointed
 // in the replay's lease table.
 func (t *replayTracker) probe(ctx context.Context, id string) (bool, string, error) {
-	cp, err := t.checkpoint(ctx, id)
+	cp, sub, err := t.checkpoint(ctx, id)
 	if err != nil {
 		return false, "", err
 	}
 	in := &kinesis.GetShardIteratorInput{StreamName: &t.stream, ShardId: &id}
-	switch cp {
-	case "SHARD_END":
+	switch {
+	case cp == "SHARD_END":
 		return true, "checkpoint SHARD_END", nil
-	case "", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP":
+	case cp == "" || cp == "TRIM_HORIZON" || cp == "LATEST" || cp == "AT_TIMESTAMP":
 		in.ShardIteratorType, in.Timestamp = ktypes.ShardIteratorTypeAtTimestamp, aws.Time(t.rng.from)
+	case sub >= 0:
+		// (seq, sub): user records 0..sub of aggregate seq are done; read
+		// the aggregate itself to see whether that is all of it.
+		in.ShardIteratorType, in.StartingSequenceNumber = ktypes.ShardIteratorTypeAtSequenceNumber, aws.String(cp)
 	default:
 		in.ShardIteratorType, in.StartingSequenceNumber = ktypes.ShardIteratorTypeAfterSequenceNumber, aws.String(cp)
 	}
@@ -570,6 +672,7 @@ func (t *replayTracker) probe(ctx context.Context, id string) (bool, string, err
 		return false, "", fmt.Errorf("shard iterator %s: %w", id, err)
 	}
 	iter := it.ShardIterator
+	partial := in.ShardIteratorType == ktypes.ShardIteratorTypeAtSequenceNumber
 	for range 20 {
 		if iter == nil {
 			return true, "closed shard read to its end", nil
@@ -578,30 +681,39 @@ func (t *replayTracker) probe(ctx context.Context, id string) (bool, string, err
 		if err != nil {
 			return false, "", fmt.Errorf("get records %s: %w", id, err)
 		}
+		iter = out.NextShardIterator
 		if len(out.Records) > 0 {
 			r := out.Records[0]
 			if r.ApproximateArrivalTimestamp != nil && r.ApproximateArrivalTimestamp.After(t.rng.to) {
 				return true, "nothing left before --to", nil
 			}
+			if partial && aws.ToString(r.SequenceNumber) == cp {
+				partial = false
+				users, _, err := wire.AppendUserRecords(nil, r.Data)
+				if err != nil || int64(len(users)) <= sub+1 {
+					continue // the checkpointed aggregate is complete
+				}
+			}
 			return false, "", nil // records of the range still to load
 		}
+		partial = false
 		if aws.ToInt64(out.MillisBehindLatest) == 0 && out.NextShardIterator != nil {
 			if time.Now().After(t.rng.to) {
 				return true, "tip reached", nil
 			}
 			return false, "", nil // --to is still ahead: more may come
 		}
-		iter = out.NextShardIterator
 	}
 	return false, "", nil
 }
 
-// checkpoint reads the shard's checkpoint from the replay's lease table
-// ("" when there is no row or table yet).
-func (t *replayTracker) checkpoint(ctx context.Context, id string) (string, error) {
-	key, attr := "ShardID", "Checkpoint"
-	if t.schema != replaySchemaVMware {
-		key, attr = "leaseKey", "checkpoint"
+// checkpoint reads the shard's checkpoint and sub-sequence number (-1 when
+// the schema has none) from the replay's lease table ("" when there is no
+// row or table yet).
+func (t *replayTracker) checkpoint(ctx context.Context, id string) (string, int64, error) {
+	key, attr, subAttr := "leaseKey", "checkpoint", "checkpointSubSequenceNumber"
+	if t.schema == replaySchemaVMware {
+		key, attr, subAttr = "ShardID", "Checkpoint", ""
 	}
 	out, err := t.dynamo.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &t.table, ConsistentRead: aws.Bool(true),
@@ -610,14 +722,21 @@ func (t *replayTracker) checkpoint(ctx context.Context, id string) (string, erro
 	if err != nil {
 		var nf *dtypes.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			return "", nil
+			return "", -1, nil
 		}
-		return "", fmt.Errorf("lease %s/%s: %w", t.table, id, err)
+		return "", -1, fmt.Errorf("lease %s/%s: %w", t.table, id, err)
 	}
+	cp := ""
 	if v, ok := out.Item[attr].(*dtypes.AttributeValueMemberS); ok {
-		return v.Value, nil
+		cp = v.Value
 	}
-	return "", nil
+	sub := int64(-1)
+	if v, ok := out.Item[subAttr].(*dtypes.AttributeValueMemberN); ok && subAttr != "" {
+		if n, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
+			sub = n
+		}
+	}
+	return cp, sub, nil
 }
 
 // logProgress logs each shard loaded here: records, bytes, the arrival time
@@ -639,8 +758,8 @@ func (t *replayTracker) logProgress(ctx context.Context, every time.Duration, co
 			s.mu.Lock()
 			done, records, bytes, reached, first := s.done, s.records, s.bytes, s.reached, s.first
 			s.mu.Unlock()
-			if records == 0 && !done {
-				continue // not loaded by this worker (yet)
+			if records == 0 || done {
+				continue // not loaded here, or logged once when finished
 			}
 			ev := t.log.Info().Str("shard", id).Bool("done", done).Int64("records", records).Int64("bytes", bytes)
 			if !reached.IsZero() {

@@ -46,4 +46,8 @@ func S3Options(o *s3.Options) {
 	if Endpoint("S3") != "" {
 		o.UsePathStyle = true
 	}
+	// Objects written without a checksum (most log deliveries, every
+	// S3-compatible store) would make the SDK print one unstructured
+	// "Response has no supported checksum" line per GetObject to stderr.
+	o.DisableLogOutputChecksumValidationSkipped = true
 }

@@ -101,11 +101,10 @@ type Fleet struct {
 	// Env is added to every process's environment (after Res.Env());
 	// ProducerEnv to producers' only (after Env).
 	Env, ProducerEnv []string
-	// Leases, if set, watches the fleet's lease table.
-	Leases *LeaseWatch
 
 	mu    sync.Mutex
 	procs []*Proc
+	kinds map[*Proc]string // subcommand of each process
 	names map[string]int
 }
 
@@ -139,6 +138,10 @@ func (f *Fleet) start(name, cmd string, coord bool, args []string) (*Proc, error
 	}
 	f.mu.Lock()
 	f.procs = append(f.procs, p)
+	if f.kinds == nil {
+		f.kinds = map[*Proc]string{}
+	}
+	f.kinds[p] = cmd
 	f.mu.Unlock()
 	return p, nil
 }
@@ -185,6 +188,57 @@ func (f *Fleet) StopAll(timeout time.Duration) []error {
 	for _, e := range errs {
 		if e != nil {
 			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// LeaseTakes counts, per shard and worker, how often a consumer of the
+// fleet started a processor for the shard ("shard lease taken", logged by
+// every coordinator's processor at Initialize, killed processes included).
+// Every start after a shard's first is a handover: the new processor resumes
+// from the last checkpoint and may re-deliver one un-checkpointed batch.
+func (f *Fleet) LeaseTakes() map[string]map[string]int {
+	f.mu.Lock()
+	var procs []*Proc
+	for _, p := range f.procs {
+		if f.kinds[p] == "consumer" {
+			procs = append(procs, p)
+		}
+	}
+	f.mu.Unlock()
+	takes := map[string]map[string]int{}
+	for _, p := range procs {
+		for _, line := range strings.Split(p.Output(), "\n") {
+			if !strings.Contains(line, `"message":"shard lease taken"`) {
+				continue
+			}
+			var l struct {
+				Shard  string `json:"shard"`
+				Worker string `json:"worker"`
+			}
+			if json.Unmarshal([]byte(line), &l) != nil || l.Shard == "" {
+				continue
+			}
+			if takes[l.Shard] == nil {
+				takes[l.Shard] = map[string]int{}
+			}
+			takes[l.Shard][l.Worker]++
+		}
+	}
+	return takes
+}
+
+// Handovers is the number of starts after the first, per shard.
+func Handovers(takes map[string]map[string]int) map[string]int {
+	out := map[string]int{}
+	for shard, by := range takes {
+		n := 0
+		for _, c := range by {
+			n += c
+		}
+		if n > 1 {
+			out[shard] = n - 1
 		}
 	}
 	return out
@@ -436,75 +490,6 @@ func Owners(rows []LeaseRow) map[string][]string {
 		m[r.Owner] = append(m[r.Owner], r.Shard)
 	}
 	return m
-}
-
-// LeaseMove is one owner change seen in a lease table.
-type LeaseMove struct {
-	At              time.Time
-	Shard, From, To string
-	// Handover: the shard had been owned before (a steal, a takeover of an
-	// expired lease, or a release and take), so its new owner re-reads
-	// from the last checkpoint.
-	Handover bool
-}
-
-func (m LeaseMove) String() string {
-	return fmt.Sprintf("%s %s:%q→%q", m.At.Format("15:04:05.0"), m.Shard, m.From, m.To)
-}
-
-// LeaseWatch polls a lease table in the background and records every owner
-// change (at the polling resolution: up to 500ms, WaitFor's cap).
-type LeaseWatch struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	mu     sync.Mutex
-	moves  []LeaseMove
-}
-
-// WatchLeases starts watching table until Stop.
-func (s *Stack) WatchLeases(ctx context.Context, table string) *LeaseWatch {
-	ctx, cancel := context.WithCancel(ctx)
-	w := &LeaseWatch{cancel: cancel, done: make(chan struct{})}
-	owner := map[string]string{}
-	owned := map[string]bool{}
-	go func() {
-		defer close(w.done)
-		_ = WaitFor(ctx, 24*time.Hour, func() (bool, error) {
-			rows, err := s.Leases(ctx, table)
-			if err != nil {
-				return false, nil // no table yet
-			}
-			now := time.Now()
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			for _, r := range rows {
-				if owner[r.Shard] == r.Owner {
-					continue
-				}
-				w.moves = append(w.moves, LeaseMove{At: now, Shard: r.Shard, From: owner[r.Shard], To: r.Owner, Handover: r.Owner != "" && owned[r.Shard]})
-				owner[r.Shard] = r.Owner
-				if r.Owner != "" {
-					owned[r.Shard] = true
-				}
-			}
-			return false, nil
-		})
-	}()
-	return w
-}
-
-// Moves returns the owner changes seen so far.
-func (w *LeaseWatch) Moves() []LeaseMove {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.moves)
-}
-
-// Stop ends the watch and returns every owner change seen.
-func (w *LeaseWatch) Stop() []LeaseMove {
-	w.cancel()
-	<-w.done
-	return w.Moves()
 }
 
 // ---- stream content ----

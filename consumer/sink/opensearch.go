@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/opensearch-project/opensearch-go/v4"
 	"github.com/tidwall/gjson"
+
+	"github.com/siemstream/siemstream/internal/pyjson"
 )
 
 // OpenSearchConfig configures the bulk sink.
@@ -127,9 +128,9 @@ func (o *OpenSearch) write(ctx context.Context, docs []Doc, results []Result) er
 	b := buf.AvailableBuffer()
 	for i := range docs {
 		b = append(b, `{"index":{"_index":`...)
-		b = strconv.AppendQuote(b, docs[i].Index)
+		b = pyjson.AppendQuotedString(b, docs[i].Index)
 		b = append(b, `,"_id":`...)
-		b = strconv.AppendQuote(b, docs[i].ID)
+		b = pyjson.AppendQuotedString(b, docs[i].ID)
 		b = append(b, "}}\n"...)
 		b = append(b, docs[i].Body...)
 		b = append(b, '\n')

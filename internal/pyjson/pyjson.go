@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // ErrSyntax is wrapped by every error Append returns for malformed input.
@@ -815,6 +816,11 @@ func appendRuneEsc(dst []byte, r rune, ascii bool) []byte {
 // AppendQuoted appends s (UTF-8 text) as a Python json.dumps string literal
 // (ensure_ascii=False), quotes included. Invalid UTF-8 bytes are dropped.
 func AppendQuoted(dst, s []byte) []byte { return appendQuoted(dst, s, false) }
+
+// AppendQuotedString is AppendQuoted for a string, without copying it.
+func AppendQuotedString(dst []byte, s string) []byte {
+	return appendQuoted(dst, unsafe.Slice(unsafe.StringData(s), len(s)), false)
+}
 
 // AppendQuotedASCII is AppendQuoted with ensure_ascii=True.
 func AppendQuotedASCII(dst, s []byte) []byte { return appendQuoted(dst, s, true) }

@@ -206,7 +206,10 @@ func TestMultiline(t *testing.T) {
 			"1!record too large|2:2024-b", 0},
 		{"winevt first/last", "<Events>\n<Event xmlns='x'><System/></Event>\njunk\n<Event xmlns='x'>\n<System>\n</System>\n</Event>\ntrailer\n",
 			Format{Kind: KindMultiline, FirstLine: evFirst, LastLine: evLast}, Options{},
-			"1:<Event xmlns='x'><System/></Event>|2:<Event xmlns='x'>\n<System>\n</System>\n</Event>", 3},
+			"1:<Event xmlns='x'><System/></Event>\n|2:<Event xmlns='x'>\n<System>\n</System>\n</Event>\n", 3},
+		{"winevt last line without terminator", "<Event xmlns='x'><a/></Event>\r\n<Event xmlns='x'><b/></Event>",
+			Format{Kind: KindMultiline, FirstLine: evFirst, LastLine: evLast}, Options{},
+			"1:<Event xmlns='x'><a/></Event>\n|2:<Event xmlns='x'><b/></Event>", 0},
 		{"winevt unterminated", "<Event xmlns='x'>\n<a/>", Format{Kind: KindMultiline, FirstLine: evFirst, LastLine: evLast}, Options{},
 			"1:<Event xmlns='x'>\n<a/>", 0},
 	}

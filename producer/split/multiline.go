@@ -15,6 +15,7 @@ type multiline struct {
 	tooLong  bool // the current record outgrew max
 	pending  []byte
 	hasPend  bool // pending is a first line read ahead
+	pendEOL  bool // pending ended with '\n'
 	dropped  int64
 	done     bool
 }
@@ -47,7 +48,7 @@ func (s *Splitter) nextMultiline() ([]byte, error) {
 		m.hasPend = false
 		m.start(m.pending)
 		if m.last != nil && m.last.Match(m.pending) {
-			return m.finish()
+			return m.finishLast(m.pendEOL)
 		}
 	}
 	for {
@@ -65,7 +66,7 @@ func (s *Splitter) nextMultiline() ([]byte, error) {
 		isFirst := !tooLong && m.first.Match(line)
 		if isFirst && m.inRecord {
 			m.pending = append(m.pending[:0], line...)
-			m.hasPend = true
+			m.hasPend, m.pendEOL = true, s.lines.eol
 			return m.finish()
 		}
 		if isFirst {
@@ -83,7 +84,7 @@ func (s *Splitter) nextMultiline() ([]byte, error) {
 			continue
 		}
 		if m.last != nil && !tooLong && m.last.Match(line) {
-			return m.finish()
+			return m.finishLast(s.lines.eol)
 		}
 	}
 }
@@ -103,6 +104,14 @@ func (m *multiline) add(line []byte) {
 		return
 	}
 	m.rec = append(append(m.rec, '\n'), line...)
+}
+
+// finishLast ends a record at its LastLine match, keeping the line's '\n'.
+func (m *multiline) finishLast(eol bool) ([]byte, error) {
+	if eol && !m.tooLong {
+		m.rec = append(m.rec, '\n')
+	}
+	return m.finish()
 }
 
 func (m *multiline) finish() ([]byte, error) {

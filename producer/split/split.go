@@ -38,7 +38,9 @@ const (
 	// a record cut off at the start of the object, and es-loader's
 	// log_count does not count them); Dropped says how many. The record is
 	// its lines joined with '\n' (CRLF becomes LF), trailing whitespace
-	// kept: decode right-strips it as es-loader does. HeaderLines lines are
+	// kept: decode right-strips it as es-loader does. A record ended by
+	// LastLine keeps that line's '\n' if it had one: es-loader's @message
+	// (and so _id) of a Windows event is the lines as read. HeaderLines lines are
 	// skipped first. Used by file_format multiline, xml and winevtxml.
 	KindMultiline = "multiline"
 	// KindCWL: CloudWatch Logs subscription payloads as Firehose writes
@@ -449,6 +451,7 @@ type lineReader struct {
 	br  *bufio.Reader
 	buf []byte
 	max int
+	eol bool // the line next returned last ended with '\n'
 }
 
 func (l *lineReader) skipBOM() {
@@ -495,8 +498,10 @@ func (l *lineReader) next() (line []byte, tooLong bool, err error) {
 }
 
 func (l *lineReader) trim(b []byte) ([]byte, bool, error) {
+	l.eol = false
 	if n := len(b); n > 0 && b[n-1] == '\n' {
 		b = b[:n-1]
+		l.eol = true
 	}
 	if n := len(b); n > 0 && b[n-1] == '\r' { // CRLF, or a CR before the end
 		b = b[:n-1]

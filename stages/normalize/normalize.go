@@ -379,6 +379,11 @@ func message(sc *scratch, lt *schemas.LogType, e *stages.Event) ([]byte, error) 
 		return out, nil
 	case "multiline":
 		return append(sc.msg[:0], pyRStrip(validUTF8(sc, raw))...), nil
+	case "winevtxml":
+		// es-loader's FileFormatWinEvtXml yields the event's lines as read,
+		// line terminators included, and hashes that for _id: the splitter
+		// keeps the last line's '\n' for this (split.KindMultiline).
+		return append(sc.msg[:0], validUTF8(sc, raw)...), nil
 	}
 	return append(sc.msg[:0], pyStrip(validUTF8(sc, raw))...), nil
 }

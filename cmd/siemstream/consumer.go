@@ -42,6 +42,7 @@ func runConsumer(ctx context.Context, args []string) error {
 	takerMs := f.integer("lease-taker-interval-ms", "SIEM_LEASE_TAKER_MS", 0, "dynamo: leaseTakerIntervalMillis (0 = (failover-time-ms + 25) * 2)")
 	batch := f.integer("batch-events", "SIEM_BATCH_EVENTS", consumer.DefaultConfig().BatchEvents, "events per bulk write and checkpoint")
 	bulkBytes := f.integer("bulk-bytes", "SIEM_BULK_BYTES", 5<<20, "max bytes per _bulk request")
+	keepRO := f.boolean("keep-read-only-indices", "SIEM_KEEP_READ_ONLY_INDICES", false, "do not redirect documents for a read-only index (closed, write-blocked, UltraWarm, cold) to <index>_01 as es-loader does; retry or dead-letter them instead")
 	dlIndex := f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", consumer.DefaultConfig().DeadLetterIndex, "dead-letter index prefix")
 	progress := f.duration("progress", "SIEM_PROGRESS", 10*time.Second, "log totals this often")
 	popts := pipelineFlags(f, true)
@@ -104,6 +105,7 @@ func runConsumer(ctx context.Context, args []string) error {
 	sc := sink.DefaultOpenSearchConfig()
 	sc.URLs = strings.Split(*osURL, ",")
 	sc.Username, sc.Password, sc.MaxBulkBytes = *osUser, *osPass, *bulkBytes
+	sc.KeepReadOnlyIndices, sc.Logger = *keepRO, log.With().Str("component", "sink").Logger()
 	s, err := sink.NewOpenSearch(sc)
 	if err != nil {
 		return err

@@ -75,6 +75,7 @@ func runReplay(ctx context.Context, args []string) error {
 	stealing := f.boolean("lease-stealing", "SIEM_LEASE_STEALING", true, "let replay workers steal leases to balance")
 	batch := f.integer("batch-events", "SIEM_BATCH_EVENTS", consumer.DefaultConfig().BatchEvents, "events per bulk write and checkpoint")
 	bulkBytes := f.integer("bulk-bytes", "SIEM_BULK_BYTES", 5<<20, "max bytes per _bulk request")
+	keepRO := f.boolean("keep-read-only-indices", "SIEM_KEEP_READ_ONLY_INDICES", false, "do not redirect documents for a read-only index (closed, write-blocked, UltraWarm, cold) to <index>_01 as es-loader does; retry or dead-letter them instead")
 	dlIndex := f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", consumer.DefaultConfig().DeadLetterIndex, "dead-letter index prefix (the suffix applies too)")
 	progress := f.duration("progress", "SIEM_PROGRESS", 10*time.Second, "log per-shard progress this often")
 	probe := f.duration("probe-interval", "SIEM_REPLAY_PROBE", 2*time.Second, "how often idle shards are checked for being finished")
@@ -186,6 +187,7 @@ func runReplay(ctx context.Context, args []string) error {
 	sc := sink.DefaultOpenSearchConfig()
 	sc.URLs = strings.Split(*osURL, ",")
 	sc.Username, sc.Password, sc.MaxBulkBytes = *osUser, *osPass, *bulkBytes
+	sc.KeepReadOnlyIndices, sc.Logger = *keepRO, log.With().Str("component", "sink").Logger()
 	osSink, err := sink.NewOpenSearch(sc)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opensearch-project/opensearch-go/v4"
+	"github.com/rs/zerolog"
 	"github.com/tidwall/gjson"
 
 	"github.com/siemstream/siemstream/internal/pyjson"
@@ -28,6 +29,13 @@ type OpenSearchConfig struct {
 	MaxBulkDocs int
 	// RequestTimeout bounds one _bulk request; zero means 60s.
 	RequestTimeout time.Duration
+	// KeepReadOnlyIndices turns off the redirect of documents for a
+	// read-only index to <index>_01 (see readonly.go); they are then
+	// retried (write block) or dead-lettered (closed index).
+	KeepReadOnlyIndices bool
+	// Logger receives the redirects and failed read-only lookups; the zero
+	// value logs nothing.
+	Logger zerolog.Logger
 }
 
 // DefaultOpenSearchConfig returns the defaults.
@@ -57,6 +65,7 @@ type OpenSearch struct {
 	cfg    OpenSearchConfig
 	client *opensearch.Client
 	bufs   sync.Pool
+	ro     *readOnly // nil with KeepReadOnlyIndices
 }
 
 // NewOpenSearch builds the sink; it does not contact the cluster.
@@ -85,7 +94,19 @@ func NewOpenSearch(cfg OpenSearchConfig) (*OpenSearch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opensearch client: %w", err)
 	}
-	return &OpenSearch{cfg: cfg, client: c}, nil
+	o := &OpenSearch{cfg: cfg, client: c}
+	if !cfg.KeepReadOnlyIndices {
+		log := cfg.Logger
+		o.ro = &readOnly{
+			refresh: o.readOnlyIndices,
+			now:     time.Now,
+			onRedir: func(from, to string) {
+				log.Warn().Str("index", from).Str("writing_to", to).Msg("index is read-only (closed, write-blocked, UltraWarm or cold): writing its documents to another index, as es-loader does")
+			},
+			onError: func(err error) { log.Warn().Err(err).Msg("cannot list read-only indices") },
+		}
+	}
+	return o, nil
 }
 
 // Client exposes the underlying client (templates, health checks).
@@ -126,9 +147,17 @@ func (o *OpenSearch) write(ctx context.Context, docs []Doc, results []Result) er
 		}
 	}()
 	b := buf.AvailableBuffer()
+	var ro map[string]bool
+	if o.ro != nil {
+		ro = o.ro.current(ctx)
+	}
 	for i := range docs {
+		index := docs[i].Index
+		if len(ro) > 0 {
+			index = o.ro.writable(ro, index)
+		}
 		b = append(b, `{"index":{"_index":`...)
-		b = pyjson.AppendQuotedString(b, docs[i].Index)
+		b = pyjson.AppendQuotedString(b, index)
 		b = append(b, `,"_id":`...)
 		b = pyjson.AppendQuotedString(b, docs[i].ID)
 		b = append(b, "}}\n"...)
@@ -194,7 +223,14 @@ func (o *OpenSearch) write(ctx context.Context, docs []Doc, results []Result) er
 		if res.Outcome == Delivered {
 			res.Overwrote = r.Get("result").String() == "updated"
 		} else {
-			res.Reason = r.Get("error.type").String() + ": " + r.Get("error.reason").String()
+			et, reason := r.Get("error.type").String(), r.Get("error.reason").String()
+			res.Reason = et + ": " + reason
+			if o.ro != nil && blockedItem(et, reason) {
+				// The index became read-only since the last look: look
+				// again and retry, which redirects the document.
+				o.ro.hit()
+				res.Outcome = Retry
+			}
 		}
 		results[i] = res
 		i++

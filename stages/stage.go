@@ -86,11 +86,15 @@ func (e *Event) Fail(err error) {
 // Batch is a slice of events processed together; stages edit it in place.
 type Batch struct {
 	Events []Event
+	// Arena, when set, holds the events' Out (see Arena); Chain.Process
+	// sets it.
+	Arena *Arena
 }
 
 // Reset empties the batch for reuse, keeping its capacity. The events' Docs
-// go back to the doc pool, so Event.Doc and Event.Out (which aliases the
-// Doc's buffer) must not be used after Reset.
+// go back to the doc pool and its Arena is emptied, so Event.Doc and
+// Event.Out (which aliases the Doc's buffer or the Arena) must not be used
+// after Reset.
 func (b *Batch) Reset() {
 	for i := range b.Events {
 		if d := b.Events[i].Doc; d != nil {
@@ -99,6 +103,9 @@ func (b *Batch) Reset() {
 	}
 	clear(b.Events)
 	b.Events = b.Events[:0]
+	if b.Arena != nil {
+		b.Arena.Reset()
+	}
 }
 
 // Stage transforms a batch in place. It marks events Dropped or Failed rather
@@ -122,8 +129,11 @@ const window = 64
 // Process runs every stage over the batch, a window of events at a time,
 // stopping at the first error.
 func (c Chain) Process(ctx context.Context, b *Batch) error {
+	if b.Arena == nil {
+		b.Arena = new(Arena)
+	}
 	for start := 0; start < len(b.Events); start += window {
-		w := Batch{Events: b.Events[start:min(start+window, len(b.Events))]}
+		w := Batch{Events: b.Events[start:min(start+window, len(b.Events))], Arena: b.Arena}
 		for _, s := range c {
 			if err := s.Process(ctx, &w); err != nil {
 				return fmt.Errorf("stage %s: %w", s.Name(), err)

@@ -628,19 +628,26 @@ const (
 //
 // Truncated reports whether the truncation rule changed anything.
 func (d *Doc) Encode() (out []byte, truncated bool) {
+	d.out, truncated = d.AppendEncode(d.out[:0])
+	return d.out, truncated
+}
+
+// AppendEncode is Encode appending to dst instead of the Doc's own buffer:
+// the result does not alias the Doc, which can be Put right away.
+func (d *Doc) AppendEncode(dst []byte) (out []byte, truncated bool) {
+	start := len(dst)
 	w := writer{d: d}
-	d.out = w.object(d.out[:0], 1, true)
+	dst = w.object(dst, 1, true)
 	if !w.big {
-		return d.out, false
+		return dst, false
 	}
-	scratch := make([]byte, 0, len(d.out)+len(d.out)/2)
-	scratch, err := pyjson.AppendASCII(scratch, d.out)
+	scratch := make([]byte, 0, len(dst)-start+(len(dst)-start)/2)
+	scratch, err := pyjson.AppendASCII(scratch, dst[start:])
 	if err != nil || len(scratch) < TruncateDocChars {
-		return d.out, false
+		return dst, false
 	}
 	w = writer{d: d, truncate: true}
-	d.out = w.object(d.out[:0], 1, true)
-	return d.out, true
+	return w.object(dst[:start], 1, true), true
 }
 
 type writer struct {

@@ -4,9 +4,10 @@
 // (see doc.Doc.Encode).
 //
 // Consumes: events in status Keep with a Doc (built by decode/normalize and
-// enriched by geoip/ioc). Produces: Event.Out, compact JSON in the Doc's own
-// reused buffer: it stays valid until the batch is reset (Batch.Reset returns
-// the Docs to their pool), like Event.Raw. Fields are written in insertion
+// enriched by geoip/ioc). Produces: Event.Out, compact JSON in the batch's
+// Arena (then the Doc goes back to its pool at once and Event.Doc is nil) or,
+// for a batch without one, in the Doc's own reused buffer: either stays valid
+// until the batch is reset, like Event.Raw. Fields are written in insertion
 // order. The stage has no configuration; Stats counts truncated documents.
 package encode
 
@@ -14,6 +15,7 @@ import (
 	"context"
 	"sync/atomic"
 
+	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/stages"
 )
 
@@ -45,8 +47,18 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		if e.Status != stages.Keep || e.Doc == nil {
 			continue
 		}
-		out, truncated := e.Doc.Encode()
-		e.Out = out
+		var truncated bool
+		if b.Arena != nil {
+			// Into the batch's arena; the Doc goes back to the pool now,
+			// so the next events reuse it while it is in cache.
+			var out []byte
+			out, truncated = e.Doc.AppendEncode(b.Arena.Free())
+			e.Out = b.Arena.Keep(out)
+			doc.Put(e.Doc)
+			e.Doc = nil
+		} else {
+			e.Out, truncated = e.Doc.Encode()
+		}
 		n++
 		if truncated {
 			t++

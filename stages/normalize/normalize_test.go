@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
 	"github.com/siemstream/siemstream/stages/decode"
@@ -111,7 +113,7 @@ func TestIndexNames(t *testing.T) {
 	}
 	// no timestamp key and no @timestamp: now
 	e := runUnit(t, reg, "t-auto", `{"a":1}`)[0]
-	if got := e.Doc.Text(e.Doc.FindDotted("@timestamp")); got != "2025-03-14T12:00:00+00:00" {
+	if got := gjson.GetBytes(e.Out, "@timestamp").String(); got != "2025-03-14T12:00:00+00:00" {
 		t.Errorf("@timestamp = %s", got)
 	}
 }

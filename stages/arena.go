@@ -1,0 +1,58 @@
+package stages
+
+// Arena holds the serialised documents (Event.Out) of a batch in a few large
+// chunks, so that the encode stage can give each Doc back to the pool as
+// soon as it is encoded. The next events then reuse the same few Docs, still
+// in cache, instead of each event of a 5000-event batch touching a Doc of
+// its own (tens of MiB: every first write to a node was a cache miss).
+// Chain.Process gives a batch one; Batch.Reset empties it, keeping its
+// chunks.
+type Arena struct {
+	chunks [][]byte
+	cur    int
+	free   []byte // what Free handed out last
+}
+
+const (
+	arenaFirstChunk = 64 << 10
+	arenaMaxChunk   = 1 << 20
+	// arenaMinFree: Free moves to the next chunk below this; a document
+	// larger than what is left is appended elsewhere (Keep takes it as is).
+	arenaMinFree = 16 << 10
+)
+
+// Free returns an empty slice to append one document to.
+func (a *Arena) Free() []byte {
+	if len(a.chunks) == 0 {
+		a.chunks = append(a.chunks, make([]byte, 0, arenaFirstChunk))
+	}
+	c := a.chunks[a.cur]
+	if cap(c)-len(c) < arenaMinFree {
+		a.cur++
+		if a.cur == len(a.chunks) {
+			a.chunks = append(a.chunks, make([]byte, 0, min(2*cap(c), arenaMaxChunk)))
+		}
+		c = a.chunks[a.cur]
+	}
+	a.free = c[len(c):]
+	return a.free
+}
+
+// Keep takes out, the document appended to what Free returned, and returns
+// it capped so that appending to it cannot overwrite the next document.
+func (a *Arena) Keep(out []byte) []byte {
+	if len(out) > 0 && cap(a.free) > 0 && &out[:1][0] == &a.free[:1][0] && cap(out) == cap(a.free) {
+		c := a.chunks[a.cur]
+		a.chunks[a.cur] = c[:len(c)+len(out)]
+	}
+	a.free = nil
+	return out[:len(out):len(out)]
+}
+
+// Reset forgets every document, keeping the chunks.
+func (a *Arena) Reset() {
+	for i := range a.chunks {
+		a.chunks[i] = a.chunks[i][:0]
+	}
+	a.cur, a.free = 0, nil
+}

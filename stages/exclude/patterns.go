@@ -38,7 +38,8 @@ type Rule struct {
 	// "built-in").
 	Origin string
 
-	re *regexp.Regexp
+	re   *regexp.Regexp
+	lits [][]byte // one of these occurs in every match (see prefilter.go)
 }
 
 // Match reports whether the text matches the rule, with es-loader's
@@ -48,6 +49,9 @@ func (r *Rule) Match(text []byte) bool {
 	if r.re == nil {
 		return string(text) == r.Pattern ||
 			(len(text) == len(r.Pattern)+1 && text[len(text)-1] == '\n' && string(text[:len(r.Pattern)]) == r.Pattern)
+	}
+	if r.lits != nil && !containsAny(text, r.lits) {
+		return false
 	}
 	return r.re.Match(text)
 }
@@ -90,7 +94,7 @@ func NewRule(logType, field, pattern string, text bool, origin string) (Rule, er
 		if err != nil {
 			return r, fmt.Errorf("bad regex %q: %w", pattern, err)
 		}
-		r.re = re
+		r.re, r.lits = re, requiredLiterals(pattern)
 	}
 	return r, nil
 }
@@ -244,7 +248,8 @@ func OwnLogRules(userAgent string) []Rule {
 	src := `securitylake.amazonaws.com`
 	agent := `(arn:.*` + fn + `|` + role + `|svc:` + src + `)`
 	mk := func(lt, field, re string) Rule {
-		return Rule{LogType: lt, Field: field, Path: strings.Split(field, "."), Pattern: re, Origin: "built-in", re: compilePrefix(re)}
+		return Rule{LogType: lt, Field: field, Path: strings.Split(field, "."), Pattern: re, Origin: "built-in",
+			re: compilePrefix(re), lits: requiredLiterals(re)}
 	}
 	return []Rule{
 		mk("cloudtrail", "userAgent", ua),

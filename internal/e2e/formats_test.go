@@ -186,9 +186,13 @@ func TestFormats(t *testing.T) {
 
 	// The third event of winevt.xml has a list mixing an object and a
 	// string (<Foo a='1'>x</Foo><Foo>z</Foo>), which OpenSearch cannot map
-	// (es-loader's documents are rejected the same way): left out here.
+	// (es-loader's documents are rejected the same way): it goes in an
+	// object of its own, whose document must land in the dead-letter index
+	// with OpenSearch's reason while everything else loads.
 	winevt := readFormatFile(t, root, "winevt.xml")
-	winevt = winevt[:bytes.LastIndex(winevt, []byte("<Event xmlns="))]
+	cut := bytes.LastIndex(winevt, []byte("<Event xmlns="))
+	unmappable := append([]byte(nil), winevt[cut:]...)
+	winevt = winevt[:cut]
 
 	objs := []fmtObject{
 		{"json ndjson/pretty/concatenated, gzip", "fmt-test/json/a.json.gz", gzipOf(t, ndjson("gz")), 7},
@@ -241,6 +245,10 @@ func TestFormats(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	const rejectedKey = "fmt-test/winevt/o.xml"
+	if err := s.Upload(ctx, r.Bucket, rejectedKey, unmappable); err != nil {
+		t.Fatal(err)
+	}
 	var got int64
 	err = WaitFor(ctx, 3*time.Minute, func() (bool, error) {
 		n, err := s.Count(ctx, "log-*", BucketQuery(r.Bucket))
@@ -269,6 +277,33 @@ func TestFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareSources(t, got2, want)
+
+	// The unmappable document: refused by OpenSearch, dead-lettered with the
+	// reason, the target and the rejected document; the rest was loaded.
+	dlq := map[string]any{"bool": map[string]any{"filter": []any{
+		map[string]any{"match_phrase": map[string]any{"s3.bucket": r.Bucket}},
+		map[string]any{"match_phrase": map[string]any{"s3.key": rejectedKey}},
+	}}}
+	var dls []Hit
+	err = WaitFor(ctx, time.Minute, func() (bool, error) {
+		dls = dls[:0]
+		err := s.ScanDocs(ctx, "siemstream-deadletter-*", dlq, func(h Hit) { dls = append(dls, h) })
+		return err == nil && len(dls) > 0, nil
+	})
+	if err != nil {
+		t.Fatalf("no dead letter for %s: %v", rejectedKey, err)
+	}
+	if len(dls) != 1 {
+		t.Fatalf("%d dead letters for %s, want 1", len(dls), rejectedKey)
+	}
+	dl := dls[0].Source
+	reason, _ := dl["reason"].(string)
+	target, _ := dl["target"].(map[string]any)
+	raw, _ := dl["raw"].(string)
+	if dl["stage"] != "opensearch" || !strings.Contains(reason, "exception") || target["index"] == nil || !strings.Contains(raw, "Foo") {
+		t.Errorf("dead letter: stage %v, reason %q, target %v, raw %.200q", dl["stage"], reason, target, raw)
+	}
+	t.Logf("rejected by OpenSearch and dead-lettered: %s", reason)
 }
 
 // compareSources is compareDocs on documents already fetched.

@@ -84,3 +84,36 @@ func (c *cache) len() int {
 	}
 	return n
 }
+
+// recCache maps a record's data-section offset to its decoded value. It
+// stops growing at max entries (a database has far fewer distinct records
+// than addresses; the address cache in front of it does the eviction).
+// A nil recCache decodes every time.
+type recCache[T any] struct {
+	mu  sync.RWMutex
+	m   map[uintptr]*T
+	max int
+}
+
+func newRecCache[T any](max int) *recCache[T] {
+	return &recCache[T]{m: map[uintptr]*T{}, max: max}
+}
+
+func (c *recCache[T]) get(off uintptr, decode func() *T) *T {
+	if c == nil {
+		return decode()
+	}
+	c.mu.RLock()
+	v, ok := c.m[off]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = decode()
+	c.mu.Lock()
+	if len(c.m) < c.max {
+		c.m[off] = v
+	}
+	c.mu.Unlock()
+	return v
+}

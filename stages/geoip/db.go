@@ -73,6 +73,12 @@ type asnRecord struct {
 type DB struct {
 	city, asn *maxminddb.Reader
 	cache     *cache
+	// Decoded records by their offset in the data section: addresses of
+	// one network share a record, so an address missing from cache still
+	// skips the (reflection) decode when a neighbour was seen. nil with
+	// the cache off.
+	cityRecs *recCache[Geo]
+	asnRecs  *recCache[AS]
 	// CityType and ASNType are the databases' metadata types ("" if absent).
 	CityType, ASNType string
 }
@@ -110,6 +116,7 @@ func OpenDB(city, asn []byte, opt OpenOptions) (*DB, error) {
 	}
 	if opt.CacheSize > 0 {
 		db.cache = newCache(opt.CacheSize)
+		db.cityRecs, db.asnRecs = newRecCache[Geo](opt.CacheSize), newRecCache[AS](opt.CacheSize)
 	}
 	return db, nil
 }
@@ -182,41 +189,51 @@ func (db *DB) lookup(addr netip.Addr) *Result {
 	var res Result
 	if db.city != nil {
 		if lr := db.city.Lookup(addr); lr.Found() {
-			var rec cityRecord
-			// A record that cannot be decoded is treated like geoip2's
-			// exception path: nothing.
-			if lr.Decode(&rec) == nil {
-				g := &Geo{
-					CityName:       rec.City.Names.En,
-					CountryISOCode: rec.Country.ISOCode,
-					CountryName:    rec.Country.Names.En,
-				}
-				if rec.Location.Longitude != nil {
-					g.Lon, g.HasLon = *rec.Location.Longitude, true
-					g.lonText = appendPyFloat(nil, g.Lon)
-				}
-				if rec.Location.Latitude != nil {
-					g.Lat, g.HasLat = *rec.Location.Latitude, true
-					g.latText = appendPyFloat(nil, g.Lat)
-				}
-				res.Geo = g
-			}
+			res.Geo = db.cityRecs.get(lr.Offset(), func() *Geo { return decodeCity(lr) })
 		}
 	}
 	if db.asn != nil {
 		if lr := db.asn.Lookup(addr); lr.Found() {
-			var rec asnRecord
-			if lr.Decode(&rec) == nil {
-				a := &AS{Organization: rec.Organization}
-				if rec.Number != nil {
-					a.Number, a.HasNumber = *rec.Number, true
-				}
-				res.AS = a
-			}
+			res.AS = db.asnRecs.get(lr.Offset(), func() *AS { return decodeASN(lr) })
 		}
 	}
 	if res.Geo == nil && res.AS == nil {
 		return nil
 	}
 	return &res
+}
+
+// decodeCity reads a City record; one that cannot be decoded is treated
+// like geoip2's exception path: nothing.
+func decodeCity(lr maxminddb.Result) *Geo {
+	var rec cityRecord
+	if lr.Decode(&rec) != nil {
+		return nil
+	}
+	g := &Geo{
+		CityName:       rec.City.Names.En,
+		CountryISOCode: rec.Country.ISOCode,
+		CountryName:    rec.Country.Names.En,
+	}
+	if rec.Location.Longitude != nil {
+		g.Lon, g.HasLon = *rec.Location.Longitude, true
+		g.lonText = appendPyFloat(nil, g.Lon)
+	}
+	if rec.Location.Latitude != nil {
+		g.Lat, g.HasLat = *rec.Location.Latitude, true
+		g.latText = appendPyFloat(nil, g.Lat)
+	}
+	return g
+}
+
+func decodeASN(lr maxminddb.Result) *AS {
+	var rec asnRecord
+	if lr.Decode(&rec) != nil {
+		return nil
+	}
+	a := &AS{Organization: rec.Organization}
+	if rec.Number != nil {
+		a.Number, a.HasNumber = *rec.Number, true
+	}
+	return a
 }

@@ -44,6 +44,7 @@ func runConsumer(ctx context.Context, args []string) error {
 	bulkBytes := f.integer("bulk-bytes", "SIEM_BULK_BYTES", 5<<20, "max bytes per _bulk request")
 	keepRO := f.boolean("keep-read-only-indices", "SIEM_KEEP_READ_ONLY_INDICES", false, "do not redirect documents for a read-only index (closed, write-blocked, UltraWarm, cold) to <index>_01 as es-loader does; retry or dead-letter them instead")
 	dlIndex := f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", consumer.DefaultConfig().DeadLetterIndex, "dead-letter index prefix")
+	suffix := f.str("index-suffix", "SIEM_INDEX_SUFFIX", "", "append this to every index name, dead-letter index included (a staging or test fleet next to the live one)")
 	progress := f.duration("progress", "SIEM_PROGRESS", 10*time.Second, "log totals this often")
 	popts := pipelineFlags(f, true)
 	tf := templateFlags(f, true)
@@ -126,7 +127,13 @@ func runConsumer(ctx context.Context, args []string) error {
 	defer chain.Close()
 	cc := consumer.DefaultConfig()
 	cc.BatchEvents, cc.DeadLetterIndex, cc.ProgressEvery = *batch, *dlIndex, *progress
-	c, err := consumer.New(cc, coord, chain.Chain, s, nil, log)
+	var out sink.Sink = s
+	if *suffix != "" {
+		if out, err = sink.NewSuffix(s, *suffix); err != nil {
+			return err
+		}
+	}
+	c, err := consumer.New(cc, coord, chain.Chain, out, nil, log)
 	if err != nil {
 		return err
 	}

@@ -145,7 +145,8 @@ func (r *runner) endToEnd(ctx context.Context) error {
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return err
 	}
-	env := append(res.Env(), "SIEM_SHARD_SYNC_MS=500", "SIEM_IDLE_TIME_MS=200", "SIEM_GEOIP="+e.GeoIP, "SIEM_IOC="+e.IOC)
+	env := append(res.Env(), "SIEM_SHARD_SYNC_MS=500", "SIEM_IDLE_TIME_MS=200", "SIEM_GEOIP="+e.GeoIP, "SIEM_IOC="+e.IOC,
+		"SIEM_INDEX_SUFFIX="+benchSuffix(res))
 	cons, err := e2e.Start(r.cliBin, "consumer", logDir, env, "consumer")
 	if err != nil {
 		return err
@@ -354,14 +355,17 @@ func bucketQuery(bucket string) map[string]any {
 	}}}
 }
 
+// benchSuffix keeps the run's documents in indices of their own
+// (log-…-<month>-bench-<bucket>), deleted afterwards.
+func benchSuffix(res e2e.Resources) string { return "-" + res.Bucket }
+
 // cleanup removes what the run put in OpenSearch (only this bucket's
 // documents) and its stream.
 func (r *runner) cleanup(s *e2e.Stack, res e2e.Resources) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	q := map[string]any{"query": bucketQuery(res.Bucket)}
-	if _, err := s.Do(ctx, "POST", "/log-*/_delete_by_query?conflicts=proceed&ignore_unavailable=true&allow_no_indices=true", q); err != nil {
-		r.res.note("e2e: the run's documents (bucket %s) stay in log-* (delete_by_query failed: %s); `go tool task reset` clears them", res.Bucket, tail(err.Error(), 120))
+	if _, err := s.Do(ctx, "DELETE", "/*"+benchSuffix(res)+"?ignore_unavailable=true&allow_no_indices=true", nil); err != nil {
+		r.res.note("e2e: the run's indices (*%s) stay (%s); `go tool task reset` clears them", benchSuffix(res), tail(err.Error(), 120))
 	}
 	if _, err := s.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: &res.Stream}); err != nil {
 		r.res.note("e2e cleanup: delete stream %s: %v", res.Stream, err)

@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -120,7 +121,7 @@ func TestCheckpointAfterAck(t *testing.T) {
 	cp := &memCP{}
 	p.ProcessRecords(context.Background(), recs("ab", "cx", "d", "!", "e"), cp, 0)
 	// Batches flush at >= 3 events: after record 2 (4 events) and at the end.
-	if got, want := cp.seqs, []string{"2/0", "5/0"}; !equal(got, want) {
+	if got, want := cp.seqs, []string{"2/0", "5/0"}; !slices.Equal(got, want) {
 		t.Fatalf("checkpoints %v, want %v", got, want)
 	}
 	if len(s.written) != 4 { // a, b, c, e
@@ -157,22 +158,10 @@ func TestRetryThenDeliver(t *testing.T) {
 	p := newTestProcessor(s, dl, 100)
 	cp := &memCP{}
 	p.ProcessRecords(context.Background(), recs("ab"), cp, 0)
-	if !equal(cp.seqs, []string{"1/0"}) {
+	if !slices.Equal(cp.seqs, []string{"1/0"}) {
 		t.Fatalf("checkpoints %v", cp.seqs)
 	}
 	if len(dl.got) != 1 || dl.got[0].Stage != "opensearch" || dl.got[0].ID != "b2" {
 		t.Fatalf("dead letters %+v", dl.got)
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

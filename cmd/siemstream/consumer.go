@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"github.com/siemstream/siemstream/consumer"
 	"github.com/siemstream/siemstream/consumer/lease"
 	"github.com/siemstream/siemstream/consumer/lease/dynamo"
@@ -31,15 +29,8 @@ func runConsumer(ctx context.Context, args []string) error {
 	osURL := f.str("opensearch-url", "OPENSEARCH_URL", "http://127.0.0.1:9200", "OpenSearch URL(s), comma-separated")
 	osUser := f.str("opensearch-user", "OPENSEARCH_USER", "", "OpenSearch basic-auth user")
 	osPass := f.str("opensearch-password", "OPENSEARCH_PASSWORD", "", "OpenSearch basic-auth password")
+	lf := newLeaseFlags(f, "lease coordinator: dynamo (Java KCL lease table, fenced checkpoints) or kcl (vmware-go-kcl-v2)", "let workers of a fleet steal leases to balance")
 	initPos := f.str("initial-position", "SIEM_INITIAL_POSITION", kd.InitialPositionInStream, "initialPositionInStream for new leases: TRIM_HORIZON or LATEST")
-	maxRecords := f.integer("max-records", "SIEM_MAX_RECORDS", kd.MaxRecords, "maxRecords per GetRecords")
-	idle := f.integer("idle-time-between-reads-ms", "SIEM_IDLE_TIME_MS", kd.IdleTimeBetweenReadsInMillis, "idleTimeBetweenReadsInMillis")
-	failover := f.integer("failover-time-ms", "SIEM_FAILOVER_TIME_MS", kd.FailoverTimeMillis, "failoverTimeMillis: lease expiry")
-	shardSync := f.integer("shard-sync-interval-ms", "SIEM_SHARD_SYNC_MS", kd.ShardSyncIntervalMillis, "shardSyncIntervalMillis")
-	maxLeases := f.integer("max-leases-for-worker", "SIEM_MAX_LEASES", kd.MaxLeasesForWorker, "maxLeasesForWorker")
-	stealing := f.boolean("lease-stealing", "SIEM_LEASE_STEALING", true, "let workers of a fleet steal leases to balance")
-	coordName := f.str("coordinator", "SIEM_COORDINATOR", "dynamo", "lease coordinator: dynamo (Java KCL lease table, fenced checkpoints) or kcl (vmware-go-kcl-v2)")
-	takerMs := f.integer("lease-taker-interval-ms", "SIEM_LEASE_TAKER_MS", 0, "dynamo: leaseTakerIntervalMillis (0 = (failover-time-ms + 25) * 2)")
 	batch := f.integer("batch-events", "SIEM_BATCH_EVENTS", consumer.DefaultConfig().BatchEvents, "events per bulk write and checkpoint")
 	bulkBytes := f.integer("bulk-bytes", "SIEM_BULK_BYTES", 5<<20, "max bytes per _bulk request")
 	keepRO := f.boolean("keep-read-only-indices", "SIEM_KEEP_READ_ONLY_INDICES", false, "do not redirect documents for a read-only index (closed, write-blocked, UltraWarm, cold) to <index>_01 as es-loader does; retry or dead-letter them instead")
@@ -72,36 +63,21 @@ func runConsumer(ctx context.Context, args []string) error {
 		return err
 	}
 	var coord lease.Coordinator
-	switch *coordName {
+	switch *lf.coordinator {
 	case "dynamo":
-		dc := dynamo.DefaultConfig()
-		dc.ApplicationName, dc.StreamName, dc.WorkerIdentifier = *app, *stream, *workerID
+		dc := lf.dynamo(*app, *stream, *workerID, log)
 		dc.InitialPositionInStream = *initPos
-		dc.MaxRecords, dc.IdleTimeBetweenReadsInMillis, dc.FailoverTimeMillis = *maxRecords, *idle, *failover
-		dc.ShardSyncIntervalMillis, dc.MaxLeasesForWorker, dc.LeaseTakerIntervalMillis = *shardSync, *maxLeases, *takerMs
-		if !*stealing {
-			dc.MaxLeasesToStealAtOneTime = 0
-		}
-		dc.Logger = log.With().Str("component", "lease").Logger()
 		if coord, err = dynamo.New(dc, awsCfg); err != nil {
 			return err
 		}
 	case "kcl":
-		kc := kd
-		kc.ApplicationName, kc.StreamName, kc.Region, kc.WorkerID = *app, *stream, *region, *workerID
-		kc.KinesisEndpoint, kc.DynamoDBEndpoint = awsconf.Endpoint("KINESIS"), awsconf.Endpoint("DYNAMODB")
+		kc := lf.kcl(*app, *stream, *region, *workerID, log)
 		kc.InitialPositionInStream = *initPos
-		kc.MaxRecords, kc.IdleTimeBetweenReadsInMillis, kc.FailoverTimeMillis = *maxRecords, *idle, *failover
-		kc.ShardSyncIntervalMillis, kc.MaxLeasesForWorker, kc.EnableLeaseStealing = *shardSync, *maxLeases, *stealing
-		kc.Logger = log.With().Str("component", "kcl").Logger()
-		if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
-			kc.Credentials = credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
-		}
 		if coord, err = kcl.New(kc); err != nil {
 			return err
 		}
 	default:
-		return fmt.Errorf("--coordinator %q: want dynamo or kcl", *coordName)
+		return fmt.Errorf("--coordinator %q: want dynamo or kcl", *lf.coordinator)
 	}
 	sc := sink.DefaultOpenSearchConfig()
 	sc.URLs = strings.Split(*osURL, ",")
@@ -138,7 +114,7 @@ func runConsumer(ctx context.Context, args []string) error {
 		return err
 	}
 	go chain.Run(ctx)
-	log.Info().Str("stream", *stream).Str("app", *app).Str("coordinator", *coordName).Str("opensearch", *osURL).Msg("consumer starting")
+	log.Info().Str("stream", *stream).Str("app", *app).Str("coordinator", *lf.coordinator).Str("opensearch", *osURL).Msg("consumer starting")
 	return c.Run(ctx)
 }
 

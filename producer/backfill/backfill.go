@@ -252,6 +252,12 @@ func (b *Backfill) Run(ctx context.Context) (Summary, error) {
 			go func() {
 				defer wg.Done()
 				for e := range work {
+					if planCtx.Err() != nil {
+						// Stopping: emit's select may still have handed
+						// this one over (both cases ready). Not started,
+						// so not in the finish log: a resume loads it.
+						continue
+					}
 					if err := b.loadOne(workCtx, planCtx, j, e); err != nil {
 						fail(err)
 					}
@@ -263,6 +269,9 @@ func (b *Backfill) Run(ctx context.Context) (Summary, error) {
 		if b.cfg.DryRun {
 			b.printEntry(e, lt)
 			return true
+		}
+		if planCtx.Err() != nil {
+			return false
 		}
 		select {
 		case work <- e:

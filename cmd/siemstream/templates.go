@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -131,7 +132,8 @@ func showTemplates(ctx context.Context, c *opensearch.Client, reg *schemas.Regis
 // templateFlagValues are the template options shared by `templates` and the
 // consumer (which installs them at start).
 type templateFlagValues struct {
-	install                           *bool // consumer only
+	install                           *bool          // consumer only
+	wait                              *time.Duration // consumer only
 	priority, shards, replicas        *int
 	retention                         *int
 	noISM                             *bool
@@ -154,6 +156,7 @@ func templateFlags(f *flags, consumer bool) *templateFlagValues {
 	}
 	if consumer {
 		v.install = f.boolean("install-templates", "SIEM_INSTALL_TEMPLATES", true, "install/update the index templates at start")
+		v.wait = f.duration("opensearch-wait", "SIEM_OPENSEARCH_WAIT", 5*time.Minute, "at start, wait this long for OpenSearch to answer before giving up (0 = do not wait)")
 	}
 	return v
 }
@@ -180,6 +183,11 @@ const templateInstallTimeout = 2 * time.Minute
 // options stop the start, since indices created without the templates keep
 // wrong field types for their whole life.
 func (v *templateFlagValues) InstallAtStart(ctx context.Context, log zerolog.Logger, c *opensearch.Client, reg *schemas.Registry, deadLetterPrefix string) error {
+	if v.wait != nil {
+		if err := waitOpenSearch(ctx, log, c, *v.wait); err != nil {
+			return err
+		}
+	}
 	if v.install != nil && !*v.install {
 		log.Info().Msg("index templates: not installed (--install-templates=false)")
 		return nil
@@ -205,4 +213,58 @@ func (v *templateFlagValues) InstallAtStart(ctx context.Context, log zerolog.Log
 	}
 	log.Info().Str("component", "templates").Msg("index templates: " + rep.Summary())
 	return nil
+}
+
+// waitOpenSearch waits until the cluster answers, so that a fleet started
+// with (or before) its cluster, or during a cluster restart, comes up by
+// itself instead of exiting. Refused credentials end the wait at once.
+func waitOpenSearch(ctx context.Context, log zerolog.Logger, c *opensearch.Client, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	var lastLog time.Time
+	for backoff := 500 * time.Millisecond; ; backoff = min(2*backoff, 10*time.Second) {
+		status, err := pingOpenSearch(ctx, c)
+		switch {
+		case err == nil && status < 300:
+			if !lastLog.IsZero() {
+				log.Info().Msg("OpenSearch answers")
+			}
+			return nil
+		case err == nil && (status == 401 || status == 403):
+			return fmt.Errorf("OpenSearch refused the credentials (HTTP %d): check --opensearch-user/--opensearch-password", status)
+		case err == nil:
+			err = fmt.Errorf("HTTP %d", status)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("OpenSearch not reachable after %s (--opensearch-wait): %w", wait, err)
+		}
+		if time.Since(lastLog) >= 30*time.Second {
+			log.Warn().Err(err).Str("giving_up_in", time.Until(deadline).Round(time.Second).String()).Msg("waiting for OpenSearch")
+			lastLog = time.Now()
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func pingOpenSearch(ctx context.Context, c *opensearch.Client) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.Perform(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }

@@ -65,3 +65,25 @@ func TestPrefilterSameResults(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPrefilter: for any pattern and text, the rule answers the same with
+// and without its literal prefilter.
+func FuzzPrefilter(f *testing.F) {
+	for _, s := range [][2]string{
+		{`192\.0\.2\.\d+`, "192.0.2.7"}, {`GetBucketAcl|ListObjects`, "ListObjects"}, {`.*(a|bc).*`, "xbcx"},
+		{`(?i)abc`, "ABC"}, {`a+b`, "aab"}, {`(ab)?c`, "c"}, {`é+`, "\xc3"}, {`\x{fffd}`, "\xff"}, {`x|`, ""},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, text string) {
+		full, err := NewRule("t", "f", pattern, false, "fuzz")
+		if err != nil {
+			return
+		}
+		for _, r := range []Rule{full, {re: compilePrefix(pattern), lits: requiredLiterals(pattern)}} {
+			if got, want := r.Match([]byte(text)), r.re.Match([]byte(text)); got != want {
+				t.Fatalf("%q on %q: %v with the prefilter %q, %v without", pattern, text, got, r.lits, want)
+			}
+		}
+	})
+}

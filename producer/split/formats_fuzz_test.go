@@ -32,6 +32,9 @@ func FuzzSplitMultiline(f *testing.F) {
 			if !fm.FirstLine.Match(bytes.SplitN(r, []byte("\n"), 2)[0]) {
 				t.Fatalf("record does not start with a first line: %q", r)
 			}
+			if len(r) > o.MaxRecordBytes {
+				t.Fatalf("record of %d bytes, more than MaxRecordBytes %d", len(r), o.MaxRecordBytes)
+			}
 		}
 	})
 }

@@ -370,3 +370,23 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// A Windows event of exactly the record limit keeps within it: its line
+// terminator is dropped rather than making the record one byte too long.
+func TestMultilineTerminatorWithinLimit(t *testing.T) {
+	ev := "<Event xmlns='x'><a/></Event>"
+	f := Format{Kind: KindMultiline, FirstLine: regexp.MustCompile(`^<Event xmlns=`), LastLine: regexp.MustCompile(`</Event>$`)}
+	for _, max := range []int{len(ev), len(ev) + 1} {
+		s, err := New(strings.NewReader(ev+"\n"), f, Options{MaxRecordBytes: max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, _, err := s.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec) > max {
+			t.Errorf("max %d: record of %d bytes: %q", max, len(rec), rec)
+		}
+	}
+}

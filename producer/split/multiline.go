@@ -108,7 +108,7 @@ func (m *multiline) add(line []byte) {
 
 // finishLast ends a record at its LastLine match, keeping the line's '\n'.
 func (m *multiline) finishLast(eol bool) ([]byte, error) {
-	if eol && !m.tooLong {
+	if eol && !m.tooLong && len(m.rec) < m.max {
 		m.rec = append(m.rec, '\n')
 	}
 	return m.finish()

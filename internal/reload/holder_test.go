@@ -30,6 +30,18 @@ func (f *fakeSource) Load(context.Context) (*string, error) {
 	return &v, nil
 }
 
+// signalSource closes loaded on its first Load.
+type signalSource struct {
+	fakeSource
+	loaded chan struct{}
+	once   sync.Once
+}
+
+func (s *signalSource) Load(ctx context.Context) (*string, error) {
+	defer s.once.Do(func() { close(s.loaded) })
+	return s.fakeSource.Load(ctx)
+}
+
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func TestHolderCheck(t *testing.T) {
@@ -115,17 +127,19 @@ func TestHolderLockFreeReads(t *testing.T) {
 }
 
 func TestHolderRunStopsOnCancel(t *testing.T) {
-	src := &fakeSource{ver: "v1", val: "x"}
+	loaded := make(chan struct{})
+	src := &signalSource{fakeSource: fakeSource{ver: "v1", val: "x"}, loaded: loaded}
 	h := New[string]("run", src, time.Hour, quiet())
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error)
 	go func() { errc <- h.Run(ctx) }()
-	for h.Load() == nil {
-		time.Sleep(time.Millisecond)
-	}
+	<-loaded // Run's first check is under way
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatal(err)
+	}
+	if h.Load() == nil {
+		t.Fatal("Run returned before its first check completed")
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/siemstream/siemstream/consumer/lease"
+	"github.com/siemstream/siemstream/internal/e2e"
 )
 
 // shardEntries is the per-shard test data: plain records and KPL
@@ -531,10 +532,16 @@ func testReshard(t *testing.T, st *stack, kin *kinesis.Client, total int) {
 	progress := make(chan int, 64)
 	go func() {
 		defer close(produced)
+		var prev []string
 		for i := 0; i < total; i += 20 {
-			if i > 0 {
-				time.Sleep(50 * time.Millisecond) // producer pacing, not a test wait
+			// Paced by consumption: the next batch goes in once the last one
+			// was delivered, so records keep flowing through the split and
+			// the merge. (A failed wait stops production; the test's own
+			// waits then fail.)
+			if err := e2e.WaitFor(t.Context(), time.Minute, func() (bool, error) { return s.has(prev), nil }); err != nil {
+				return
 			}
+			prev = prev[:0]
 			var es []entry
 			for j := i; j < i+20 && j < total; j++ {
 				pk := fmt.Sprintf("k%d", j%8)
@@ -545,6 +552,7 @@ func testReshard(t *testing.T, st *stack, kin *kinesis.Client, total int) {
 			mu.Lock()
 			for _, e := range es {
 				want = append(want, e.recs...)
+				prev = append(prev, e.recs...)
 			}
 			n := len(want)
 			mu.Unlock()

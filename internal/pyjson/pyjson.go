@@ -152,17 +152,13 @@ func (st *state) value(dst []byte, i, depth int) ([]byte, int, error) {
 			if err != nil {
 				return dst, i, err
 			}
-			i = skipWS(s, i)
-			if i >= len(s) {
-				return dst, i, &syntaxError{i, "unterminated array"}
+			var more bool
+			if i, more, err = nextItem(s, i, ']'); err != nil || !more {
+				if err == nil {
+					dst = append(dst, ']')
+				}
+				return dst, i, err
 			}
-			if s[i] == ']' {
-				return append(dst, ']'), i + 1, nil
-			}
-			if s[i] != ',' {
-				return dst, i, &syntaxError{i, "expecting ',' delimiter"}
-			}
-			i = skipWS(s, i+1)
 		}
 	case c == '"':
 		start := len(dst)
@@ -192,6 +188,42 @@ func (st *state) value(dst []byte, i, depth int) ([]byte, int, error) {
 		return appendNumber(dst, s[i:j], isFloat), j, nil
 	}
 	return dst, i, &syntaxError{i, "expecting value"}
+}
+
+// colon moves past the ':' after a member name ending at s[i], and the
+// whitespace around it.
+func colon(s []byte, i int) (int, error) {
+	i = skipWS(s, i)
+	if i >= len(s) || s[i] != ':' {
+		return i, &syntaxError{i, "expecting ':' delimiter"}
+	}
+	return skipWS(s, i+1), nil
+}
+
+// nextItem moves past what follows a member or an element at s[i]: a ','
+// (more is true, the next item starts at the result) or the closing byte
+// (']' or '}'; more is false, the result is just past it).
+func nextItem(s []byte, i int, closer byte) (next int, more bool, err error) {
+	i = skipWS(s, i)
+	if i < len(s) {
+		switch s[i] {
+		case ',':
+			return skipWS(s, i+1), true, nil
+		case closer:
+			return i + 1, false, nil
+		}
+	}
+	return i, false, itemError(s, i, closer)
+}
+
+func itemError(s []byte, i int, closer byte) error {
+	switch {
+	case i < len(s):
+		return &syntaxError{i, "expecting ',' delimiter"}
+	case closer == ']':
+		return &syntaxError{i, "unterminated array"}
+	}
+	return &syntaxError{i, "unterminated object"}
 }
 
 func hasPrefix(s []byte, p string) bool { return len(s) >= len(p) && string(s[:len(p)]) == p }
@@ -237,26 +269,20 @@ func (st *state) object(dst []byte, i, depth int) ([]byte, int, error) {
 		}
 		dst = appendQuoted(dst, key, st.ascii)
 		dst = append(dst, ':', ' ')
-		i = skipWS(s, j)
-		if i >= len(s) || s[i] != ':' {
-			return dst, i, &syntaxError{i, "expecting ':' delimiter"}
+		if i, err = colon(s, j); err != nil {
+			return dst, i, err
 		}
-		i = skipWS(s, i+1)
 		dst, i, err = st.value(dst, i, depth+1)
 		if err != nil {
 			return dst, i, err
 		}
-		i = skipWS(s, i)
-		if i >= len(s) {
-			return dst, i, &syntaxError{i, "unterminated object"}
+		var more bool
+		if i, more, err = nextItem(s, i, '}'); err != nil || !more {
+			if err == nil {
+				dst = append(dst, '}')
+			}
+			return dst, i, err
 		}
-		if s[i] == '}' {
-			return append(dst, '}'), i + 1, nil
-		}
-		if s[i] != ',' {
-			return dst, i, &syntaxError{i, "expecting ',' delimiter"}
-		}
-		i = skipWS(s, i+1)
 	}
 }
 
@@ -282,29 +308,22 @@ func (st *state) objectDedup(dst []byte, i, depth int) ([]byte, int, error) {
 		if err != nil {
 			return dst, j, err
 		}
-		i = skipWS(s, j)
-		if i >= len(s) || s[i] != ':' {
-			return dst, i, &syntaxError{i, "expecting ':' delimiter"}
+		if i, err = colon(s, j); err != nil {
+			return dst, i, err
 		}
-		i = skipWS(s, i+1)
 		vOff := i
 		i, err = skipValue(s, i, depth+1)
 		if err != nil {
 			return dst, i, err
 		}
 		st.members = append(st.members, member{kOff: kOff, kLen: len(st.keys) - kOff, vOff: vOff, vEnd: i, final: len(st.members) - base})
-		i = skipWS(s, i)
-		if i >= len(s) {
-			return dst, i, &syntaxError{i, "unterminated object"}
+		var more bool
+		if i, more, err = nextItem(s, i, '}'); err != nil {
+			return dst, i, err
 		}
-		if s[i] == '}' {
-			i++
+		if !more {
 			break
 		}
-		if s[i] != ',' {
-			return dst, i, &syntaxError{i, "expecting ',' delimiter"}
-		}
-		i = skipWS(s, i+1)
 	}
 	ms := st.members[base:]
 	for a := 1; a < len(ms); a++ {
@@ -366,25 +385,16 @@ func skipValue(s []byte, i, depth int) (int, error) {
 			if err != nil {
 				return j, err
 			}
-			i = skipWS(s, j)
-			if i >= len(s) || s[i] != ':' {
-				return i, &syntaxError{i, "expecting ':' delimiter"}
-			}
-			i, err = skipValue(s, skipWS(s, i+1), depth+1)
-			if err != nil {
+			if i, err = colon(s, j); err != nil {
 				return i, err
 			}
-			i = skipWS(s, i)
-			if i >= len(s) {
-				return i, &syntaxError{i, "unterminated object"}
+			if i, err = skipValue(s, i, depth+1); err != nil {
+				return i, err
 			}
-			if s[i] == '}' {
-				return i + 1, nil
+			var more bool
+			if i, more, err = nextItem(s, i, '}'); err != nil || !more {
+				return i, err
 			}
-			if s[i] != ',' {
-				return i, &syntaxError{i, "expecting ',' delimiter"}
-			}
-			i = skipWS(s, i+1)
 		}
 	case c == '[':
 		i = skipWS(s, i+1)
@@ -393,21 +403,13 @@ func skipValue(s []byte, i, depth int) (int, error) {
 		}
 		for {
 			var err error
-			i, err = skipValue(s, i, depth+1)
-			if err != nil {
+			if i, err = skipValue(s, i, depth+1); err != nil {
 				return i, err
 			}
-			i = skipWS(s, i)
-			if i >= len(s) {
-				return i, &syntaxError{i, "unterminated array"}
+			var more bool
+			if i, more, err = nextItem(s, i, ']'); err != nil || !more {
+				return i, err
 			}
-			if s[i] == ']' {
-				return i + 1, nil
-			}
-			if s[i] != ',' {
-				return i, &syntaxError{i, "expecting ',' delimiter"}
-			}
-			i = skipWS(s, i+1)
 		}
 	case c == '"':
 		return skipString(s, i)

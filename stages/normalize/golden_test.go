@@ -92,6 +92,31 @@ func loadRegistry(t testing.TB, dir string) *schemas.Registry {
 }
 
 func runCase(t *testing.T, reg *schemas.Registry, base, name string) {
+	key, lt, obj := readCase(t, reg, base)
+	src := &stages.Source{LogType: lt.Name, Bucket: bucket, Key: key}
+	b := splitObject(t, lt, src, obj)
+	runChain(t, reg, b)
+	ours, ordinalOf, failed := ourDocs(t, b, base)
+	if fmt.Sprint(failed) != fmt.Sprint(failOrdinals[name]) {
+		t.Errorf("failed records %v, want %v", failed, failOrdinals[name])
+	}
+	exp, extra := compareEsloader(t, base, ours)
+	lastOrdinal := b.Events[len(b.Events)-1].Ordinal
+	if lt.FileFormat == "csv" {
+		// es-loader defect #21: the last CSV row is never loaded; we load it.
+		if len(extra) != 1 || ordinalOf[extra[0]] != lastOrdinal {
+			t.Errorf("csv: want exactly one extra document, from the last row %d; got %v", lastOrdinal, extra)
+		}
+	} else if len(extra) > 0 {
+		t.Errorf("documents es-loader does not produce: %v", extra)
+	}
+	t.Logf("%s: %d es-loader docs compared, %d ours, %d extra, %d failed", name, len(exp), len(ours), len(extra), len(failed))
+}
+
+// readCase reads <base>.key and the object (<base>.log or .json) and
+// detects the log type.
+func readCase(t *testing.T, reg *schemas.Registry, base string) (string, *schemas.LogType, []byte) {
+	t.Helper()
 	kb, err := os.ReadFile(base + ".key")
 	if err != nil {
 		t.Fatal(err)
@@ -101,30 +126,35 @@ func runCase(t *testing.T, reg *schemas.Registry, base, name string) {
 	if lt == nil || ignored {
 		t.Fatalf("key %s: type %v ignored=%v", key, lt, ignored)
 	}
-	var obj []byte
 	for _, ext := range []string{".log", ".json"} {
-		if obj, err = os.ReadFile(base + ext); err == nil {
-			break
+		if obj, err := os.ReadFile(base + ext); err == nil {
+			return key, lt, obj
 		}
 	}
-	if obj == nil {
-		t.Fatal("no object file")
-	}
-	src := &stages.Source{LogType: lt.Name, Bucket: bucket, Key: key}
-	b := splitObject(t, lt, src, obj)
+	t.Fatal("no object file")
+	return "", nil, nil
+}
+
+// runChain runs decode → normalize → encode over the batch, with
+// event.ingested frozen.
+func runChain(t *testing.T, reg *schemas.Registry, b *stages.Batch) {
+	t.Helper()
 	norm, err := normalize.New(reg, normalize.Config{Now: func() time.Time { return frozenNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	chain := stages.Chain{decode.New(reg), norm, encode.New()}
-	if err := chain.Process(context.Background(), b); err != nil {
+	if err := (stages.Chain{decode.New(reg), norm, encode.New()}).Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
+}
 
+// ourDocs collects the batch's documents by _id, checks them against (or,
+// with -update, writes) <base>.siemstream.jsonl, and lists the failed
+// ordinals.
+func ourDocs(t *testing.T, b *stages.Batch, base string) (ours map[string]outDoc, ordinalOf map[string]int64, failed []int64) {
+	t.Helper()
 	var out bytes.Buffer
-	ours := map[string]outDoc{}
-	ordinalOf := map[string]int64{}
-	var failed []int64
+	ours, ordinalOf = map[string]outDoc{}, map[string]int64{}
 	for _, e := range b.Events {
 		switch e.Status {
 		case stages.Failed:
@@ -144,10 +174,6 @@ func runCase(t *testing.T, reg *schemas.Registry, base, name string) {
 		ours[e.ID] = d
 		ordinalOf[e.ID] = e.Ordinal
 	}
-	if fmt.Sprint(failed) != fmt.Sprint(failOrdinals[name]) {
-		t.Errorf("failed records %v, want %v", failed, failOrdinals[name])
-	}
-
 	oursFile := base + ".siemstream.jsonl"
 	if *update {
 		if err := os.WriteFile(oursFile, out.Bytes(), 0o644); err != nil {
@@ -156,9 +182,15 @@ func runCase(t *testing.T, reg *schemas.Registry, base, name string) {
 	} else if prev, err := os.ReadFile(oursFile); err != nil || !bytes.Equal(prev, out.Bytes()) {
 		t.Errorf("%s differs from our output (run go test -update and review the diff)", oursFile)
 	}
+	return ours, ordinalOf, failed
+}
 
-	exp := readExpected(t, base+".esloader.jsonl")
-	lastOrdinal := b.Events[len(b.Events)-1].Ordinal
+// compareEsloader compares every document of <base>.esloader.jsonl with
+// ours (same _id, same _index, same fields) and returns the expected
+// documents and the _ids only we produce.
+func compareEsloader(t *testing.T, base string, ours map[string]outDoc) (exp []expDoc, extra []string) {
+	t.Helper()
+	exp = readExpected(t, base+".esloader.jsonl")
 	seen := map[string]bool{}
 	for _, x := range exp {
 		seen[x.ID] = true
@@ -172,21 +204,12 @@ func runCase(t *testing.T, reg *schemas.Registry, base, name string) {
 		}
 		compareSource(t, x.ID, x.Doc, got.Source)
 	}
-	var extra []string
 	for id := range ours {
 		if !seen[id] {
 			extra = append(extra, id)
 		}
 	}
-	if lt.FileFormat == "csv" {
-		// es-loader defect #21: the last CSV row is never loaded; we load it.
-		if len(extra) != 1 || ordinalOf[extra[0]] != lastOrdinal {
-			t.Errorf("csv: want exactly one extra document, from the last row %d; got %v", lastOrdinal, extra)
-		}
-	} else if len(extra) > 0 {
-		t.Errorf("documents es-loader does not produce: %v", extra)
-	}
-	t.Logf("%s: %d es-loader docs compared, %d ours, %d extra, %d failed", name, len(exp), len(ours), len(extra), len(failed))
+	return exp, extra
 }
 
 type expDoc struct {

@@ -2,23 +2,16 @@ package normalize_test
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/siemstream/siemstream/producer"
 	"github.com/siemstream/siemstream/producer/split"
 	"github.com/siemstream/siemstream/stages"
-	"github.com/siemstream/siemstream/stages/decode"
-	"github.com/siemstream/siemstream/stages/encode"
-	"github.com/siemstream/siemstream/stages/normalize"
 )
 
 // Parity goldens whose objects need the producer's real splitter
@@ -62,24 +55,7 @@ func TestGoldenParitySplit(t *testing.T) {
 
 func runSplitCase(t *testing.T, base, name string) {
 	reg := loadRegistry(t, filepath.Dir(base))
-	kb, err := os.ReadFile(base + ".key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := strings.TrimSpace(string(kb))
-	lt, ignored := reg.Detect(key)
-	if lt == nil || ignored {
-		t.Fatalf("key %s: type %v ignored=%v", key, lt, ignored)
-	}
-	var obj []byte
-	for _, ext := range []string{".log", ".json"} {
-		if obj, err = os.ReadFile(base + ext); err == nil {
-			break
-		}
-	}
-	if obj == nil {
-		t.Fatal("no object file")
-	}
+	key, lt, obj := readCase(t, reg, base)
 	format, err := producer.FormatFor(lt)
 	if err != nil {
 		t.Skipf("format of %s not supported yet: %v", lt.Name, err)
@@ -95,10 +71,6 @@ func runSplitCase(t *testing.T, base, name string) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		var re *split.RecordError
-		if errors.As(err, &re) {
-			t.Skipf("splitter cannot cut this %s object yet: %v", lt.Name, err)
-		}
 		if err != nil {
 			t.Skipf("splitter cannot cut this %s object yet: %v", lt.Name, err)
 		}
@@ -108,65 +80,15 @@ func runSplitCase(t *testing.T, base, name string) {
 	if len(b.Events) == 0 {
 		t.Fatal("object has no records")
 	}
-	norm, err := normalize.New(reg, normalize.Config{Now: func() time.Time { return frozenNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (stages.Chain{decode.New(reg), norm, encode.New()}).Process(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	ours := map[string]outDoc{}
-	var failed []int64
-	for _, e := range b.Events {
-		switch e.Status {
-		case stages.Failed:
-			failed = append(failed, e.Ordinal)
-			t.Logf("record %d failed: %v", e.Ordinal, e.Err)
-			continue
-		case stages.Dropped:
-			continue
-		}
-		d := outDoc{Index: e.Index, ID: e.ID, Source: append(json.RawMessage(nil), e.Out...)}
-		line, _ := json.Marshal(d)
-		out.Write(line)
-		out.WriteByte('\n')
-		ours[e.ID] = d
-	}
-	oursFile := base + ".siemstream.jsonl"
-	if *update {
-		if err := os.WriteFile(oursFile, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	} else if prev, err := os.ReadFile(oursFile); err != nil || !bytes.Equal(prev, out.Bytes()) {
-		t.Errorf("%s differs from our output (run go test -update and review the diff)", oursFile)
-	}
+	runChain(t, reg, b)
+	ours, _, failed := ourDocs(t, b, base)
 	if reason, ok := splitPending[name]; ok {
 		t.Skipf("pending (%d docs, %d failed): %s", len(ours), len(failed), reason)
 	}
 	if fmt.Sprint(failed) != fmt.Sprint(splitFailOrdinals[name]) {
 		t.Errorf("failed records %v, want %v", failed, splitFailOrdinals[name])
 	}
-	exp := readExpected(t, base+".esloader.jsonl")
-	seen := map[string]bool{}
-	for _, x := range exp {
-		seen[x.ID] = true
-		got, ok := ours[x.ID]
-		if !ok {
-			t.Errorf("_id %s: missing from our output", x.ID)
-			continue
-		}
-		if got.Index != x.Index {
-			t.Errorf("_id %s: _index %s, es-loader %s", x.ID, got.Index, x.Index)
-		}
-		compareSource(t, x.ID, x.Doc, got.Source)
-	}
-	var extra []string
-	for id := range ours {
-		if !seen[id] {
-			extra = append(extra, id)
-		}
-	}
+	exp, extra := compareEsloader(t, base, ours)
 	if len(extra) > 0 {
 		t.Errorf("documents es-loader does not produce: %v", extra)
 	}

@@ -114,18 +114,7 @@ func TestBackfill(t *testing.T) {
 	}
 
 	// The documents reach OpenSearch through the stream and a consumer.
-	cons, err := Start(bin, "consumer", logDir, append(env, "SIEM_SHARD_SYNC_MS=500", "SIEM_IDLE_TIME_MS=200"), "consumer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := cons.Stop(60 * time.Second); err != nil {
-			t.Errorf("consumer stop: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("consumer log:\n%s", tail(cons.Output(), 4000))
-		}
-	}()
+	startFor(t, bin, "consumer", logDir, append(env, "SIEM_SHARD_SYNC_MS=500", "SIEM_IDLE_TIME_MS=200"))
 	waitDocs(t, ctx, s, r.Bucket, int64(len(want)))
 	compareDocs(t, ctx, s, r.Bucket, want)
 	t.Logf("%d documents from %d objects searchable and equal to the dry run's", len(want), len(good)+1)
@@ -190,18 +179,7 @@ func TestRedrive(t *testing.T) {
 		t.Errorf("redrive finish log = %q", fin)
 	}
 
-	cons, err := Start(bin, "consumer", logDir, append(env, "SIEM_SHARD_SYNC_MS=500", "SIEM_IDLE_TIME_MS=200"), "consumer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := cons.Stop(60 * time.Second); err != nil {
-			t.Errorf("consumer stop: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("consumer log:\n%s", tail(cons.Output(), 4000))
-		}
-	}()
+	startFor(t, bin, "consumer", logDir, append(env, "SIEM_SHARD_SYNC_MS=500", "SIEM_IDLE_TIME_MS=200"))
 	waitDocs(t, ctx, s, r.Bucket, int64(len(want)))
 	compareDocs(t, ctx, s, r.Bucket, want)
 

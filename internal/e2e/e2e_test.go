@@ -53,6 +53,26 @@ func stackOrSkip(t *testing.T) (string, *Stack) {
 	return root, s
 }
 
+// startFor starts the binary as role ("producer", "consumer") for the
+// test. When the test ends it is stopped (SIGTERM), and a failed stop or a
+// failed test prints the tail of its log.
+func startFor(t *testing.T, bin, role, logDir string, env []string) *Proc {
+	t.Helper()
+	p, err := Start(bin, role, logDir, env, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Stop(60 * time.Second); err != nil {
+			t.Errorf("%s stop: %v", role, err)
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", role, tail(p.Output(), 6000))
+		}
+	})
+	return p
+}
+
 var binPath string
 
 // binary builds siemstream once per test binary run.

@@ -132,21 +132,8 @@ func TestEnrichAndExclude(t *testing.T) {
 	logDir := t.TempDir()
 	env := append(r.Env(), "SIEM_SHARD_SYNC_MS=500", "SIEM_IDLE_TIME_MS=200",
 		"SIEM_EXCLUDE_CSV="+csvPath, "SIEM_EXCLUDE_SSM_PREFIX="+prefix, "SIEM_GEOIP="+geoDir, "SIEM_IOC="+geoDir)
-	cons, err := Start(bin, "consumer", logDir, env, "consumer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prod, err := Start(bin, "producer", logDir, env, "producer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		prod.Stop(30 * time.Second)
-		cons.Stop(60 * time.Second)
-		if t.Failed() {
-			t.Logf("consumer log:\n%s", tail(cons.Output(), 6000))
-		}
-	}()
+	cons := startFor(t, bin, "consumer", logDir, env)
+	startFor(t, bin, "producer", logDir, env)
 	if err := s.Upload(ctx, r.Bucket, obj.key, obj.body); err != nil {
 		t.Fatal(err)
 	}

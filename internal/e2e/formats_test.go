@@ -224,22 +224,8 @@ func TestFormats(t *testing.T) {
 
 	logDir := t.TempDir()
 	env := append(r.Env(), "SIEM_USER_INI="+userINI, "SIEM_SHARD_SYNC_MS=500", "SIEM_IDLE_TIME_MS=200")
-	cons, err := Start(bin, "consumer", logDir, env, "consumer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prod, err := Start(bin, "producer", logDir, env, "producer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if t.Failed() {
-			t.Logf("producer log:\n%s", tail(prod.Output(), 4000))
-			t.Logf("consumer log:\n%s", tail(cons.Output(), 4000))
-		}
-		prod.Stop(30 * time.Second)
-		cons.Stop(60 * time.Second)
-	}()
+	startFor(t, bin, "consumer", logDir, env)
+	startFor(t, bin, "producer", logDir, env)
 	for _, o := range objs {
 		if err := s.Upload(ctx, r.Bucket, o.key, o.body); err != nil {
 			t.Fatal(err)

@@ -321,6 +321,26 @@ func parseXFF(s string) []string {
 	return out
 }
 
+// webOrigin sets what the web-server transforms derive from where a log
+// came from: cloud.instance.id and related.hosts from an EC2 instance id in
+// the log stream (after the record's hostname, when withHostname and it
+// has one), and service.name from a /web-site-name=…/ part of the key.
+func webOrigin(d *doc.Doc, root, wd, rel doc.Node, withHostname bool) {
+	if id := instanceIDFromText(strOr(d, root, "@log_stream")); id != "" {
+		d.SetString(d.SetObject(d.SetObject(wd, "cloud"), "instance"), "id", id)
+		if h := d.Child(root, "hostname"); withHostname && d.Truthy(h) {
+			l := d.SetArray(rel, "hosts")
+			d.AppendCopy(l, h)
+			d.AppendString(l, id)
+		} else {
+			d.SetString(rel, "hosts", id)
+		}
+	}
+	if m := reWebSiteName.FindStringSubmatch(strOr(d, root, "@log_s3key")); m != nil {
+		d.SetString(d.SetObject(wd, "service"), "name", m[1])
+	}
+}
+
 // transformWebAccess follows sf_apache_access / sf_nginx_access.
 func transformWebAccess(tc *TransformContext, apache bool) error {
 	d := tc.Doc
@@ -330,13 +350,7 @@ func transformWebAccess(tc *TransformContext, apache bool) error {
 	ev := d.SetObject(wd, "event")
 	rel := d.SetObject(wd, "related")
 	urlObj := d.SetObject(wd, "url")
-	if id := instanceIDFromText(strOr(d, root, "@log_stream")); id != "" {
-		d.SetString(d.SetObject(d.SetObject(wd, "cloud"), "instance"), "id", id)
-		d.SetString(rel, "hosts", id) // url.domain is never set at this point
-	}
-	if m := reWebSiteName.FindStringSubmatch(strOr(d, root, "@log_s3key")); m != nil {
-		d.SetString(d.SetObject(wd, "service"), "name", m[1])
-	}
+	webOrigin(d, root, wd, rel, false) // url.domain is never set at this point
 	// web_dict['http'] and ['url'] are replaced by fresh objects
 	httpObj = freshObject(d, wd, "http")
 	urlObj = freshObject(d, wd, "url")
@@ -407,19 +421,7 @@ func transformApacheError(tc *TransformContext) error {
 	ev := d.SetObject(wd, "event")
 	rel := d.SetObject(wd, "related")
 	urlObj := d.SetObject(wd, "url")
-	if id := instanceIDFromText(strOr(d, root, "@log_stream")); id != "" {
-		d.SetString(d.SetObject(d.SetObject(wd, "cloud"), "instance"), "id", id)
-		if h := d.Child(root, "hostname"); d.Truthy(h) {
-			l := d.SetArray(rel, "hosts")
-			d.AppendCopy(l, h)
-			d.AppendString(l, id)
-		} else {
-			d.SetString(rel, "hosts", id)
-		}
-	}
-	if m := reWebSiteName.FindStringSubmatch(strOr(d, root, "@log_s3key")); m != nil {
-		d.SetString(d.SetObject(wd, "service"), "name", m[1])
-	}
+	webOrigin(d, root, wd, rel, true)
 	if msg, _ := str(d, root, "message"); msg != "" {
 		if m := reApacheReferer.FindStringSubmatch(msg); m != nil {
 			d.SetString(d.SetObject(d.SetObject(wd, "http"), "request"), "referrer", m[1])
@@ -461,19 +463,7 @@ func transformNginxError(tc *TransformContext) error {
 	d.SetObject(wd, "event")
 	rel := d.SetObject(wd, "related")
 	urlObj := d.SetObject(wd, "url")
-	if id := instanceIDFromText(strOr(d, root, "@log_stream")); id != "" {
-		d.SetString(d.SetObject(d.SetObject(wd, "cloud"), "instance"), "id", id)
-		if h := d.Child(root, "hostname"); d.Truthy(h) {
-			l := d.SetArray(rel, "hosts")
-			d.AppendCopy(l, h)
-			d.AppendString(l, id)
-		} else {
-			d.SetString(rel, "hosts", id)
-		}
-	}
-	if m := reWebSiteName.FindStringSubmatch(strOr(d, root, "@log_s3key")); m != nil {
-		d.SetString(d.SetObject(wd, "service"), "name", m[1])
-	}
+	webOrigin(d, root, wd, rel, true)
 	if msg, _ := str(d, root, "message"); msg != "" {
 		if g := pyGroups([]*regexp.Regexp{reNginxMessage}, msg); g != nil {
 			if host := g["host"]; host != nil && *host != "" {

@@ -143,14 +143,21 @@ func runBackfill(ctx context.Context, args []string) error {
 		ev = ev.Str("error_log", sum.ErrorLog)
 	}
 	ev.Msg("backfill finished")
-	if runErr != nil {
-		return runErr
-	}
+	return endOfRun(log, runErr, sum.Failed, sum.Interrupted, sum.ErrorLog,
+		"%d object(s) failed; run the same command again to retry them (finished ones are skipped)")
+}
+
+// endOfRun is how backfill and redrive exit: the run's error if any, else
+// status 1 with a hint (failedHint, given the count) when items failed,
+// 130 when interrupted.
+func endOfRun(log zerolog.Logger, runErr error, failed int64, interrupted bool, errorLog, failedHint string) error {
 	switch {
-	case sum.Failed > 0:
-		log.Warn().Str("error_log", sum.ErrorLog).Msgf("%d object(s) failed; run the same command again to retry them (finished ones are skipped)", sum.Failed)
+	case runErr != nil:
+		return runErr
+	case failed > 0:
+		log.Warn().Str("error_log", errorLog).Msgf(failedHint, failed)
 		return exitError(1)
-	case sum.Interrupted:
+	case interrupted:
 		return exitError(130)
 	}
 	return nil

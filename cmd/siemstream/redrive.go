@@ -97,15 +97,5 @@ func runRedrive(ctx context.Context, args []string) error {
 		ev = ev.Str("error_log", sum.ErrorLog)
 	}
 	ev.Msg("redrive finished")
-	if runErr != nil {
-		return runErr
-	}
-	switch {
-	case sum.Failed > 0:
-		log.Warn().Str("error_log", sum.ErrorLog).Msgf("%d message(s) left in the queue; see the error log", sum.Failed)
-		return exitError(1)
-	case sum.Interrupted:
-		return exitError(130)
-	}
-	return nil
+	return endOfRun(log, runErr, sum.Failed, sum.Interrupted, sum.ErrorLog, "%d message(s) left in the queue; see the error log")
 }

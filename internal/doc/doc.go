@@ -834,12 +834,16 @@ func (d *Doc) AddRootNull(key string, h uint32) Node {
 	return c
 }
 
-// AddObject appends obj[key] = {} without checking for an existing key.
-func (d *Doc) AddObject(obj Node, key string) Node {
-	c := d.newNode(Object, d.str(key))
+// add appends obj[key] = an empty value of kind (Object, Array, Null)
+// without checking for an existing key.
+func (d *Doc) add(obj Node, key string, kind Kind) Node {
+	c := d.newNode(kind, d.str(key))
 	d.link(obj, c)
 	return c
 }
+
+// AddObject appends obj[key] = {} without checking for an existing key.
+func (d *Doc) AddObject(obj Node, key string) Node { return d.add(obj, key, Object) }
 
 // AddCopy appends obj[key] = deep copy of src without checking for an
 // existing key.
@@ -851,15 +855,7 @@ func (d *Doc) AddCopy(obj Node, key string, src Node) Node {
 }
 
 // AddArray appends obj[key] = [] without checking for an existing key.
-func (d *Doc) AddArray(obj Node, key string) Node {
-	c := d.newNode(Array, d.str(key))
-	d.link(obj, c)
-	return c
-}
+func (d *Doc) AddArray(obj Node, key string) Node { return d.add(obj, key, Array) }
 
 // AddNull appends obj[key] = null without checking for an existing key.
-func (d *Doc) AddNull(obj Node, key string) Node {
-	c := d.newNode(Null, d.str(key))
-	d.link(obj, c)
-	return c
-}
+func (d *Doc) AddNull(obj Node, key string) Node { return d.add(obj, key, Null) }

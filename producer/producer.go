@@ -23,6 +23,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/rs/zerolog"
 
+	"github.com/siemstream/siemstream/internal/backoff"
 	"github.com/siemstream/siemstream/internal/obs"
 	"github.com/siemstream/siemstream/producer/notify"
 	"github.com/siemstream/siemstream/schemas"
@@ -109,7 +110,7 @@ func (p *Producer) Run(ctx context.Context) error {
 				break
 			}
 			p.log.Warn().Err(err).Msg("receive from SQS failed; retrying")
-			if !sleep(ctx, 2*time.Second) {
+			if !backoff.Sleep(ctx, 2*time.Second) {
 				break
 			}
 			continue
@@ -180,17 +181,6 @@ func (p *Producer) keepInvisible(ctx context.Context, receipt *string, log zerol
 		}
 	}()
 	return func() { cancel(); <-done }
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +11,7 @@ import (
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/rs/zerolog"
 
+	"github.com/siemstream/siemstream/internal/backoff"
 	"github.com/siemstream/siemstream/producer/pack"
 )
 
@@ -86,13 +86,13 @@ func (u *putter) put(entries []pack.Entry) error {
 		if len(failed) == 0 {
 			return nil
 		}
-		wait := backoff(attempt, u.p.cfg.PutRetryMax)
+		wait := putBackoff(attempt, u.p.cfg.PutRetryMax)
 		ev := u.log.Debug()
 		if attempt > 0 && attempt%5 == 0 {
 			ev = u.log.Warn()
 		}
 		ev.Int("failed", len(failed)).Int("attempt", attempt+1).Str("error", code).Dur("backoff", wait).Msg("PutRecords entries not accepted; retrying those only")
-		if !sleep(u.ctx, wait) {
+		if !backoff.Sleep(u.ctx, wait) {
 			return fmt.Errorf("put records to %s: %d entries still failing: %w", u.p.cfg.Stream, len(failed), u.ctx.Err())
 		}
 		pending = failed
@@ -110,10 +110,6 @@ func retryablePutError(err error) bool {
 	return true
 }
 
-func backoff(attempt int, maxWait time.Duration) time.Duration {
-	d := 100 * time.Millisecond << min(attempt, 16)
-	if d > maxWait || d <= 0 {
-		d = maxWait
-	}
-	return d/2 + rand.N(d/2+1)
+func putBackoff(attempt int, maxWait time.Duration) time.Duration {
+	return backoff.Exp(attempt, 100*time.Millisecond, maxWait)
 }

@@ -42,6 +42,7 @@ import (
 	"github.com/siemstream/siemstream/consumer/lease/kcl"
 	"github.com/siemstream/siemstream/consumer/sink"
 	"github.com/siemstream/siemstream/internal/awsconf"
+	"github.com/siemstream/siemstream/internal/backoff"
 	"github.com/siemstream/siemstream/internal/obs"
 	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/internal/wire"
@@ -364,12 +365,8 @@ func replayEnsureTable(ctx context.Context, ddb *dynamodb.Client, table, key str
 		if time.Now().After(deadline) {
 			return fmt.Errorf("lease table %s not active: %v", table, err)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, wait) {
 			return ctx.Err()
-		case <-t.C:
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/siemstream/siemstream/consumer/sink"
+	"github.com/siemstream/siemstream/internal/backoff"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/schemas/templates"
 )
@@ -221,7 +222,7 @@ func (v *templateFlagValues) InstallAtStart(ctx context.Context, log zerolog.Log
 func waitOpenSearch(ctx context.Context, log zerolog.Logger, c *opensearch.Client, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	var lastLog time.Time
-	for backoff := 500 * time.Millisecond; ; backoff = min(2*backoff, 10*time.Second) {
+	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 10*time.Second) {
 		status, err := pingOpenSearch(ctx, c)
 		switch {
 		case err == nil && status < 300:
@@ -244,12 +245,8 @@ func waitOpenSearch(ctx context.Context, log zerolog.Logger, c *opensearch.Clien
 			log.Warn().Err(err).Str("giving_up_in", time.Until(deadline).Round(time.Second).String()).Msg("waiting for OpenSearch")
 			lastLog = time.Now()
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, wait) {
 			return ctx.Err()
-		case <-t.C:
 		}
 	}
 }

@@ -3,7 +3,7 @@ package sink
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
+	"github.com/siemstream/siemstream/internal/backoff"
 	"time"
 )
 
@@ -25,12 +25,7 @@ func (p RetryPolicy) backoff(round int) time.Duration {
 	if maxWait <= 0 {
 		maxWait = 30 * time.Second
 	}
-	d := initial << min(round, 20)
-	if d > maxWait || d <= 0 {
-		d = maxWait
-	}
-	// Full jitter keeps a fleet of shards from retrying in lockstep.
-	return d/2 + rand.N(d/2+1)
+	return backoff.Exp(round, initial, maxWait)
 }
 
 // Stats counts what Deliver did.
@@ -90,12 +85,8 @@ func Deliver(ctx context.Context, s Sink, docs []Doc, results []Result, p RetryP
 		if p.OnRetry != nil {
 			p.OnRetry(round+1, len(idx), wait, err)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, wait) {
 			return st, fmt.Errorf("deliver: %d documents still pending: %w", len(idx), ctx.Err())
-		case <-t.C:
 		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/siemstream/siemstream/internal/awsconf"
+	"github.com/siemstream/siemstream/internal/backoff"
 )
 
 // RepoRoot finds the module root from the working directory.
@@ -187,12 +188,8 @@ func WaitFor(ctx context.Context, timeout time.Duration, cond func() (bool, erro
 		if ok {
 			return nil
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, wait) {
 			return fmt.Errorf("condition not met within %s", timeout)
-		case <-t.C:
 		}
 		wait = min(wait*2, 500*time.Millisecond)
 	}

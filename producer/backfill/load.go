@@ -9,6 +9,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/rs/zerolog"
 
+	"github.com/siemstream/siemstream/internal/backoff"
 	"github.com/siemstream/siemstream/producer"
 	"github.com/siemstream/siemstream/producer/notify"
 )
@@ -75,7 +76,7 @@ func load(work, stop context.Context, l Loader, o notify.Object, rp retryPolicy,
 		}
 		log.Warn().Err(lr.err).Str("bucket", o.Bucket).Str("key", o.Key).Int("attempt", lr.attempts).
 			Dur("retry_in", wait).Msg("load failed; retrying")
-		if !sleepCtx(stop, wait) {
+		if !backoff.Sleep(stop, wait) {
 			break
 		}
 		wait *= 2
@@ -89,18 +90,4 @@ func load(work, stop context.Context, l Loader, o notify.Object, rp retryPolicy,
 		lr.failure = "rejected, quarantined: " + lr.res.Reason
 	}
 	return lr
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -17,6 +17,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/rs/zerolog"
 
+	"github.com/siemstream/siemstream/internal/backoff"
 	"github.com/siemstream/siemstream/producer"
 	"github.com/siemstream/siemstream/producer/notify"
 )
@@ -286,7 +287,7 @@ func (r *Redrive) receive(ctx, workCtx context.Context, work chan<- receivedMsg,
 				return fmt.Errorf("receive from %s: %w", r.cfg.QueueURL, err)
 			}
 			r.log.Warn().Err(err).Msg("receive failed; retrying")
-			sleepCtx(ctx, time.Duration(errs)*time.Second)
+			backoff.Sleep(ctx, time.Duration(errs)*time.Second)
 			continue
 		}
 		errs = 0

@@ -20,6 +20,7 @@ import (
 
 	"github.com/siemstream/siemstream/consumer/lease"
 	"github.com/siemstream/siemstream/internal/awsconf"
+	"github.com/siemstream/siemstream/internal/backoff"
 )
 
 // KinesisAPI is the part of the Kinesis client the coordinator uses.
@@ -222,7 +223,7 @@ func (c *Coordinator) start(ctx context.Context) error {
 			return err
 		}
 		c.log.Warn().Err(err).Msg("lease table not ready; retrying")
-		if !sleepCtx(ctx, c.backoff(attempt, false)) {
+		if !backoff.Sleep(ctx, c.backoff(attempt, false)) {
 			return ctx.Err()
 		}
 	}
@@ -235,7 +236,7 @@ func (c *Coordinator) start(ctx context.Context) error {
 			return nil // cancelled before start: nothing held, nothing to do
 		}
 		c.log.Warn().Err(err).Msg("initial shard sync failed; retrying")
-		if !sleepCtx(ctx, c.backoff(attempt, false)) {
+		if !backoff.Sleep(ctx, c.backoff(attempt, false)) {
 			return nil
 		}
 	}
@@ -571,22 +572,5 @@ func (c *Coordinator) backoff(attempt int, throttled bool) time.Duration {
 	if throttled {
 		base *= 2
 	}
-	d := base << min(attempt, 5)
-	d = min(d, 20*base)
-	return d/2 + mrand.N(d/2+1)
-}
-
-// sleepCtx waits d or until ctx is done; false means ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return backoff.Exp(attempt, base, 20*base)
 }

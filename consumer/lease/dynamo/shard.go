@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/siemstream/siemstream/consumer/lease"
+	"github.com/siemstream/siemstream/internal/backoff"
 )
 
 // minGetRecordsInterval keeps GetRecords within 5 calls/s/shard.
@@ -40,7 +41,7 @@ func (c *Coordinator) runShard(t *tenure) {
 		}
 		// The processor did not checkpoint SHARD_END: read the shard
 		// again from its checkpoint with a new processor.
-		if !sleepCtx(t.ctx, c.backoff(attempt, false)) {
+		if !backoff.Sleep(t.ctx, c.backoff(attempt, false)) {
 			return
 		}
 	}
@@ -272,7 +273,7 @@ func (f *fetcher) next(ctx context.Context) (batch, bool) {
 				}
 				throttled := isThrottle(err)
 				c.log.Warn().Err(err).Str("shard", f.shard).Msg("GetShardIterator failed; retrying")
-				if !sleepCtx(ctx, c.backoff(errs, throttled)) {
+				if !backoff.Sleep(ctx, c.backoff(errs, throttled)) {
 					return batch{}, false
 				}
 				errs++
@@ -280,7 +281,7 @@ func (f *fetcher) next(ctx context.Context) (batch, bool) {
 			}
 			f.iter = it
 		}
-		if !sleepCtx(ctx, minGetRecordsInterval-time.Since(f.lastCall)) {
+		if !backoff.Sleep(ctx, minGetRecordsInterval-time.Since(f.lastCall)) {
 			return batch{}, false
 		}
 		f.lastCall = time.Now()
@@ -307,7 +308,7 @@ func (f *fetcher) next(ctx context.Context) (batch, bool) {
 					f.iter = nil // maybe the iterator is the problem
 				}
 			}
-			if !sleepCtx(ctx, c.backoff(errs, isThrottle(err))) {
+			if !backoff.Sleep(ctx, c.backoff(errs, isThrottle(err))) {
 				return batch{}, false
 			}
 			errs++
@@ -336,7 +337,7 @@ func (f *fetcher) next(ctx context.Context) (batch, bool) {
 		f.t.mu.Lock()
 		f.t.behind = b.behind
 		f.t.mu.Unlock()
-		if len(o.Records) == 0 && !sleepCtx(ctx, ms(c.cfg.IdleTimeBetweenReadsInMillis)) {
+		if len(o.Records) == 0 && !backoff.Sleep(ctx, ms(c.cfg.IdleTimeBetweenReadsInMillis)) {
 			return batch{}, false
 		}
 	}
@@ -360,7 +361,7 @@ func (f *fetcher) getIterator(ctx context.Context) (*string, error) {
 	case f.start.seq == AtTimestamp && !c.cfg.TimestampAtInitialPositionInStream.IsZero():
 		ts := c.cfg.TimestampAtInitialPositionInStream
 		// Kinesis (and kinesalite) refuse a timestamp in the future.
-		if !sleepCtx(ctx, time.Until(ts)) {
+		if !backoff.Sleep(ctx, time.Until(ts)) {
 			return nil, ctx.Err()
 		}
 		in.ShardIteratorType = ktypes.ShardIteratorTypeAtTimestamp

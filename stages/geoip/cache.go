@@ -87,8 +87,8 @@ func (c *cache) len() int {
 
 // recCache maps a record's data-section offset to its decoded value. It
 // stops growing at max entries (a database has far fewer distinct records
-// than addresses; the address cache in front of it does the eviction).
-// A nil recCache decodes every time.
+// than addresses; the address cache in front of it does the eviction). A
+// nil recCache holds nothing.
 type recCache[T any] struct {
 	mu  sync.RWMutex
 	m   map[uintptr]*T
@@ -99,21 +99,23 @@ func newRecCache[T any](max int) *recCache[T] {
 	return &recCache[T]{m: map[uintptr]*T{}, max: max}
 }
 
-func (c *recCache[T]) get(off uintptr, decode func() *T) *T {
+func (c *recCache[T]) get(off uintptr) (*T, bool) {
 	if c == nil {
-		return decode()
+		return nil, false
 	}
 	c.mu.RLock()
+	defer c.mu.RUnlock()
 	v, ok := c.m[off]
-	c.mu.RUnlock()
-	if ok {
-		return v
+	return v, ok
+}
+
+func (c *recCache[T]) put(off uintptr, v *T) {
+	if c == nil {
+		return
 	}
-	v = decode()
 	c.mu.Lock()
 	if len(c.m) < c.max {
 		c.m[off] = v
 	}
 	c.mu.Unlock()
-	return v
 }

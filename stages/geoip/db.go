@@ -189,12 +189,20 @@ func (db *DB) lookup(addr netip.Addr) *Result {
 	var res Result
 	if db.city != nil {
 		if lr := db.city.Lookup(addr); lr.Found() {
-			res.Geo = db.cityRecs.get(lr.Offset(), func() *Geo { return decodeCity(lr) })
+			var ok bool
+			if res.Geo, ok = db.cityRecs.get(lr.Offset()); !ok {
+				res.Geo = decodeCity(lr)
+				db.cityRecs.put(lr.Offset(), res.Geo)
+			}
 		}
 	}
 	if db.asn != nil {
 		if lr := db.asn.Lookup(addr); lr.Found() {
-			res.AS = db.asnRecs.get(lr.Offset(), func() *AS { return decodeASN(lr) })
+			var ok bool
+			if res.AS, ok = db.asnRecs.get(lr.Offset()); !ok {
+				res.AS = decodeASN(lr)
+				db.asnRecs.put(lr.Offset(), res.AS)
+			}
 		}
 	}
 	if res.Geo == nil && res.AS == nil {

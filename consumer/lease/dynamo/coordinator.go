@@ -329,19 +329,7 @@ func (c *Coordinator) takerLoop(ctx context.Context) {
 	interval := c.cfg.takerInterval()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		case <-c.kickTaker:
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
-		}
+	for waitOrKick(ctx, timer, c.kickTaker) {
 		start := time.Now()
 		if err := c.takerPass(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn().Err(err).Msg("lease taker pass failed")
@@ -446,23 +434,24 @@ func (c *Coordinator) takerPass(ctx context.Context) error {
 	return nil
 }
 
+// waitOrKick waits for the timer or a kick; false when ctx is done. The
+// caller Resets the timer after its work (since Go 1.23 a Reset needs no
+// draining, so a kick before the timer fired leaves nothing stale).
+func waitOrKick(ctx context.Context, t *time.Timer, kick <-chan struct{}) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-kick:
+	}
+	return true
+}
+
 // syncLoop runs shard sync every shardSyncInterval or when kicked.
 func (c *Coordinator) syncLoop(ctx context.Context) {
 	t := time.NewTimer(ms(c.cfg.ShardSyncIntervalMillis))
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-c.kickSync:
-			if !t.Stop() {
-				select {
-				case <-t.C:
-				default:
-				}
-			}
-		}
+	for waitOrKick(ctx, t, c.kickSync) {
 		if err := c.syncShards(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn().Err(err).Msg("shard sync failed")
 		}

@@ -631,6 +631,33 @@ func hex4(s []byte, i int) (rune, bool) {
 	return r, true
 }
 
+// unicodeEscape reads the \uXXXX escape at s[i] (the backslash), joining
+// a high surrogate with a following low-surrogate escape as Python does; a
+// lone surrogate is returned as is. next is the index after the escape(s).
+// Invalid UTF-8 bytes between the two escapes do not separate them:
+// es-loader drops such bytes (errors='ignore') before parsing.
+func unicodeEscape(s []byte, i int) (r rune, next int, ok bool) {
+	if r, ok = hex4(s, i+2); !ok {
+		return 0, i, false
+	}
+	i += 6
+	if r >= 0xd800 && r < 0xdc00 {
+		j := i
+		for j < len(s) && s[j] >= 0x80 {
+			if c, size := utf8.DecodeRune(s[j:]); c != utf8.RuneError || size != 1 {
+				break
+			}
+			j++
+		}
+		if j+1 < len(s) && s[j] == '\\' && s[j+1] == 'u' {
+			if r2, ok := hex4(s, j+2); ok && r2 >= 0xdc00 && r2 < 0xe000 {
+				return 0x10000 + (r-0xd800)<<10 + (r2 - 0xdc00), j + 6, true
+			}
+		}
+	}
+	return r, i, true
+}
+
 // DecodeString appends the decoded contents of the JSON string literal
 // starting at s[i] (which must be '"') to dst and returns the index after the
 // closing quote. Invalid UTF-8 bytes are dropped; a lone surrogate escape
@@ -671,17 +698,11 @@ func decodeString(dst, s []byte, i int) ([]byte, int, error) {
 			case 't':
 				dst = append(dst, '\t')
 			case 'u':
-				r, ok := hex4(s, i+2)
+				r, next, ok := unicodeEscape(s, i)
 				if !ok {
 					return dst[:n0], i, &syntaxError{i, "invalid \\uXXXX escape"}
 				}
-				i += 6
-				if r >= 0xd800 && r < 0xdc00 && i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
-					if r2, ok := hex4(s, i+2); ok && r2 >= 0xdc00 && r2 < 0xe000 {
-						r = 0x10000 + (r-0xd800)<<10 + (r2 - 0xdc00)
-						i += 6
-					}
-				}
+				i = next
 				dst = utf8.AppendRune(dst, r) // lone surrogates become U+FFFD
 				continue
 			default:
@@ -731,17 +752,11 @@ func appendUnquoted(dst, s []byte, i int, ascii bool) ([]byte, int, error) {
 			case 'b', 'f', 'n', 'r', 't':
 				dst = append(dst, '\\', e)
 			case 'u':
-				r, ok := hex4(s, i+2)
+				r, next, ok := unicodeEscape(s, i)
 				if !ok {
 					return dst, i, &syntaxError{i, "invalid \\uXXXX escape"}
 				}
-				i += 6
-				if r >= 0xd800 && r < 0xdc00 && i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
-					if r2, ok := hex4(s, i+2); ok && r2 >= 0xdc00 && r2 < 0xe000 {
-						r = 0x10000 + (r-0xd800)<<10 + (r2 - 0xdc00)
-						i += 6
-					}
-				}
+				i = next
 				if r >= 0xd800 && r < 0xe000 { // lone surrogate: keep the escape
 					dst = appendU(dst, r)
 					continue

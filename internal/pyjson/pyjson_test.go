@@ -11,6 +11,12 @@ import (
 // Expected outputs were produced by CPython 3.11:
 // json.dumps(json.loads(in), ensure_ascii=False).
 var table = []struct{ in, want string }{
+	// surrogate escapes: a pair joins, a lone one stays escaped, and an
+	// invalid UTF-8 byte between the two halves does not keep them apart
+	// (es-loader drops it before parsing)
+	{`"\ud83d\ude00"`, `"😀"`},
+	{`"\ud800x"`, `"\ud800x"`},
+	{"\"\\ud83d\xe9\\ude00\"", `"😀"`},
 	{`{"a":1,"b":[1,2.5,{"c":null}],"d":true}`, `{"a": 1, "b": [1, 2.5, {"c": null}], "d": true}`},
 	{`1e5`, `100000.0`},
 	{`-0`, `0`},

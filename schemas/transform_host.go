@@ -121,20 +121,28 @@ func transformLinux(tc *TransformContext, reroute bool) error {
 		}
 		return s, nil
 	}
-	var user, srcIP, srcPort *string
-	var hasUser, hasSource bool
-	switch {
-	case strings.Contains(proc, "sshd"):
+	// secure: an sshd or sudo record, which es-loader files under
+	// linux-secure (event.module secure), matched with res.
+	secure := func(res []*regexp.Regexp) (doc.Node, map[string]*string, error) {
 		if reroute {
 			tc.IndexName = "log-linux-secure"
 		}
 		s, err := msg()
 		if err != nil {
-			return err
+			return doc.Nil, nil, err
 		}
 		ev := d.SetObject(ld, "event")
 		d.SetString(ev, "module", "secure")
-		g := pyGroups(reSSHD, s)
+		return ev, pyGroups(res, s), nil
+	}
+	var user, srcIP, srcPort *string
+	var hasUser, hasSource bool
+	switch {
+	case strings.Contains(proc, "sshd"):
+		ev, g, err := secure(reSSHD)
+		if err != nil {
+			return err
+		}
 		if u, ok := g["user"]; ok {
 			user, hasUser = u, true
 		}
@@ -164,16 +172,10 @@ func transformLinux(tc *TransformContext, reroute bool) error {
 			}
 		}
 	case strings.Contains(proc, "sudo"):
-		if reroute {
-			tc.IndexName = "log-linux-secure"
-		}
-		s, err := msg()
+		ev, g, err := secure(reSudo)
 		if err != nil {
 			return err
 		}
-		ev := d.SetObject(ld, "event")
-		d.SetString(ev, "module", "secure")
-		g := pyGroups(reSudo, s)
 		if u, ok := g["user"]; ok {
 			user, hasUser = u, true
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/siemstream/siemstream/consumer/lease"
 	"github.com/siemstream/siemstream/internal/e2e"
@@ -175,6 +176,23 @@ func renderLeases(ls map[string]Lease) string {
 // 2/2/2 and stay there, whether they start together or two join a worker
 // that already holds everything (steals, while records flow); every record
 // is delivered (duplicates only from steals, reported).
+// putRound puts ten records into each of shards (round r: r<r>-s<i>-<j>)
+// and returns their data.
+func (s *stack) putRound(t *testing.T, stream string, shards []ktypes.Shard, round int) []string {
+	t.Helper()
+	var es []entry
+	var put []string
+	for i, sh := range shards {
+		for j := range 10 {
+			d := fmt.Sprintf("r%d-s%d-%d", round, i, j)
+			es = append(es, entry{ehk: hashKeyMid(sh), pk: d, recs: []string{d}})
+			put = append(put, d)
+		}
+	}
+	s.put(t, stream, es)
+	return put
+}
+
 func TestBalanceThreeWorkers(t *testing.T) {
 	t.Run("together", func(t *testing.T) { testBalance(t, false) })
 	t.Run("scale-out", func(t *testing.T) { testBalance(t, true) })
@@ -187,17 +205,7 @@ func testBalance(t *testing.T, scaleOut bool) {
 	all := shardIDs(shards)
 	s := newSink()
 	var want []string
-	putRound := func(round int) {
-		var es []entry
-		for i, sh := range shards {
-			for j := range 10 {
-				d := fmt.Sprintf("r%d-s%d-%d", round, i, j)
-				es = append(es, entry{ehk: hashKeyMid(sh), pk: d, recs: []string{d}})
-				want = append(want, d)
-			}
-		}
-		st.put(t, stream, es)
-	}
+	putRound := func(round int) { want = append(want, st.putRound(t, stream, shards, round)...) }
 	putRound(0)
 	var ws []*worker
 	startWorker := func() {
@@ -421,17 +429,7 @@ func TestGracefulHandover(t *testing.T) {
 	all := shardIDs(shards)
 	s := newSink()
 	var want []string
-	putRound := func(round int) {
-		var es []entry
-		for i, sh := range shards {
-			for j := range 10 {
-				d := fmt.Sprintf("r%d-s%d-%d", round, i, j)
-				es = append(es, entry{ehk: hashKeyMid(sh), pk: d, recs: []string{d}})
-				want = append(want, d)
-			}
-		}
-		st.put(t, stream, es)
-	}
+	putRound := func(round int) { want = append(want, st.putRound(t, stream, shards, round)...) }
 	cfg := func(id string) Config {
 		c := testConfig(t, stream, id)
 		// Expiry would take >= 60s, so a take within that time can only

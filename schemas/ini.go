@@ -18,7 +18,26 @@ type iniConfig struct {
 	defaults *iniSection
 	sections []*iniSection
 	byName   map[string]*iniSection
+	// size is the bytes read so far, interpolated is the bytes produced
+	// by get so far: both are capped (see the limits below).
+	size, interpolated int
 }
+
+// Limits on what a configuration may make the loader do. configparser has
+// none: a 530-byte user.ini whose options refer to each other ten levels
+// deep ("billion laughs") expands past 6 GiB. es-loader's own aws.ini is
+// 60 KB with 43 sections and no value over 1.2 KB; these are far above any
+// real configuration and far below what hurts.
+const (
+	// maxINIBytes caps the text of all files read into one config.
+	maxINIBytes = 4 << 20
+	// maxINISections caps the number of sections (log types).
+	maxINISections = 10_000
+	// maxValueBytes caps one option's value after interpolation.
+	maxValueBytes = 1 << 20
+	// maxInterpolatedBytes caps all interpolated values of a config together.
+	maxInterpolatedBytes = 64 << 20
+)
 
 type iniSection struct {
 	name  string
@@ -73,8 +92,13 @@ func (c *iniConfig) read(file, text string) error {
 		optLines    []string
 		indentLevel = 0
 		added       = map[string]bool{} // strict: "section\x00option" and sections within this file
-		lines       = splitLinesPy(text)
+		lines       []string
 	)
+	c.size += len(text)
+	if c.size > maxINIBytes {
+		return &IniError{file, 0, fmt.Sprintf("configuration is larger than %d bytes in all (%d)", maxINIBytes, c.size)}
+	}
+	lines = splitLinesPy(text)
 	flush := func() {
 		if cur != nil && optname != "" {
 			v := strings.Join(optLines, "\n")
@@ -117,6 +141,9 @@ func (c *iniConfig) read(file, text string) error {
 			case c.byName[name] != nil:
 				cur = c.byName[name]
 			default:
+				if len(c.sections) >= maxINISections {
+					return &IniError{file, lineno, fmt.Sprintf("section [%s]: more than %d sections", name, maxINISections)}
+				}
 				cur = newSection(name)
 				c.byName[name] = cur
 				c.sections = append(c.sections, cur)
@@ -206,6 +233,10 @@ func (c *iniConfig) get(s *iniSection, key string, refs map[string]bool) (string
 	if err := c.interpolate(&b, s, key, v, 1, refs); err != nil {
 		return "", err
 	}
+	c.interpolated += b.Len()
+	if c.interpolated > maxInterpolatedBytes {
+		return "", fmt.Errorf("option %q in section [%s]: interpolated values exceed %d bytes in all", key, s.name, maxInterpolatedBytes)
+	}
 	return b.String(), nil
 }
 
@@ -214,6 +245,11 @@ func (c *iniConfig) interpolate(b *strings.Builder, s *iniSection, opt, rest str
 		return fmt.Errorf("interpolation of %q in section [%s] is nested more than %d levels deep", opt, s.name, maxInterpolationDepth)
 	}
 	for rest != "" {
+		// Checked before every write: references may multiply the value's
+		// size at each level, so it must stop growing at the cap, not after.
+		if b.Len() > maxValueBytes {
+			return fmt.Errorf("option %q in section [%s]: value is longer than %d bytes after interpolation", opt, s.name, maxValueBytes)
+		}
 		p := strings.IndexByte(rest, '$')
 		if p < 0 {
 			b.WriteString(rest)
@@ -266,6 +302,9 @@ func (c *iniConfig) interpolate(b *strings.Builder, s *iniSection, opt, rest str
 					return err
 				}
 			} else {
+				if b.Len()+len(v) > maxValueBytes {
+					return fmt.Errorf("option %q in section [%s]: value is longer than %d bytes after interpolation", opt, s.name, maxValueBytes)
+				}
 				b.WriteString(v)
 			}
 		default:

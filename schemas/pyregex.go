@@ -143,6 +143,9 @@ func translatePy(p string) (string, string, error) {
 
 // compilePy compiles a Python pattern for re.search semantics.
 func compilePy(section, key, p string) (*regexp.Regexp, error) {
+	if err := checkPatternSize(section, key, p); err != nil {
+		return nil, err
+	}
 	t, hint, err := translatePy(p)
 	if err != nil {
 		return nil, &PatternError{section, key, p, err, hint}
@@ -157,6 +160,9 @@ func compilePy(section, key, p string) (*regexp.Regexp, error) {
 // compilePyMatch compiles a Python pattern for re.match semantics (anchored
 // at the start, not at the end).
 func compilePyMatch(section, key, p string) (*regexp.Regexp, error) {
+	if err := checkPatternSize(section, key, p); err != nil {
+		return nil, err
+	}
 	t, hint, err := translatePy(p)
 	if err != nil {
 		return nil, &PatternError{section, key, p, err, hint}
@@ -166,4 +172,16 @@ func compilePyMatch(section, key, p string) (*regexp.Regexp, error) {
 		return nil, &PatternError{section, key, p, err, ""}
 	}
 	return re, nil
+}
+
+// maxPatternBytes caps a configured regular expression. The longest
+// built-in pattern is 1.1 KB; compiling a 10 MB one takes seconds and
+// hundreds of MiB before RE2's own program-size check can refuse it.
+const maxPatternBytes = 64 << 10
+
+func checkPatternSize(section, key, p string) error {
+	if len(p) > maxPatternBytes {
+		return &PatternError{section, key, p[:64] + "…", fmt.Errorf("pattern is %d bytes, longer than the %d-byte limit", len(p), maxPatternBytes), ""}
+	}
+	return nil
 }

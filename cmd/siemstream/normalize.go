@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/siemstream/siemstream/internal/pipeline"
+	"github.com/siemstream/siemstream/internal/pyjson"
 	"github.com/siemstream/siemstream/producer"
 	"github.com/siemstream/siemstream/producer/split"
 	"github.com/siemstream/siemstream/schemas"
@@ -195,13 +195,7 @@ func (n *normalizer) flush(ctx context.Context) error {
 			if n.quiet {
 				continue
 			}
-			n.line = append(n.line[:0], `{"_index":`...)
-			n.line = strconv.AppendQuote(n.line, e.Index)
-			n.line = append(n.line, `,"_id":`...)
-			n.line = strconv.AppendQuote(n.line, e.ID)
-			n.line = append(n.line, `,"_source":`...)
-			n.line = append(n.line, e.Out...)
-			n.line = append(n.line, "}\n"...)
+			n.line = appendDocLine(n.line[:0], e.Index, e.ID, e.Out)
 			n.out.Write(n.line)
 		case stages.Dropped:
 			n.dropped++
@@ -211,4 +205,17 @@ func (n *normalizer) flush(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// appendDocLine appends one output line {"_index","_id","_source"}. The
+// names are quoted as JSON, exactly as the bulk sink quotes them (Go's
+// strconv quoting writes \x00 for a NUL, which is not JSON).
+func appendDocLine(dst []byte, index, id string, source []byte) []byte {
+	dst = append(dst, `{"_index":`...)
+	dst = pyjson.AppendQuotedString(dst, index)
+	dst = append(dst, `,"_id":`...)
+	dst = pyjson.AppendQuotedString(dst, id)
+	dst = append(dst, `,"_source":`...)
+	dst = append(dst, source...)
+	return append(dst, "}\n"...)
 }

@@ -60,9 +60,17 @@ type Consumer struct {
 	log    zerolog.Logger
 }
 
+// Option changes how New builds a consumer.
+type Option func(*Consumer)
+
+// WithDeadLetters stores dead letters in dl instead of the default
+// sink.IndexDeadLetters (the monthly Config.DeadLetterIndex index written
+// through the consumer's own sink, raw bytes inline).
+func WithDeadLetters(dl sink.DeadLetters) Option { return func(c *Consumer) { c.dl = dl } }
+
 // New builds a consumer. chain is called once per shard processor so
 // stages may keep per-goroutine state.
-func New(cfg Config, coord lease.Coordinator, chain func() (stages.Chain, error), s sink.Sink, counts *obs.Registry, log zerolog.Logger) (*Consumer, error) {
+func New(cfg Config, coord lease.Coordinator, chain func() (stages.Chain, error), s sink.Sink, counts *obs.Registry, log zerolog.Logger, opts ...Option) (*Consumer, error) {
 	if cfg.BatchEvents == 0 {
 		cfg.BatchEvents = DefaultConfig().BatchEvents
 	}
@@ -78,10 +86,14 @@ func New(cfg Config, coord lease.Coordinator, chain func() (stages.Chain, error)
 	if counts == nil {
 		counts = obs.NewRegistry()
 	}
-	return &Consumer{
-		cfg: cfg, coord: coord, chain: chain, sink: s, counts: counts, log: log,
-		dl: &sink.IndexDeadLetters{Sink: s, Prefix: cfg.DeadLetterIndex, Policy: cfg.Retry},
-	}, nil
+	c := &Consumer{cfg: cfg, coord: coord, chain: chain, sink: s, counts: counts, log: log}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.dl == nil {
+		c.dl = &sink.IndexDeadLetters{Sink: s, Prefix: cfg.DeadLetterIndex, Policy: cfg.Retry}
+	}
+	return c, nil
 }
 
 // Counts exposes the consumer's counters.

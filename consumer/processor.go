@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/siemstream/siemstream/consumer/lease"
 	"github.com/siemstream/siemstream/consumer/sink"
+	"github.com/siemstream/siemstream/internal/deadletter"
 	"github.com/siemstream/siemstream/internal/obs"
 	"github.com/siemstream/siemstream/stages"
 )
@@ -42,6 +45,7 @@ type processor struct {
 	now         func() time.Time
 
 	batch   stages.Batch
+	records []lease.Record // the records being processed (Event.Unit indexes it)
 	docs    []sink.Doc
 	docEvt  []int
 	results []sink.Result
@@ -66,11 +70,14 @@ func (p *processor) ProcessRecords(ctx context.Context, records []lease.Record, 
 func (p *processor) process(ctx context.Context, records []lease.Record, cp lease.Checkpointer) error {
 	p.batch.Reset()
 	p.dls = p.dls[:0]
+	p.records = records
+	defer func() { p.records = nil }()
 	for i := range records {
-		if err := p.unpack.Unpack(records[i].Data, i, &p.batch); err != nil {
+		if err := p.safeUnpack(records[i].Data, i); err != nil {
 			p.dls = append(p.dls, sink.DeadLetter{
-				Time: p.now(), Stage: "wire", Reason: err.Error(),
-				Key: "kinesis:" + p.shardID + "/" + records[i].SequenceNumber, Raw: records[i].Data,
+				Time: p.now(), Stage: deadletter.StageWire, Reason: err.Error(),
+				Shard: p.shardID, Sequence: records[i].SequenceNumber, SubSequence: records[i].SubSequence,
+				Raw: records[i].Data,
 			})
 			p.counts.Add("unknown", obs.Counts{Failed: 1})
 		}
@@ -92,7 +99,7 @@ func (p *processor) process(ctx context.Context, records []lease.Record, cp leas
 // flush processes the current batch and returns nil only when every event in
 // it is delivered, excluded or dead-lettered.
 func (p *processor) flush(ctx context.Context) error {
-	if err := p.chain.Process(ctx, &p.batch); err != nil {
+	if err := p.runChain(ctx); err != nil {
 		return err
 	}
 	clear(p.perType)
@@ -175,11 +182,99 @@ func (p *processor) deadLetter(e *stages.Event, stage, reason string) sink.DeadL
 			stage = se.Stage
 		}
 	}
-	return sink.DeadLetter{
+	dl := sink.DeadLetter{
 		Time: p.now(), Stage: stage, Reason: reason,
 		LogType: e.Src.LogType, Bucket: e.Src.Bucket, Key: e.Src.Key, Ordinal: e.Ordinal,
-		Raw: e.Raw,
+		Raw: e.Raw, Context: e.Src.Context, Shard: p.shardID,
 	}
+	if dl.Raw == nil {
+		dl.Raw = []byte{} // an empty record, not "bytes not kept"
+	}
+	if e.Unit >= 0 && e.Unit < len(p.records) {
+		r := &p.records[e.Unit]
+		dl.Sequence, dl.SubSequence = r.SequenceNumber, r.SubSequence
+	}
+	return dl
+}
+
+// safeUnpack is Unpack with a panic turned into the record's error: a
+// hostile Kinesis record must not kill the worker (it would be read again
+// after the restart and kill the next one: a poison pill).
+func (p *processor) safeUnpack(data []byte, unit int) (err error) {
+	n := len(p.batch.Events)
+	defer func() {
+		if v := recover(); v != nil {
+			clear(p.batch.Events[n:])
+			p.batch.Events = p.batch.Events[:n]
+			st := debug.Stack()
+			err = fmt.Errorf("panic while unpacking: %v (at %s)", v, panicSite(st))
+			p.log.Error().Str("panic", fmt.Sprint(v)).Bytes("stack", st).Msg("unpack panicked; record dead-lettered")
+		}
+	}()
+	return p.unpack.Unpack(data, unit, &p.batch)
+}
+
+// runChain runs the stage chain over the batch. A panic in a stage is a bug
+// that one record triggered: the batch is run again one event at a time,
+// and the events that panic alone are failed (stage "panic", dead-lettered
+// with their bytes) while the others go on. Neither the worker nor the
+// shard stops.
+func (p *processor) runChain(ctx context.Context) error {
+	if p.batch.Arena == nil {
+		p.batch.Arena = new(stages.Arena)
+	}
+	err, v, site := tryChain(ctx, p.chain, &p.batch)
+	if v == nil {
+		return err
+	}
+	p.log.Error().Str("panic", fmt.Sprint(v)).Str("at", site).Int("events", len(p.batch.Events)).Msg("a stage panicked; the batch is run again one event at a time")
+	for i := range p.batch.Events {
+		resetEvent(&p.batch.Events[i])
+	}
+	p.batch.Arena.Reset()
+	for i := range p.batch.Events {
+		e := &p.batch.Events[i]
+		one := stages.Batch{Events: p.batch.Events[i : i+1], Arena: p.batch.Arena}
+		err, v, site := tryChain(ctx, p.chain, &one)
+		if v != nil {
+			resetEvent(e)
+			e.Fail(&stages.StageError{Stage: deadletter.StagePanic, Err: fmt.Errorf("%v (at %s)", v, site)})
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tryChain runs the chain and returns the panic value, if any, and where
+// it happened.
+func tryChain(ctx context.Context, c stages.Chain, b *stages.Batch) (err error, panicked any, site string) {
+	defer func() {
+		if v := recover(); v != nil {
+			panicked, site = v, panicSite(debug.Stack())
+		}
+	}()
+	return c.Process(ctx, b), nil, ""
+}
+
+// panicSite names the innermost siemstream function of a panic's stack
+// and its file:line, for the dead letter's reason.
+func panicSite(stack []byte) string {
+	lines := strings.Split(string(stack), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "github.com/siemstream/siemstream/") && !strings.Contains(l, "/consumer.") && i+1 < len(lines) {
+			return strings.TrimPrefix(l[:strings.LastIndexByte(l, '(')], "github.com/siemstream/siemstream/") + " " + strings.TrimSpace(lines[i+1])
+		}
+	}
+	return "unknown"
+}
+
+// resetEvent puts an event back to what Unpack made of it. Its document
+// is dropped, not pooled: a panic may have left it half-built.
+func resetEvent(e *stages.Event) {
+	*e = stages.Event{Src: e.Src, Ordinal: e.Ordinal, Raw: e.Raw, Unit: e.Unit}
 }
 
 func (p *processor) Shutdown(ctx context.Context, reason lease.ShutdownReason, cp lease.Checkpointer) {

@@ -25,6 +25,10 @@ type Config struct {
 	// "siemstream-deadletter/"). Keys under the prefix are never loaded.
 	DeadLetterBucket string
 	DeadLetterPrefix string
+	// DeadLetterPartBytes is the size at which an object's quarantined
+	// records are written out as one part object (default 8 MiB): it bounds
+	// the memory a worker holds for them.
+	DeadLetterPartBytes int
 	// MaxRecordBytes is the largest raw record accepted (default 1 MiB);
 	// a longer one is quarantined and the rest of the object goes on.
 	MaxRecordBytes int

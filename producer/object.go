@@ -1,18 +1,16 @@
 package producer
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/siemstream/siemstream/internal/deadletter"
 	"github.com/siemstream/siemstream/internal/obs"
 	"github.com/siemstream/siemstream/producer/notify"
 	"github.com/siemstream/siemstream/producer/pack"
@@ -94,7 +92,9 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 	}
 	defer body.Close()
 	plain := &countingReader{r: body}
-	sp, err := split.New(plain, format, split.Options{MaxRecordBytes: p.cfg.MaxRecordBytes})
+	// The splitter returns records up to keepRecordBytes, so one longer
+	// than MaxRecordBytes is still quarantined whole, byte for byte.
+	sp, err := split.New(plain, format, split.Options{MaxRecordBytes: max(p.cfg.MaxRecordBytes, keepRecordBytes)})
 	if err != nil {
 		return res, fmt.Errorf("split s3://%s/%s: %w", o.Bucket, o.Key, err)
 	}
@@ -104,7 +104,7 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 	if err != nil {
 		return res, err
 	}
-	var dl deadLetterFile
+	dl := p.newDeadLetters(o, lt.Name)
 	var fatal error
 	if _, err := sp.Header(); err != nil {
 		fatal = err
@@ -119,17 +119,32 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 		}
 		var re *split.RecordError
 		if errors.As(err, &re) {
-			dl.add(re.Ordinal, re.Err.Error(), rec)
+			reason := re.Err.Error()
+			if errors.Is(re.Err, split.ErrRecordTooLarge) {
+				reason = fmt.Sprintf("%s: longer than %d bytes, the raw bytes are not kept; it is record %d of the source object", reason, max(p.cfg.MaxRecordBytes, keepRecordBytes), re.Ordinal)
+			}
+			if err := dl.add(ctx, deadletter.StageSplit, re.Ordinal, reason, rec, sp.Context()); err != nil {
+				return res, err
+			}
 			continue
 		}
 		if err != nil {
 			fatal = err
 			break
 		}
+		if len(rec) > p.cfg.MaxRecordBytes {
+			reason := fmt.Sprintf("%s: %d bytes, longer than max-record-bytes %d", split.ErrRecordTooLarge, len(rec), p.cfg.MaxRecordBytes)
+			if err := dl.add(ctx, deadletter.StageSplit, ord, reason, rec, sp.Context()); err != nil {
+				return res, err
+			}
+			continue
+		}
 		if err := packer.Add(rec, ord); err != nil {
 			var pe *pack.RecordError
 			if errors.As(err, &pe) {
-				dl.add(pe.Ordinal, pe.Err.Error(), rec)
+				if err := dl.add(ctx, deadletter.StagePack, pe.Ordinal, pe.Err.Error(), rec, sp.Context()); err != nil {
+					return res, err
+				}
 				continue
 			}
 			return res, fmt.Errorf("pack s3://%s/%s: %w", o.Bucket, o.Key, err)
@@ -148,17 +163,19 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 	}
 	st := packer.Stats()
 	res.Records, res.Bytes, res.KinesisRecords = st.Records, plain.n, put.entries
-	res.Quarantined = int64(len(dl.lines))
+	res.Quarantined = dl.w.Records()
 	res.Outcome = Loaded
 	if fatal != nil {
 		if ctx.Err() != nil || !isContentError(fatal) {
 			return res, fmt.Errorf("read s3://%s/%s after %d records: %w", o.Bucket, o.Key, sp.Records(), fatal)
 		}
 		res.Outcome, res.Reason = Corrupt, fatal.Error()
-		dl.add(sp.Ordinal()+1, "object unreadable from here on: "+fatal.Error(), nil)
+		if err := dl.add(ctx, deadletter.StageObject, sp.Ordinal()+1, "object unreadable from here on: "+fatal.Error(), nil, sp.Context()); err != nil {
+			return res, err
+		}
 		log.Error().Err(fatal).Int64("records_loaded", res.Records).Msg("object is corrupt part-way; records before the damage were loaded, the rest quarantined")
 	}
-	if err := p.writeDeadLetters(ctx, o, lt.Name, &dl); err != nil {
+	if err := dl.close(ctx); err != nil {
 		return res, err
 	}
 	c := obs.Counts{Objects: 1, Events: res.Records, Failed: res.Quarantined, Bytes: res.Bytes}
@@ -185,18 +202,49 @@ func (c *countingReader) Read(b []byte) (int, error) {
 
 // ---- dead letters (quarantine) ----
 
-type deadLetterFile struct {
-	lines [][]byte
+// keepRecordBytes is the longest record the splitter hands back: records
+// longer than MaxRecordBytes (they cannot go to Kinesis) but not longer
+// than this are quarantined with their exact bytes; longer ones are
+// quarantined by ordinal (the source object holds them). It bounds a
+// worker's memory for one record.
+const keepRecordBytes = 8 << 20
+
+// objectDeadLetters streams one object's quarantined records to S3 in
+// bounded parts (deadletter.PartWriter): memory stays bounded however many
+// records of the object are bad.
+type objectDeadLetters struct {
+	p       *Producer
+	o       notify.Object
+	logType string
+	w       deadletter.PartWriter
+	rec     deadletter.Record
 }
 
-func (d *deadLetterFile) add(ordinal int64, reason string, raw []byte) {
-	const keep = 64 << 10
-	truncated := len(raw) > keep
-	if truncated {
-		raw = raw[:keep]
+func (p *Producer) newDeadLetters(o notify.Object, logType string) *objectDeadLetters {
+	d := &objectDeadLetters{p: p, o: o, logType: logType}
+	d.w = deadletter.PartWriter{S3: p.s3, Bucket: p.dlBucket(o), Folder: deadletter.ObjectFolder(p.cfg.DeadLetterPrefix, o.Bucket, o.Key),
+		PartBytes: p.cfg.DeadLetterPartBytes}
+	return d
+}
+
+func (d *objectDeadLetters) add(ctx context.Context, stage string, ordinal int64, reason string, raw, context []byte) error {
+	d.rec = deadletter.Record{Time: time.Now().UTC(), Stage: stage, Reason: reason, LogType: d.logType,
+		Bucket: d.o.Bucket, Key: d.o.Key, Ordinal: ordinal, Raw: raw, Context: context}
+	if raw == nil {
+		d.rec.Object = stage == deadletter.StageObject
 	}
-	b, _ := json.Marshal(map[string]any{"ordinal": ordinal, "reason": reason, "raw": string(raw), "raw_truncated": truncated})
-	d.lines = append(d.lines, b)
+	return d.w.Add(ctx, &d.rec)
+}
+
+func (d *objectDeadLetters) close(ctx context.Context) error {
+	if err := d.w.Close(ctx); err != nil {
+		return err
+	}
+	if n := d.w.Records(); n > 0 {
+		d.p.log.Warn().Str("bucket", d.o.Bucket).Str("key", d.o.Key).Int64("records", n).Int("parts", d.w.Parts()).
+			Str("dead_letters", "s3://"+d.w.Bucket+"/"+d.w.Folder).Msg("records quarantined")
+	}
+	return nil
 }
 
 func (p *Producer) dlBucket(o notify.Object) string {
@@ -206,27 +254,14 @@ func (p *Producer) dlBucket(o notify.Object) string {
 	return o.Bucket
 }
 
-// writeDeadLetters stores an object's quarantined records as one JSON-lines
-// object at <prefix>producer/<bucket>/<key>.jsonl.
-func (p *Producer) writeDeadLetters(ctx context.Context, o notify.Object, logType string, d *deadLetterFile) error {
-	if len(d.lines) == 0 {
-		return nil
-	}
-	key := p.cfg.DeadLetterPrefix + "producer/" + o.Bucket + "/" + o.Key + ".jsonl"
-	head, _ := json.Marshal(map[string]any{"bucket": o.Bucket, "key": o.Key, "log_type": logType, "time": time.Now().UTC().Format(time.RFC3339)})
-	body := append(append(head, '\n'), bytes.Join(d.lines, []byte("\n"))...)
-	body = append(body, '\n')
-	bucket := p.dlBucket(o)
-	if _, err := p.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(body), ContentType: aws.String("application/x-ndjson")}); err != nil {
-		return fmt.Errorf("write dead letters s3://%s/%s: %w", bucket, key, err)
-	}
-	p.log.Warn().Str("bucket", o.Bucket).Str("key", o.Key).Int("records", len(d.lines)).Str("dead_letters", "s3://"+bucket+"/"+key).
-		Msg("records quarantined")
-	return nil
-}
-
+// quarantineObject records that a whole object could not be loaded (its
+// bytes are the object itself).
 func (p *Producer) quarantineObject(ctx context.Context, o notify.Object, logType, reason string) error {
-	var d deadLetterFile
-	d.add(0, "whole object: "+reason, nil)
-	return p.writeDeadLetters(ctx, o, logType, &d)
+	d := p.newDeadLetters(o, logType)
+	d.rec = deadletter.Record{Time: time.Now().UTC(), Stage: deadletter.StageObject, Reason: "whole object: " + reason,
+		LogType: logType, Bucket: o.Bucket, Key: o.Key, Object: true}
+	if err := d.w.Add(ctx, &d.rec); err != nil {
+		return err
+	}
+	return d.close(ctx)
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/siemstream/siemstream/consumer"
 	"github.com/siemstream/siemstream/consumer/lease"
 	"github.com/siemstream/siemstream/consumer/lease/dynamo"
@@ -35,6 +37,8 @@ func runConsumer(ctx context.Context, args []string) error {
 	bulkBytes := f.integer("bulk-bytes", "SIEM_BULK_BYTES", 5<<20, "max bytes per _bulk request")
 	keepRO := f.boolean("keep-read-only-indices", "SIEM_KEEP_READ_ONLY_INDICES", false, "do not redirect documents for a read-only index (closed, write-blocked, UltraWarm, cold) to <index>_01 as es-loader does; retry or dead-letter them instead")
 	dlIndex := f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", consumer.DefaultConfig().DeadLetterIndex, "dead-letter index prefix")
+	dlBucket := f.str("dead-letter-bucket", "SIEM_DEAD_LETTER_BUCKET", "", "S3 bucket for raw records too long to keep inside a dead-letter document (over 1 MiB; without it they stay inline)")
+	dlPrefix := f.str("dead-letter-prefix", "SIEM_DEAD_LETTER_PREFIX", "siemstream-deadletter/", "key prefix in --dead-letter-bucket (objects under <prefix>consumer/)")
 	suffix := f.str("index-suffix", "SIEM_INDEX_SUFFIX", "", "append this to every index name, dead-letter index included (a staging or test fleet next to the live one)")
 	progress := f.duration("progress", "SIEM_PROGRESS", 10*time.Second, "log totals this often")
 	popts := pipelineFlags(f, true)
@@ -109,7 +113,11 @@ func runConsumer(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	c, err := consumer.New(cc, coord, chain.Chain, out, nil, log)
+	dls := &sink.IndexDeadLetters{Sink: out, Prefix: cc.DeadLetterIndex, Policy: cc.Retry}
+	if *dlBucket != "" {
+		dls.RawS3, dls.RawBucket, dls.RawPrefix = s3.NewFromConfig(awsCfg, awsconf.S3Options), *dlBucket, *dlPrefix
+	}
+	c, err := consumer.New(cc, coord, chain.Chain, out, nil, log, consumer.WithDeadLetters(dls))
 	if err != nil {
 		return err
 	}

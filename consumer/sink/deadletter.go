@@ -2,49 +2,42 @@ package sink
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"strconv"
-	"time"
-	"unicode/utf8"
+
+	"github.com/siemstream/siemstream/internal/deadletter"
 )
 
-// DeadLetter is a record or document that cannot be loaded, kept with why.
-type DeadLetter struct {
-	Time time.Time
-	// Stage that gave up: a stage name (decode, normalize, …) or "opensearch".
-	Stage   string
-	Reason  string
-	LogType string
-	Bucket  string
-	Key     string
-	Ordinal int64
-	// Index and ID of the document when it got that far.
-	Index string
-	ID    string
-	// Raw is the original record (or the rejected document).
-	Raw []byte
-}
+// DeadLetter is a record or document that cannot be loaded, kept with why
+// and its exact bytes (the one record type of internal/deadletter).
+type DeadLetter = deadletter.Record
 
-// DeadLetters stores dead letters durably.
+// DeadLetters stores dead letters durably. The consumer is given one (see
+// consumer.WithDeadLetters); IndexDeadLetters is the default.
 type DeadLetters interface {
 	Put(ctx context.Context, dls []DeadLetter) error
 }
 
-// maxRawInDeadLetter keeps a dead letter under Lucene's term limit; the rest
-// of a huge record is still in S3 at bucket/key/ordinal.
-const maxRawInDeadLetter = 32000
+// DefaultMaxInlineRaw is the largest raw record kept inside a dead-letter
+// document when a RawBucket is configured; longer ones go to S3 and the
+// document points to them. (A bulk request carries at most --bulk-bytes.)
+const DefaultMaxInlineRaw = 1 << 20
 
 // IndexDeadLetters writes dead letters to a monthly OpenSearch index
 // (<Prefix>-YYYY.MM), one document each, with an _id derived from where the
-// record came from so a replay does not duplicate them.
+// record came from so a replay does not duplicate them. Raw bytes are kept
+// exactly (text or base64), never truncated.
 type IndexDeadLetters struct {
 	Sink   Sink
 	Prefix string
 	Policy RetryPolicy
+	// RawS3, RawBucket and RawPrefix say where raw bytes longer than
+	// MaxInlineRaw go (<RawPrefix>consumer/<dead-letter id>.raw); with no
+	// RawS3 they stay inline whatever their size.
+	RawS3     deadletter.Putter
+	RawBucket string
+	RawPrefix string
+	// MaxInlineRaw: 0 means DefaultMaxInlineRaw.
+	MaxInlineRaw int
 }
 
 // Put writes dls; it returns once all are durable or rejected (an error
@@ -57,16 +50,27 @@ func (d *IndexDeadLetters) Put(ctx context.Context, dls []DeadLetter) error {
 	if prefix == "" {
 		prefix = "siemstream-deadletter"
 	}
+	inline := d.MaxInlineRaw
+	if inline <= 0 {
+		inline = DefaultMaxInlineRaw
+	}
 	docs := make([]Doc, len(dls))
 	for i := range dls {
-		body, err := DeadLetterJSON(&dls[i])
+		dl := dls[i]
+		if d.RawS3 != nil && len(dl.Raw) > inline {
+			ref, err := deadletter.PutRaw(ctx, d.RawS3, d.RawBucket, d.RawPrefix, &dl, dl.Raw)
+			if err != nil {
+				return fmt.Errorf("dead letters: %w", err)
+			}
+			dl.RawSize, dl.RawSHA256, dl.RawRef, dl.Raw = int64(len(dl.Raw)), deadletter.SHA256(dl.Raw), ref, nil
+		}
+		body, err := DeadLetterJSON(&dl)
 		if err != nil {
 			return err
 		}
-		t := dls[i].Time.UTC()
 		docs[i] = Doc{
-			Index: prefix + "-" + t.Format("2006.01"),
-			ID:    DeadLetterID(&dls[i]),
+			Index: prefix + "-" + dl.Time.UTC().Format("2006.01"),
+			ID:    DeadLetterID(&dl),
 			Body:  body,
 		}
 	}
@@ -86,43 +90,14 @@ func (d *IndexDeadLetters) Put(ctx context.Context, dls []DeadLetter) error {
 }
 
 // DeadLetterID is stable for one record of one object at one stage.
-func DeadLetterID(dl *DeadLetter) string {
-	h := md5.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%s", dl.Stage, dl.Bucket, dl.Key, dl.Ordinal, dl.ID)
-	return hex.EncodeToString(h.Sum(nil))
-}
+func DeadLetterID(dl *DeadLetter) string { return dl.DocID() }
 
-// DeadLetterJSON renders a dead letter as a document. Raw bytes that are not
-// UTF-8 are kept base64-encoded in raw_base64 so nothing is altered.
+// DeadLetterJSON renders a dead letter as a document (deadletter.Record's
+// JSON: raw bytes exactly, as text when UTF-8, else base64).
 func DeadLetterJSON(dl *DeadLetter) ([]byte, error) {
-	raw := dl.Raw
-	truncated := false
-	if len(raw) > maxRawInDeadLetter {
-		raw, truncated = raw[:maxRawInDeadLetter], true
-	}
-	m := map[string]any{
-		"@timestamp": dl.Time.UTC().Format(time.RFC3339Nano),
-		"stage":      dl.Stage,
-		"reason":     dl.Reason,
-		"log_type":   dl.LogType,
-		"s3":         map[string]any{"bucket": dl.Bucket, "key": dl.Key},
-		"ordinal":    dl.Ordinal,
-		"raw_bytes":  len(dl.Raw),
-	}
-	if dl.Index != "" {
-		m["target"] = map[string]any{"index": dl.Index, "id": dl.ID}
-	}
-	if utf8.Valid(raw) {
-		m["raw"] = string(raw)
-	} else {
-		m["raw_base64"] = base64.StdEncoding.EncodeToString(raw)
-	}
-	if truncated {
-		m["raw_truncated"] = true
-	}
-	b, err := json.Marshal(m)
+	b, err := dl.MarshalJSON()
 	if err != nil {
-		return nil, fmt.Errorf("dead letter %s/%s#%s: %w", dl.Bucket, dl.Key, strconv.FormatInt(dl.Ordinal, 10), err)
+		return nil, fmt.Errorf("dead letter %s: %w", dl.Where(), err)
 	}
 	return b, nil
 }

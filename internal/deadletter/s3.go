@@ -1,0 +1,284 @@
+package deadletter
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Putter is the part of the S3 client that writes dead letters.
+type Putter interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+// S3API is the part of the S3 client that lists, reads and removes them.
+type S3API interface {
+	Putter
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, opts ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+}
+
+// Part limits of the producer's dead-letter objects.
+const (
+	// DefaultPartBytes: a part object is written once its JSON lines reach
+	// this size, so the memory a worker holds for dead letters is bounded
+	// by it (plus one record) however many records of an object are bad.
+	DefaultPartBytes = 8 << 20
+	// DefaultPartRecords: ... or this many records.
+	DefaultPartRecords = 10_000
+)
+
+// ProducerPrefix is the folder of the producer's dead letters under the
+// dead-letter prefix; ConsumerPrefix holds the consumer's large raw bytes.
+const (
+	ProducerPrefix = "producer/"
+	ConsumerPrefix = "consumer/"
+)
+
+// ObjectFolder is where the producer's dead letters of one object go:
+// <prefix>producer/<bucket>/<key>/ (part-00001.jsonl, part-00002.jsonl, …).
+func ObjectFolder(prefix, bucket, key string) string {
+	return prefix + ProducerPrefix + bucket + "/" + key + "/"
+}
+
+// PartWriter streams one object's dead letters to S3 as JSON-lines part
+// objects of bounded size. Part names are numbered in the order records
+// come, so loading the same object again (a retry) rewrites the same parts.
+// Not safe for concurrent use.
+type PartWriter struct {
+	S3     Putter
+	Bucket string
+	// Folder is the key prefix of the parts (ObjectFolder).
+	Folder string
+	// PartBytes and PartRecords bound a part (0: the defaults).
+	PartBytes, PartRecords int
+
+	buf     bytes.Buffer
+	n       int // records in buf
+	parts   int // parts written
+	records int64
+}
+
+// Add appends r to the current part and writes the part when it is full.
+func (w *PartWriter) Add(ctx context.Context, r *Record) error {
+	b, err := r.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("dead letter %s: %w", r.Where(), err)
+	}
+	w.buf.Write(b)
+	w.buf.WriteByte('\n')
+	w.n++
+	w.records++
+	pb, pr := w.PartBytes, w.PartRecords
+	if pb <= 0 {
+		pb = DefaultPartBytes
+	}
+	if pr <= 0 {
+		pr = DefaultPartRecords
+	}
+	if w.buf.Len() >= pb || w.n >= pr {
+		return w.flush(ctx)
+	}
+	return nil
+}
+
+// Close writes the last part.
+func (w *PartWriter) Close(ctx context.Context) error {
+	if w.n == 0 {
+		return nil
+	}
+	return w.flush(ctx)
+}
+
+// Records is how many records were added; Parts how many objects written.
+func (w *PartWriter) Records() int64 { return w.records }
+func (w *PartWriter) Parts() int     { return w.parts }
+
+func (w *PartWriter) flush(ctx context.Context) error {
+	w.parts++
+	key := fmt.Sprintf("%spart-%05d.jsonl", w.Folder, w.parts)
+	_, err := w.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &w.Bucket, Key: &key,
+		Body: bytes.NewReader(w.buf.Bytes()), ContentLength: aws.Int64(int64(w.buf.Len())),
+		ContentType: aws.String("application/x-ndjson")})
+	if err != nil {
+		return fmt.Errorf("write dead letters s3://%s/%s: %w", w.Bucket, key, err)
+	}
+	w.buf.Reset()
+	if w.buf.Cap() > 2*max(w.PartBytes, DefaultPartBytes) {
+		w.buf = bytes.Buffer{} // one huge record: do not keep its buffer
+	}
+	w.n = 0
+	return nil
+}
+
+// PutRaw stores raw bytes too large to keep inline and returns the s3://
+// reference for Record.RawRef. The key is derived from the record's
+// identity, so storing the same refusal again overwrites it.
+func PutRaw(ctx context.Context, api Putter, bucket, prefix string, r *Record, raw []byte) (string, error) {
+	key := prefix + ConsumerPrefix + r.DocID() + ".raw"
+	if _, err := api.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(raw),
+		ContentLength: aws.Int64(int64(len(raw))), ContentType: aws.String("application/octet-stream")}); err != nil {
+		return "", fmt.Errorf("write dead-letter raw bytes s3://%s/%s: %w", bucket, key, err)
+	}
+	return "s3://" + bucket + "/" + key, nil
+}
+
+// ParseS3URL splits s3://bucket/key.
+func ParseS3URL(ref string) (bucket, key string, err error) {
+	u, err := url.Parse(ref)
+	if err != nil || u.Scheme != "s3" || u.Host == "" || len(u.Path) < 2 {
+		return "", "", fmt.Errorf("not an s3://bucket/key reference: %q", ref)
+	}
+	return u.Host, u.Path[1:], nil
+}
+
+// FetchRaw reads the bytes RawRef points to and checks them.
+func FetchRaw(ctx context.Context, api S3API, r *Record) ([]byte, error) {
+	bucket, key, err := ParseS3URL(r.RawRef)
+	if err != nil {
+		return nil, err
+	}
+	out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", r.RawRef, err)
+	}
+	defer out.Body.Close()
+	raw, err := io.ReadAll(out.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", r.RawRef, err)
+	}
+	return raw, r.Verify(raw)
+}
+
+// S3Entry is one record read from a part object, with where it is.
+type S3Entry struct {
+	Record
+	Bucket, Key string // the part object
+	Line        int    // 1-based line in it
+}
+
+// ListS3 calls fn for every record under <prefix>producer/ in bucket, part
+// object by part object (one part in memory at a time). A line that is not
+// a record is reported through fn's error return of badLine.
+func ListS3(ctx context.Context, api S3API, bucket, prefix string, fn func(e *S3Entry, decodeErr error) error) error {
+	var token *string
+	for {
+		out, err := api.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &bucket,
+			Prefix: aws.String(prefix + ProducerPrefix), ContinuationToken: token})
+		if err != nil {
+			return fmt.Errorf("list s3://%s/%s%s: %w", bucket, prefix, ProducerPrefix, err)
+		}
+		for _, o := range out.Contents {
+			if err := readPart(ctx, api, bucket, aws.ToString(o.Key), fn); err != nil {
+				return err
+			}
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return nil
+		}
+		token = out.NextContinuationToken
+	}
+}
+
+func readPart(ctx context.Context, api S3API, bucket, key string, fn func(*S3Entry, error) error) error {
+	out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+	}
+	defer out.Body.Close()
+	br := bufio.NewReaderSize(out.Body, 1<<20)
+	legacy := strings.HasSuffix(key, ".jsonl") && !strings.Contains(key[strings.LastIndexByte(key, '/')+1:], "part-")
+	var head struct {
+		Bucket, Key, LogType string
+	}
+	for line := 1; ; line++ {
+		b, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(b)) > 0 {
+			e := &S3Entry{Bucket: bucket, Key: key, Line: line}
+			derr := e.Record.UnmarshalJSON(b)
+			if legacy {
+				// Before parts: a header line {bucket,key,log_type,time}
+				// then {ordinal,reason,raw,raw_truncated} lines.
+				if line == 1 {
+					var h map[string]any
+					_ = json.Unmarshal(b, &h)
+					head.Bucket, _ = h["bucket"].(string)
+					head.Key, _ = h["key"].(string)
+					head.LogType, _ = h["log_type"].(string)
+					continue
+				}
+				e.Record.Bucket, e.Record.Key, e.Record.LogType, e.Record.Stage = head.Bucket, head.Key, head.LogType, StageSplit
+				if derr == nil {
+					derr = ErrTruncated // cannot tell: U+FFFD may have replaced bytes
+				}
+			}
+			if err := fn(e, derr); err != nil {
+				return err
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+		}
+	}
+}
+
+// RewritePart replaces a part object with its lines whose numbers are not
+// in drop (1-based), or deletes it when nothing is left. Redrive calls it
+// after the records were accepted by the stream.
+func RewritePart(ctx context.Context, api S3API, bucket, key string, drop map[int]bool) error {
+	out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
+	}
+	body, err := io.ReadAll(out.Body)
+	out.Body.Close()
+	if err != nil {
+		return fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+	}
+	var keep bytes.Buffer
+	line := 0
+	legacy := false
+	for len(body) > 0 {
+		i := bytes.IndexByte(body, '\n')
+		var l []byte
+		if i < 0 {
+			l, body = body, nil
+		} else {
+			l, body = body[:i+1], body[i+1:]
+		}
+		if len(bytes.TrimSpace(l)) == 0 {
+			line++
+			continue
+		}
+		line++
+		if line == 1 && !strings.Contains(key[strings.LastIndexByte(key, '/')+1:], "part-") {
+			legacy = true
+		}
+		if !drop[line] {
+			keep.Write(l)
+		}
+	}
+	if keep.Len() == 0 || (legacy && bytes.Count(keep.Bytes(), []byte("\n")) <= 1) {
+		if _, err := api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}); err != nil {
+			return fmt.Errorf("delete s3://%s/%s: %w", bucket, key, err)
+		}
+		return nil
+	}
+	if _, err := api.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(keep.Bytes()),
+		ContentType: aws.String("application/x-ndjson")}); err != nil {
+		return fmt.Errorf("rewrite s3://%s/%s: %w", bucket, key, err)
+	}
+	return nil
+}

@@ -39,6 +39,7 @@ func commands() []command {
 		{"normalize", "run the consumer's stages on local files and print the documents (dry run)", runNormalize},
 		{"backfill", "load existing S3 objects (a prefix or an `aws s3 ls` list) through the producer path, resumably", runBackfill},
 		{"redrive", "drain a dead-letter queue: load the objects of its notifications, or move them back", runRedrive},
+		{"deadletters", "list the quarantined records (S3 and the dead-letter index) with their exact bytes, or re-drive them through the stream", runDeadletters},
 		{"templates", "install (or show) the OpenSearch index templates, ISM policy and rollover aliases of every log type", runTemplates},
 		{"logtypes", "print the supported log types (and, with --keys, user.ini keys) as Markdown tables", runLogtypes},
 		{"version", "print the version", func(context.Context, []string) error { fmt.Println("siemstream", version); return nil }},
@@ -48,7 +49,7 @@ func commands() []command {
 func usage() {
 	fmt.Fprintf(os.Stderr, "usage: siemstream <command> [flags]\n\ncommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(os.Stderr, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(os.Stderr, "\nRun 'siemstream <command> -h' for a command's flags.\n")
 }

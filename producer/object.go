@@ -120,8 +120,13 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 		var re *split.RecordError
 		if errors.As(err, &re) {
 			reason := re.Err.Error()
-			if errors.Is(re.Err, split.ErrRecordTooLarge) {
+			switch {
+			case errors.Is(re.Err, split.ErrRecordTooLarge):
 				reason = fmt.Sprintf("%s: longer than %d bytes, the raw bytes are not kept; it is record %d of the source object", reason, max(p.cfg.MaxRecordBytes, keepRecordBytes), re.Ordinal)
+			case rec == nil:
+				// The splitter streams past a record it cannot read
+				// without buffering it: the source object holds it.
+				reason = fmt.Sprintf("%s (raw bytes not captured by the splitter; it is record %d of the source object)", reason, re.Ordinal)
 			}
 			if err := dl.add(ctx, deadletter.StageSplit, re.Ordinal, reason, rec, sp.Context()); err != nil {
 				return res, err

@@ -112,7 +112,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.log.Error().Err(err).Msg("cannot build stage chain")
 		}
 		return &processor{
-			unpack: &WireUnpacker{}, chain: ch, sink: c.sink, deadLetters: c.dl,
+			unpack: &WireUnpacker{}, chain: namedChain(ch), sink: c.sink, deadLetters: c.dl,
 			policy: c.retryPolicy(), batchEvents: c.cfg.BatchEvents, counts: c.counts,
 			log: c.log, now: time.Now,
 		}

@@ -42,7 +42,7 @@ func TestPanicIsolated(t *testing.T) {
 	dl := &memDL{}
 	p := newTestProcessor(s, dl, 1000)
 	p.unpack = &panicUnpacker{lineUnpacker{src: stages.Source{LogType: "t", Bucket: "b", Key: "k"}}}
-	p.chain = stages.Chain{panicky{}, toDoc{}}
+	p.chain = namedChain(stages.Chain{panicky{}, toDoc{}})
 	p.shardID = "shardId-1"
 	cp := &memCP{}
 	p.ProcessRecords(context.Background(), recs("abp", "P", "chpe", "fg"), cp, 0)
@@ -61,7 +61,7 @@ func TestPanicIsolated(t *testing.T) {
 	var stagesSeen []string
 	for _, d := range dl.got {
 		stagesSeen = append(stagesSeen, d.Stage+":"+string(d.Raw)+":"+d.Sequence)
-		if d.Stage == "panic" && !strings.Contains(d.Reason, "assignment to entry in nil map") {
+		if d.Stage == "panic" && (!strings.Contains(d.Reason, "assignment to entry in nil map") || !strings.Contains(d.Reason, "stage panicky")) {
 			t.Errorf("reason %q", d.Reason)
 		}
 	}

@@ -254,9 +254,54 @@ func tryChain(ctx context.Context, c stages.Chain, b *stages.Batch) (err error, 
 	defer func() {
 		if v := recover(); v != nil {
 			panicked, site = v, panicSite(debug.Stack())
+			if sp, ok := v.(stagePanic); ok {
+				panicked, site = sp.v, "stage "+sp.stage+", "+site
+			}
 		}
 	}()
 	return c.Process(ctx, b), nil, ""
+}
+
+// namedChain wraps every stage of c in namedStage.
+func namedChain(c stages.Chain) stages.Chain {
+	out := make(stages.Chain, len(c))
+	for i, s := range c {
+		out[i] = namedStage{s}
+	}
+	return out
+}
+
+// namedStage makes the events a stage fails, and its panics, carry the
+// stage's name, so a dead letter says which stage refused the record
+// (stages report bad records with plain errors).
+type namedStage struct{ stages.Stage }
+
+type stagePanic struct {
+	stage string
+	v     any
+}
+
+func (s namedStage) Process(ctx context.Context, b *stages.Batch) error {
+	defer func() {
+		if v := recover(); v != nil {
+			if _, ok := v.(stagePanic); !ok {
+				v = stagePanic{stage: s.Name(), v: v}
+			}
+			panic(v) // recovered by tryChain, the original frames still on the stack
+		}
+	}()
+	err := s.Stage.Process(ctx, b)
+	for i := range b.Events {
+		e := &b.Events[i]
+		if e.Status != stages.Failed {
+			continue
+		}
+		var se *stages.StageError
+		if !errors.As(e.Err, &se) {
+			e.Err = &stages.StageError{Stage: s.Name(), Err: e.Err}
+		}
+	}
+	return err
 }
 
 // panicSite names the innermost siemstream function of a panic's stack

@@ -192,6 +192,18 @@ func (o *OpenSearch) write(ctx context.Context, docs []Doc, results []Result) er
 		}
 		h := len(docs) / 2
 		return errors.Join(o.write(ctx, docs[:h], results[:h]), o.write(ctx, docs[h:], results[h:]))
+	case resp.StatusCode == http.StatusBadRequest:
+		// The whole request refused for what one document holds (an _id
+		// over 512 bytes: action_request_validation_exception). Retrying
+		// would stall the shard for good: halve until the document is
+		// alone and reject only it.
+		if len(docs) == 1 {
+			reason := gjson.GetBytes(body, "error.type").String() + ": " + gjson.GetBytes(body, "error.reason").String()
+			results[0] = Result{Outcome: Rejected, Status: resp.StatusCode, Reason: truncate([]byte(reason), 2000)}
+			return nil
+		}
+		h := len(docs) / 2
+		return errors.Join(o.write(ctx, docs[:h], results[:h]), o.write(ctx, docs[h:], results[h:]))
 	case resp.StatusCode >= 300:
 		return fmt.Errorf("bulk %d docs: HTTP %d: %s", len(docs), resp.StatusCode, truncate(body, 300))
 	}

@@ -4,6 +4,7 @@
 //	siemstream producer   SQS notifications → S3 objects → Kinesis
 //	siemstream consumer   Kinesis (KCL lease table) → stages → OpenSearch
 //	siemstream normalize  dry run of the consumer's stages on local files
+//	siemstream deadletters list|redrive  what could not be loaded: list it, load it again
 //
 // Every flag can also be set through the environment variable named in its
 // help text, so `. .local/env && siemstream consumer` works on the local

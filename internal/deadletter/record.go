@@ -149,7 +149,7 @@ func (r *Record) MarshalJSON() ([]byte, error) {
 	if r.Index != "" || r.ID != "" {
 		w.Target = &targetDoc{Index: r.Index, ID: r.ID}
 	}
-	if r.RawRef == "" && r.Raw != nil {
+	if r.Raw != nil { // with RawRef too: `deadletters list` prints fetched bytes inline
 		w.Raw, w.RawBase64 = bytesField(r.Raw)
 		w.RawBytes = int64(len(r.Raw))
 		w.RawSHA256 = SHA256(r.Raw)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -196,9 +197,10 @@ func readPart(ctx context.Context, api S3API, bucket, key string, fn func(*S3Ent
 	}
 	defer out.Body.Close()
 	br := bufio.NewReaderSize(out.Body, 1<<20)
-	legacy := strings.HasSuffix(key, ".jsonl") && !strings.Contains(key[strings.LastIndexByte(key, '/')+1:], "part-")
+	legacy := !isPartKey(key)
 	var head struct {
 		Bucket, Key, LogType string
+		Time                 time.Time
 	}
 	for line := 1; ; line++ {
 		b, err := br.ReadBytes('\n')
@@ -214,9 +216,11 @@ func readPart(ctx context.Context, api S3API, bucket, key string, fn func(*S3Ent
 					head.Bucket, _ = h["bucket"].(string)
 					head.Key, _ = h["key"].(string)
 					head.LogType, _ = h["log_type"].(string)
+					ts, _ := h["time"].(string)
+					head.Time, _ = time.Parse(time.RFC3339, ts)
 					continue
 				}
-				e.Record.Bucket, e.Record.Key, e.Record.LogType, e.Record.Stage = head.Bucket, head.Key, head.LogType, StageSplit
+				e.Record.Bucket, e.Record.Key, e.Record.LogType, e.Record.Stage, e.Record.Time = head.Bucket, head.Key, head.LogType, StageSplit, head.Time
 				if derr == nil {
 					derr = ErrTruncated // cannot tell: U+FFFD may have replaced bytes
 				}
@@ -234,10 +238,34 @@ func readPart(ctx context.Context, api S3API, bucket, key string, fn func(*S3Ent
 	}
 }
 
+// isPartKey tells a part object (…/part-NNNNN.jsonl) from the one-file
+// layout of earlier versions (…/<key>.jsonl, a header line first).
+func isPartKey(key string) bool {
+	base := key[strings.LastIndexByte(key, '/')+1:]
+	n, ok := strings.CutPrefix(base, "part-")
+	if !ok {
+		return false
+	}
+	n, ok = strings.CutSuffix(n, ".jsonl")
+	if !ok || n == "" {
+		return false
+	}
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // RewritePart replaces a part object with its lines whose numbers are not
 // in drop (1-based), or deletes it when nothing is left. Redrive calls it
-// after the records were accepted by the stream.
+// after the records were accepted by the stream. Files of the earlier
+// layout are never rewritten (their records are not re-driven).
 func RewritePart(ctx context.Context, api S3API, bucket, key string, drop map[int]bool) error {
+	if !isPartKey(key) {
+		return fmt.Errorf("s3://%s/%s is not a dead-letter part object", bucket, key)
+	}
 	out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
 		return fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
@@ -249,7 +277,6 @@ func RewritePart(ctx context.Context, api S3API, bucket, key string, drop map[in
 	}
 	var keep bytes.Buffer
 	line := 0
-	legacy := false
 	for len(body) > 0 {
 		i := bytes.IndexByte(body, '\n')
 		var l []byte
@@ -258,19 +285,15 @@ func RewritePart(ctx context.Context, api S3API, bucket, key string, drop map[in
 		} else {
 			l, body = body[:i+1], body[i+1:]
 		}
-		if len(bytes.TrimSpace(l)) == 0 {
-			line++
-			continue
-		}
 		line++
-		if line == 1 && !strings.Contains(key[strings.LastIndexByte(key, '/')+1:], "part-") {
-			legacy = true
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
 		}
 		if !drop[line] {
 			keep.Write(l)
 		}
 	}
-	if keep.Len() == 0 || (legacy && bytes.Count(keep.Bytes(), []byte("\n")) <= 1) {
+	if keep.Len() == 0 {
 		if _, err := api.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}); err != nil {
 			return fmt.Errorf("delete s3://%s/%s: %w", bucket, key, err)
 		}

@@ -113,4 +113,3 @@ func emptyBucket(ctx context.Context, s *Stack, bucket string) {
 		token = lst.NextContinuationToken
 	}
 }
-

@@ -66,3 +66,38 @@ func TestDeadLetterRawRef(t *testing.T) {
 		t.Errorf("documents with raw_ref: %d, %v", n, err)
 	}
 }
+
+// TestDeadLetterLegacyFile: a quarantine file of the earlier one-file
+// layout (header line, raw as a possibly altered JSON string) is listed,
+// marked, and never re-driven nor rewritten.
+func TestDeadLetterLegacyFile(t *testing.T) {
+	root, s := stackOrSkip(t)
+	bin := binary(t, root)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := s.CreateResources(ctx, UniqueName("dlold"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emptyBucket(context.Background(), s, r.Bucket) })
+	key := "siemstream-deadletter/producer/" + r.Bucket + "/AWSLogs/x/CloudTrail/part-1.json.gz.jsonl"
+	body := `{"bucket":"` + r.Bucket + `","key":"AWSLogs/x/CloudTrail/part-1.json.gz","log_type":"cloudtrail","time":"2025-03-14T12:00:00Z"}
+{"ordinal":3,"reason":"invalid JSON","raw":"{\"a\":\ufffd","raw_truncated":false}
+`
+	if err := s.Upload(ctx, r.Bucket, key, []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	env := append(r.Env(), "SIEM_DEAD_LETTER_INDEX=dl-"+r.Bucket)
+	got := listDeadLetters(t, ctx, bin, env, r.Bucket, "--store", "s3")
+	if len(got) != 1 || got[0].Ordinal != 3 || got[0].LogType != "cloudtrail" || got[0].Key != "AWSLogs/x/CloudTrail/part-1.json.gz" ||
+		!got[0].Time.Equal(time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)) {
+		t.Fatalf("legacy file listed as %+v", got)
+	}
+	sum, out, code := runToEnd(t, ctx, bin, "redrive-legacy", t.TempDir(), env, "deadletters", "redrive", "--store", "s3", "--dead-letter-bucket", r.Bucket)
+	if code != 0 || summaryInt(sum, "skipped")[0] != 1 || summaryInt(sum, "sent")[0] != 0 {
+		t.Fatalf("redrive of a legacy file: exit %d, %v\n%s", code, sum, tail(out, 2000))
+	}
+	if listed := listDeadLetters(t, ctx, bin, env, r.Bucket, "--store", "s3"); len(listed) != 1 {
+		t.Errorf("legacy record removed")
+	}
+}

@@ -121,8 +121,8 @@ func TestDeadLettersExactAndRedrive(t *testing.T) {
 	os.WriteFile(v2, []byte(fmt.Sprintf(ini, "[A-Za-z]+")), 0o644)
 
 	big := bytes.Repeat([]byte("abcdefgh"), 2<<20/8)
-	big[1<<20] = 0x80 // not UTF-8 either
-	upper := []byte("XYZ 3")          // fails the v1 pattern only
+	big[1<<20] = 0x80                   // not UTF-8 either
+	upper := []byte("XYZ 3")            // fails the v1 pattern only
 	notUTF8 := []byte("\xff\xfe\x00 7") // fails both patterns
 	body := bytes.Join([][]byte{[]byte("abc 1"), upper, big, notUTF8, []byte("def 2")}, []byte("\n"))
 	key := "dltest/text/" + r.Bucket + ".log"

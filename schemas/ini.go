@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -221,6 +222,9 @@ func (c *iniConfig) origin(s *iniSection, key string) string {
 
 const maxInterpolationDepth = 10
 
+// errValueTooLong: interpolation reached maxValueBytes (get names the option).
+var errValueTooLong = errors.New("value too long after interpolation")
+
 // get returns the value of key in section s with ExtendedInterpolation
 // applied: ${key} (same section, DEFAULT included), ${section:key}, $$ -> $.
 // refs collects the options referenced.
@@ -231,6 +235,11 @@ func (c *iniConfig) get(s *iniSection, key string, refs map[string]bool) (string
 	}
 	var b strings.Builder
 	if err := c.interpolate(&b, s, key, v, 1, refs); err != nil {
+		if err == errValueTooLong {
+			// Named after the option asked for, not the reference where
+			// the cap was reached.
+			return "", fmt.Errorf("option %q in section [%s]: value is longer than %d bytes after interpolation", key, s.name, maxValueBytes)
+		}
 		return "", err
 	}
 	c.interpolated += b.Len()
@@ -248,7 +257,7 @@ func (c *iniConfig) interpolate(b *strings.Builder, s *iniSection, opt, rest str
 		// Checked before every write: references may multiply the value's
 		// size at each level, so it must stop growing at the cap, not after.
 		if b.Len() > maxValueBytes {
-			return fmt.Errorf("option %q in section [%s]: value is longer than %d bytes after interpolation", opt, s.name, maxValueBytes)
+			return errValueTooLong
 		}
 		p := strings.IndexByte(rest, '$')
 		if p < 0 {
@@ -303,7 +312,7 @@ func (c *iniConfig) interpolate(b *strings.Builder, s *iniSection, opt, rest str
 				}
 			} else {
 				if b.Len()+len(v) > maxValueBytes {
-					return fmt.Errorf("option %q in section [%s]: value is longer than %d bytes after interpolation", opt, s.name, maxValueBytes)
+					return errValueTooLong
 				}
 				b.WriteString(v)
 			}

@@ -29,7 +29,7 @@ func TestUserINILimits(t *testing.T) {
 		name, ini string
 		want      []string
 	}{
-		{"interpolation bomb", laughs.String(), []string{"[bomb]", "after interpolation"}},
+		{"interpolation bomb", laughs.String(), []string{"[bomb]", `option "a5"`, "after interpolation"}},
 		{"sections", manySections.String(), []string{"more than 10000 sections"}},
 		{"regex", "[big]\ns3_key = " + strings.Repeat("(a|b)", 200_000) + "\nfile_format = text\n", []string{"[big] s3_key", "longer than the 65536-byte limit"}},
 		{"file size", "[big]\ns3_key = x\nfile_format = text\ncomment = " + strings.Repeat("x", 5<<20) + "\n", []string{"larger than"}},

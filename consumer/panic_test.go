@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -68,5 +69,36 @@ func TestPanicIsolated(t *testing.T) {
 	slices.Sort(stagesSeen)
 	if !slices.Equal(stagesSeen, []string{"panic:p:1", "panic:p:3", "wire:P:2"}) {
 		t.Errorf("dead letters %v", stagesSeen)
+	}
+}
+
+// plainFail fails raw "z" with an error that does not name its stage, as
+// the real stages do.
+type plainFail struct{}
+
+func (plainFail) Name() string { return "decode" }
+func (plainFail) Process(_ context.Context, b *stages.Batch) error {
+	for i := range b.Events {
+		if string(b.Events[i].Raw) == "z" {
+			b.Events[i].Fail(errors.New("line does not match log_pattern"))
+		}
+	}
+	return nil
+}
+
+// TestDeadLetterNamesStage: a dead letter says which stage refused the
+// record and where it came from in the stream.
+func TestDeadLetterNamesStage(t *testing.T) {
+	dl := &memDL{}
+	p := newTestProcessor(&memSink{}, dl, 1000)
+	p.chain = namedChain(stages.Chain{plainFail{}, toDoc{}})
+	p.shardID = "shardId-7"
+	p.ProcessRecords(context.Background(), recs("az"), &memCP{}, 0)
+	if len(dl.got) != 1 {
+		t.Fatalf("dead letters %+v", dl.got)
+	}
+	d := dl.got[0]
+	if d.Stage != "decode" || d.Shard != "shardId-7" || d.Sequence != "1" || d.Ordinal != 2 || string(d.Raw) != "z" || !strings.Contains(d.Reason, "log_pattern") {
+		t.Errorf("dead letter %+v", d)
 	}
 }

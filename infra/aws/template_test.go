@@ -433,39 +433,52 @@ func codeActions(t *testing.T) map[string]map[string][]string {
 	t.Helper()
 	root := "../.."
 	out := map[string]map[string][]string{}
-	for _, dir := range []string{"producer", "consumer", "stages", "internal", "cmd", "schemas"} {
-		err := filepath.WalkDir(filepath.Join(root, dir), func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-				return err
+	// The whole module: every directory but hidden ones, build output, test data and nested
+	// modules (tools/image).
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			name := d.Name()
+			if p != root && (strings.HasPrefix(name, ".") || name == "bin" || name == "testdata" || name == "node_modules") {
+				return filepath.SkipDir
 			}
-			rel, _ := filepath.Rel(root, p)
-			rel = filepath.ToSlash(rel)
-			acts := sdkCalls(t, p)
-			if len(acts) == 0 {
-				return nil
-			}
-			fleet := ""
-			for _, c := range callers {
-				if strings.HasPrefix(rel, c.prefix) {
-					fleet = c.fleet
-					break
-				}
-			}
-			if fleet == "" {
-				t.Errorf("%s calls %v: add it to callers in template_test.go (which fleet runs it?) and grant the actions", rel, acts)
-				return nil
-			}
-			if out[fleet] == nil {
-				out[fleet] = map[string][]string{}
-			}
-			for _, a := range acts {
-				out[fleet][a] = append(out[fleet][a], rel)
+			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil && p != root {
+				return filepath.SkipDir
 			}
 			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
+		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		acts := sdkCalls(t, p)
+		if len(acts) == 0 {
+			return nil
+		}
+		fleet := ""
+		for _, c := range callers {
+			if strings.HasPrefix(rel, c.prefix) {
+				fleet = c.fleet
+				break
+			}
+		}
+		if fleet == "" {
+			t.Errorf("%s calls %v: add it to callers in template_test.go (which fleet runs it?) and grant the actions", rel, acts)
+			return nil
+		}
+		if out[fleet] == nil {
+			out[fleet] = map[string][]string{}
+		}
+		for _, a := range acts {
+			out[fleet][a] = append(out[fleet][a], rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

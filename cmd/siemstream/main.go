@@ -43,6 +43,7 @@ func commands() []command {
 		{"deadletters", "list the quarantined records (S3 and the dead-letter index) with their exact bytes, or re-drive them through the stream", runDeadletters},
 		{"templates", "install (or show) the OpenSearch index templates, ISM policy and rollover aliases of every log type", runTemplates},
 		{"logtypes", "print the supported log types (and, with --keys, user.ini keys) as Markdown tables", runLogtypes},
+		{"healthcheck", "exit 0 if this container's /healthz answers 200 (ECS health check; the image has no shell)", runHealthcheck},
 		{"version", "print the version", func(context.Context, []string) error { fmt.Println("siemstream", version); return nil }},
 	}
 }

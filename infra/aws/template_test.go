@@ -352,6 +352,12 @@ var callers = []struct{ prefix, fleet string }{
 	{"stages/exclude/ssmparam/", "consumer"}, // SSM exclusion conditions
 	{"internal/reload/s3src/", "consumer"},   // GeoIP / IoC / CSV from S3
 	{"cmd/siemstream/replay.go", "consumer"}, // replay: a one-off task of the consumer's task definition
+	// Dead-letter writers: the producer's part objects. The consumer calls PutRaw only with
+	// --dead-letter-bucket, which the template does not set (its raw bytes stay inline in the
+	// dead-letter index), so its role gets no PutObject.
+	{"internal/deadletter/s3.go", "producer"},
+	{"internal/deadletter/s3read.go", "operator"}, // `siemstream deadletters list|redrive`
+	{"cmd/siemstream/deadletters.go", "operator"},
 	{"internal/e2e/", "test"},                // the local stack's test driver
 	{"bench/", "test"},
 }

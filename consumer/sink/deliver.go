@@ -120,8 +120,8 @@ func (e *PendingError) MissingPermission() bool {
 
 func (e *PendingError) Error() string {
 	if e.MissingPermission() {
-		return fmt.Sprintf("the OpenSearch user is missing an OpenSearch permission on index %s (%d documents kept and retried until an administrator grants it): HTTP 403 %s",
-			e.Index, e.Pending, e.Reason)
+		return fmt.Sprintf("missing OpenSearch permission on index %s: HTTP 403 %s; %d documents kept and retried until an administrator grants it",
+			e.Index, e.Reason, e.Pending)
 	}
 	return fmt.Sprintf("%d documents not accepted yet; first: index %s: HTTP %d %s", e.Pending, e.Index, e.Status, e.Reason)
 }

@@ -43,7 +43,7 @@ func TestDeliverReportsPendingItems(t *testing.T) {
 		want         []string
 	}{
 		{"permission", "security_exception: no permissions for [indices:data/write/index] and User [name=w, backend_roles=[], requestedTenant=null]", 403, true,
-			[]string{"missing an OpenSearch permission on index log-aws-x", "no permissions for [indices:data/write/index]", "User [name=w", "2 documents kept and retried"}},
+			[]string{"missing OpenSearch permission on index log-aws-x: HTTP 403 security_exception", "no permissions for [indices:data/write/index]", "User [name=w", "2 documents kept and retried"}},
 		{"block", "cluster_block_exception: index [log-aws-x] blocked by: [FORBIDDEN/8/index write (api)]", 403, false,
 			[]string{"2 documents not accepted yet", "index log-aws-x: HTTP 403 cluster_block_exception"}},
 		{"throttled", "es_rejected_execution_exception: rejected execution", 429, false,

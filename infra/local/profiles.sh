@@ -109,6 +109,12 @@ ensure_profile() {
     stamp+=" security-$SIEM_OS_SEC_PLUGIN_VERSION $(sec_config_hash)"
   fi
   if [[ ! -f "$P_HOME/.installed" || "$(<"$P_HOME/.installed")" != "$stamp" ]]; then
+    # A running node of an older install (another version or security configuration) stops first.
+    if svc_pid "$P_NAME" >/dev/null; then
+      log_info "$P_NAME: install changed; stopping the running node to reinstall it"
+      stop_profile "$p"
+      prof_paths "$p"
+    fi
     ensure_cmd unzip unzip
     rm -rf "$P_HOME"
     mkdir -p "$(dirname "$P_HOME")"

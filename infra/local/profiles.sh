@@ -301,18 +301,25 @@ profile_env() {
   esac
 }
 
-# write_profile_env: rewrite the profile block at the end of .local/env from the profiles that
-# are up now (the core block written by up.sh stays as it is).
+# profile_env_block: the marker line and the .local/env lines of every profile that is running
+# (ours by PID file and command line). Health is not asked again here: up.sh has just waited for
+# the profiles it started, and a busy machine can make one probe time out.
 SIEM_PROFILE_ENV_MARK='# --- OpenSearch profiles (infra/local/profiles.sh) ---'
+profile_env_block() {
+  local p
+  printf '%s\n' "$SIEM_PROFILE_ENV_MARK"
+  for p in "${SIEM_OS_PROFILES[@]}"; do
+    if svc_pid "$(profile_svc "$p")" >/dev/null; then profile_env "$p"; fi
+  done
+}
+
+# write_profile_env: rewrite the profile block at the end of .local/env (one atomic rename; the
+# core block written by up.sh stays as it is).
 write_profile_env() {
   [[ -f "$SIEM_ENV_FILE" ]] || return 0
-  local p
   {
     awk -v mark="$SIEM_PROFILE_ENV_MARK" '$0 == mark { exit } { print }' "$SIEM_ENV_FILE"
-    printf '%s\n' "$SIEM_PROFILE_ENV_MARK"
-    for p in "${SIEM_OS_PROFILES[@]}"; do
-      if svc_pid "$(profile_svc "$p")" >/dev/null && prof_healthy "$p"; then profile_env "$p"; fi
-    done
+    profile_env_block
   } >"$SIEM_ENV_FILE.tmp"
   mv "$SIEM_ENV_FILE.tmp" "$SIEM_ENV_FILE"
 }

@@ -124,6 +124,8 @@ kv() {
   kv SIEM_LOGS_DIR "$SIEM_LOGS_DIR"
   kv SIEM_OS_HOME "$SIEM_OS_HOME"
   kv SIEM_OS_DATA_DIR "$SIEM_OS_DATA_DIR"
+  # Profiles already running stay in the file without a moment where they are missing.
+  profile_env_block
 } >"$SIEM_ENV_FILE.tmp"
 mv "$SIEM_ENV_FILE.tmp" "$SIEM_ENV_FILE"
 

@@ -337,6 +337,28 @@ func TestSecurityTemplatesPermission(t *testing.T) {
 	if strings.Contains(string(out), p.Password) {
 		t.Error("the password appears in the output")
 	}
+
+	// A consumer started as that user with --install-templates (the
+	// default) stops at start with the same explanation.
+	r, err := p.stack.CreateResources(ctx, NewName("sectpl"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cargs, cenv := p.tlsArgs(t, bin, "consumer")
+	cons, err := Start(bin, "consumer", t.TempDir(), append(append(r.Env(), p.userEnv(p.User, p.Password)...), cenv...),
+		append([]string{"consumer", "--install-templates=true"}, cargs...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Stop(10 * time.Second)
+	select {
+	case <-cons.Done():
+	case <-ctx.Done():
+		t.Fatalf("the consumer kept running without the template permissions:\n%s", tail(cons.Output(), 3000))
+	}
+	if !strings.Contains(cons.Output(), "no permissions for [") || !strings.Contains(cons.Output(), "--install-templates=false") {
+		t.Errorf("the consumer's exit does not explain the missing template permission:\n%s", tail(cons.Output(), 3000))
+	}
 }
 
 // grepLines returns up to n lines of s that contain sub.

@@ -249,7 +249,7 @@ func (e *PermissionError) Error() string {
 	if e.Status == http.StatusUnauthorized {
 		what = "OpenSearch did not accept the credentials"
 	}
-	return fmt.Sprintf("index templates: %s (%s %s: HTTP %d: %s); installing templates needs the cluster permissions %s "+
+	return fmt.Sprintf("%s (%s %s: HTTP %d: %s); installing templates needs the cluster permissions %s "+
 		"(and the ISM policy permissions when the ISM plugin is installed): grant them, or run `siemstream templates install` "+
 		"once with an admin identity and start the consumer with --install-templates=false",
 		what, e.Method, e.Path, e.Status, e.Reason, strings.Join(TemplatePermissions, ", "))

@@ -43,6 +43,9 @@ func securityOrSkip(t *testing.T) secProfile {
 		root: root, stack: s,
 	}
 	if p.URL == "" || p.CA == "" || p.AdminPassword == "" {
+		if os.Getenv(RequireTargetEnv) != "" {
+			t.Fatalf("the security profile is not in .local/env and %s is set", RequireTargetEnv)
+		}
 		t.Skip("security profile not running: start it with `go tool task up -- --opensearch security` (`go tool task test` does)")
 	}
 	admin, err := s.WithOpenSearch(p.URL, p.AdminUser, p.AdminPassword, p.CA)
@@ -52,6 +55,9 @@ func securityOrSkip(t *testing.T) secProfile {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := admin.Do(ctx, http.MethodGet, "/_cluster/health", nil); err != nil {
+		if os.Getenv(RequireTargetEnv) != "" {
+			t.Fatalf("the security profile does not answer (%v) and %s is set", err, RequireTargetEnv)
+		}
 		t.Skipf("security profile in .local/env but not answering (%v): run `go tool task up -- --opensearch security`", err)
 	}
 	p.admin = admin

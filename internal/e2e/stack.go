@@ -89,9 +89,14 @@ func LoadEnv(root string) (bool, error) {
 // profile of the local stack (`go tool task up -- --opensearch 3`), whose
 // URL `up` writes to .local/env. A profile that is not running leaves its
 // default URL, where nothing answers, so the tests skip saying so.
+//
+// RequireTargetEnv (set by the Taskfile's profile tasks) turns "not
+// running, skipped" into a failure, so that a profile that did not come up
+// cannot pass as skipped tests.
 const (
 	TargetURLEnv     = "SIEM_TEST_OPENSEARCH_URL"
 	TargetProfileEnv = "SIEM_TEST_OPENSEARCH"
+	RequireTargetEnv = "SIEM_TEST_REQUIRE_OPENSEARCH"
 )
 
 func selectOpenSearch() {

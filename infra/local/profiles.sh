@@ -213,13 +213,16 @@ sec_hash() {
 sec_install_plugin() {
   local plugin="$SIEM_DOWNLOADS_DIR/opensearch-security-$SIEM_OS_SEC_PLUGIN_VERSION.zip" java
   java=$(siem_os_java_home) || die "no Java 11..23 found for OpenSearch $P_VERSION"
+  # The installer runs as the OpenSearch user, who may not reach .local/downloads (the fallback
+  # base of os_resolve_paths): give it a copy inside the install.
+  cp "$plugin" "$P_HOME/security-plugin.zip"
   [[ $EUID -eq 0 ]] && chown -R "$SIEM_OS_USER:$SIEM_OS_USER" "$P_HOME"
-  chmod 644 "$plugin"
   as_os_user env JAVA_HOME="$java" OPENSEARCH_JAVA_HOME="$java" \
-    "$P_HOME/bin/opensearch-plugin" install --batch "file://$plugin" >>"$SIEM_INSTALL_LOG" 2>&1 || {
+    "$P_HOME/bin/opensearch-plugin" install --batch "file://$P_HOME/security-plugin.zip" >>"$SIEM_INSTALL_LOG" 2>&1 || {
     tail_log "$SIEM_INSTALL_LOG"
     die "installing the security plugin failed"
   }
+  rm -f "$P_HOME/security-plugin.zip"
   sec_certs
   mkdir -p "$P_HOME/config/certs"
   cp "$P_CERTS/ca.pem" "$P_CERTS/node.pem" "$P_CERTS/node-key.pem" "$P_CERTS/admin.pem" \

@@ -156,45 +156,53 @@ sec_config_hash() {
 # sec_certs: CA, node and admin certificates (RSA 2048, PKCS#8 keys as the plugin wants) and
 # random test passwords, made once into $P_CERTS. The admin certificate's DN is the only one
 # allowed to run securityadmin.sh; the node DN is the one nodes_dn trusts.
+# DNs in RFC 2253 order (as the plugin prints them); openssl -subj takes them the other way round.
 SIEM_OS_SEC_DN_BASE="OU=siemstream-local,O=siemstream"
+SIEM_OS_SEC_SUBJ_BASE="/O=siemstream/OU=siemstream-local"
 sec_certs() {
   local d=$P_CERTS
-  [[ -s "$d/ca.pem" && -s "$d/node.pem" && -s "$d/admin.pem" && -s "$d/passwords" ]] && return 0
-  ensure_cmd openssl openssl
-  rm -rf "$d"
   mkdir -p "$d"
-  (
-    cd "$d"
-    exec >>"$SIEM_INSTALL_LOG" 2>&1
-    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout ca-key.pem -out ca.pem \
-      -subj "/CN=siemstream-local-ca/$SIEM_OS_SEC_DN_BASE" \
-      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-    local who
-    for who in node admin; do
-      openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$who-key.pem"
-      openssl req -new -key "$who-key.pem" -out "$who.csr" -subj "/CN=$who/$SIEM_OS_SEC_DN_BASE"
-      if [[ $who == node ]]; then
-        printf '%s\n' 'basicConstraints=CA:FALSE' 'keyUsage=critical,digitalSignature,keyEncipherment' \
-          'extendedKeyUsage=serverAuth,clientAuth' 'subjectAltName=IP:127.0.0.1,DNS:localhost' >"$who.ext"
-      else
-        printf '%s\n' 'basicConstraints=CA:FALSE' 'keyUsage=critical,digitalSignature,keyEncipherment' \
-          'extendedKeyUsage=clientAuth' >"$who.ext"
-      fi
-      openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial -sha256 \
-        -days 3650 -extfile "$who.ext" -out "$who.pem"
-      rm -f "$who.csr" "$who.ext"
-    done
-    rm -f ca.srl
-  ) || die "generating the security profile's certificates failed (see $SIEM_INSTALL_LOG)"
-  # Test-only passwords, random per machine. Letters, digits and '-' only: no quoting issues
-  # in .local/env, and strong enough for the plugin's password rules.
-  local u
-  for u in admin siemstream siemstream_noindex; do
-    printf '%s=Sx-%s-%s\n' "$u" "$(openssl rand -hex 8)" "$(openssl rand -hex 8)"
-  done >"$d/passwords.tmp"
-  mv "$d/passwords.tmp" "$d/passwords"
-  chmod 600 "$d"/*-key.pem "$d/passwords"
-  chmod 644 "$d/ca.pem"
+  if ! [[ -s "$d/ca.pem" && -s "$d/node.pem" && -s "$d/admin.pem" &&
+    "$(cat "$d/subject" 2>/dev/null)" == "$SIEM_OS_SEC_SUBJ_BASE" ]]; then
+    ensure_cmd openssl openssl
+    rm -f "$d"/*.pem "$d/subject"
+    (
+      cd "$d"
+      exec >>"$SIEM_INSTALL_LOG" 2>&1
+      openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout ca-key.pem -out ca.pem \
+        -subj "$SIEM_OS_SEC_SUBJ_BASE/CN=siemstream-local-ca" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+      local who
+      for who in node admin; do
+        openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$who-key.pem"
+        openssl req -new -key "$who-key.pem" -out "$who.csr" -subj "$SIEM_OS_SEC_SUBJ_BASE/CN=$who"
+        if [[ $who == node ]]; then
+          printf '%s\n' 'basicConstraints=CA:FALSE' 'keyUsage=critical,digitalSignature,keyEncipherment' \
+            'extendedKeyUsage=serverAuth,clientAuth' 'subjectAltName=IP:127.0.0.1,DNS:localhost' >"$who.ext"
+        else
+          printf '%s\n' 'basicConstraints=CA:FALSE' 'keyUsage=critical,digitalSignature,keyEncipherment' \
+            'extendedKeyUsage=clientAuth' >"$who.ext"
+        fi
+        openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial -sha256 \
+          -days 3650 -extfile "$who.ext" -out "$who.pem"
+        rm -f "$who.csr" "$who.ext"
+      done
+      rm -f ca.srl
+    ) || die "generating the security profile's certificates failed (see $SIEM_INSTALL_LOG)"
+    printf '%s\n' "$SIEM_OS_SEC_SUBJ_BASE" >"$d/subject"
+    chmod 600 "$d"/*-key.pem
+    chmod 644 "$d/ca.pem"
+  fi
+  # Test-only passwords, random per machine, made once. Letters, digits and '-' only: no quoting
+  # issues in .local/env, and strong enough for the plugin's password rules.
+  if [[ ! -s "$d/passwords" ]]; then
+    local u
+    for u in admin siemstream siemstream_noindex; do
+      printf '%s=Sx-%s-%s\n' "$u" "$(openssl rand -hex 8)" "$(openssl rand -hex 8)"
+    done >"$d/passwords.tmp"
+    chmod 600 "$d/passwords.tmp"
+    mv "$d/passwords.tmp" "$d/passwords"
+  fi
 }
 
 # sec_password USER

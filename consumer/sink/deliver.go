@@ -3,8 +3,10 @@ package sink
 import (
 	"context"
 	"fmt"
-	"github.com/siemstream/siemstream/internal/backoff"
+	"strings"
 	"time"
+
+	"github.com/siemstream/siemstream/internal/backoff"
 )
 
 // RetryPolicy is jittered exponential backoff for transient failures.
@@ -14,6 +16,8 @@ type RetryPolicy struct {
 	// Max caps one backoff; zero means 30s.
 	Max time.Duration
 	// OnRetry, if set, is told about each retry round (for logs and metrics).
+	// lastErr is the request's error, or, when the request went through but
+	// some items did not, a *PendingError describing the first of them.
 	OnRetry func(round, pending int, wait time.Duration, lastErr error)
 }
 
@@ -83,10 +87,57 @@ func Deliver(ctx context.Context, s Sink, docs []Doc, results []Result, p RetryP
 		st.Retries++
 		wait := p.backoff(round)
 		if p.OnRetry != nil {
+			if err == nil {
+				err = pendingError(docs, results, idx)
+			}
 			p.OnRetry(round+1, len(idx), wait, err)
 		}
 		if !backoff.Sleep(ctx, wait) {
 			return st, fmt.Errorf("deliver: %d documents still pending: %w", len(idx), ctx.Err())
 		}
 	}
+}
+
+// PendingError says why documents the target answered for are retried: the
+// first pending item's index, status and the target's error type and
+// reason. A 403 security_exception (the user's role lacks a permission on
+// the index) gets its own stable wording, because only an administrator can
+// clear it and the operator must see which permission and index it names:
+// the documents are kept and retried until it is granted, never dropped.
+type PendingError struct {
+	Index   string
+	Status  int
+	Reason  string // "type: reason" as the target wrote it
+	Pending int
+}
+
+// MissingPermission reports whether the target refused the documents for
+// lack of a permission (OpenSearch security plugin / fine-grained access
+// control), as opposed to a block, overload or conflict.
+func (e *PendingError) MissingPermission() bool {
+	return e.Status == 403 && strings.HasPrefix(e.Reason, "security_exception")
+}
+
+func (e *PendingError) Error() string {
+	if e.MissingPermission() {
+		return fmt.Sprintf("missing OpenSearch permission on index %s: HTTP 403 %s; %d documents kept and retried until an administrator grants it",
+			e.Index, e.Reason, e.Pending)
+	}
+	return fmt.Sprintf("%d documents not accepted yet; first: index %s: HTTP %d %s", e.Pending, e.Index, e.Status, e.Reason)
+}
+
+// pendingError describes the pending items idx, preferring a permission
+// refusal (the one that needs a human) over transient ones.
+func pendingError(docs []Doc, results []Result, idx []int) error {
+	if len(idx) == 0 {
+		return nil
+	}
+	first := idx[0]
+	for _, i := range idx {
+		if results[i].Status == 403 && strings.HasPrefix(results[i].Reason, "security_exception") {
+			first = i
+			break
+		}
+	}
+	return &PendingError{Index: docs[first].Index, Status: results[first].Status, Reason: results[first].Reason, Pending: len(idx)}
 }

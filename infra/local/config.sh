@@ -24,6 +24,12 @@ SIEM_LOCK_FILE="$SIEM_LOCAL_DIR/.lock"
 # Pinned versions.
 SIEM_MOTO_VERSION=${SIEM_MOTO_VERSION:-5.2.1}
 SIEM_OS_VERSION=${SIEM_OS_VERSION:-2.19.6}
+# OpenSearch profiles (profiles.sh; `up.sh --opensearch security|3`). 2.19.4 is the newest 2.x
+# with an opensearch-security plugin zip on Maven Central; 3.3.2 the newest 3.x integ-test-zip.
+SIEM_OS_SEC_VERSION=${SIEM_OS_SEC_VERSION:-2.19.4}
+SIEM_OS_SEC_PLUGIN_VERSION=${SIEM_OS_SEC_PLUGIN_VERSION:-2.19.4.0}
+SIEM_OS3_VERSION=${SIEM_OS3_VERSION:-3.3.2}
+SIEM_OS3_JAVA_HOME=${SIEM_OS3_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 SIEM_MVN_DEP_PLUGIN=${SIEM_MVN_DEP_PLUGIN:-org.apache.maven.plugins:maven-dependency-plugin:3.6.1}
 # kinesalite 3.3.3 and kinesis-local 0.6.2 are pinned in infra/local/node/package(-lock).json.
 
@@ -35,6 +41,10 @@ SIEM_KINESIS_MOCK_PORT=${SIEM_KINESIS_MOCK_PORT:-4569}
 SIEM_KINESIS_MOCK_TLS_PORT=${SIEM_KINESIS_MOCK_TLS_PORT:-4570}
 SIEM_OS_PORT=${SIEM_OS_PORT:-9200}
 SIEM_OS_TRANSPORT_PORT=${SIEM_OS_TRANSPORT_PORT:-9300}
+SIEM_OS_SEC_PORT=${SIEM_OS_SEC_PORT:-9201}
+SIEM_OS_SEC_TRANSPORT_PORT=${SIEM_OS_SEC_TRANSPORT_PORT:-9301}
+SIEM_OS3_PORT=${SIEM_OS3_PORT:-9202}
+SIEM_OS3_TRANSPORT_PORT=${SIEM_OS3_TRANSPORT_PORT:-9302}
 
 # OpenSearch runtime.
 SIEM_OS_HEAP=${SIEM_OS_HEAP:-512m}

@@ -14,18 +14,46 @@ source "$here/config.sh"
 source "$here/services.sh"
 
 purge=0
-for arg in "$@"; do
-  case $arg in
+profiles=()
+usage="usage: down.sh [--purge] [--opensearch security|3]..."
+while (($#)); do
+  case $1 in
   --purge) purge=1 ;;
-  *) die "usage: down.sh [--purge]" ;;
+  --opensearch)
+    (($# >= 2)) || die "$usage"
+    profiles+=("$2")
+    shift
+    ;;
+  --opensearch=*) profiles+=("${1#--opensearch=}") ;;
+  *) die "$usage" ;;
   esac
+  shift
 done
+for p in "${profiles[@]}"; do profile_svc "$p" >/dev/null; done
 
 timer_start total
 mkdir -p "$SIEM_PIDS_DIR"
 siem_lock
 
-for svc in kinesis-mock opensearch kinesalite moto; do
+# down --opensearch PROFILE: stop only those profiles (and --purge only their data); the default
+# stack keeps running and .local/env keeps its core block.
+if ((${#profiles[@]})); then
+  for p in "${profiles[@]}"; do
+    svc=$(profile_svc "$p")
+    timer_start "$svc"
+    stop_profile "$p"
+    if ((purge)); then
+      prof_paths "$p"
+      rm -rf "$P_DATA" "$P_TMP"
+    fi
+    timer_end "$svc" "stopped$( ((purge)) && echo ', data removed')"
+  done
+  write_profile_env
+  timer_end total "profiles down: ${profiles[*]}"
+  exit 0
+fi
+
+for svc in opensearch-security opensearch-3 kinesis-mock opensearch kinesalite moto; do
   timer_start "$svc"
   pidfile=$(svc_pidfile "$svc")
   pid=$(pid_read "$pidfile")
@@ -56,7 +84,8 @@ if ((purge)); then
   rm -rf "$SIEM_DATA_DIR"
   if [[ -s "$SIEM_LOCAL_DIR/opensearch-base" ]]; then
     base=$(<"$SIEM_LOCAL_DIR/opensearch-base")
-    [[ "$base" == "$SIEM_OS_FALLBACK_BASE"/* ]] && rm -rf "$base/data" "$base/tmp"
+    [[ "$base" == "$SIEM_OS_FALLBACK_BASE"/* ]] && rm -rf "$base/data" "$base/tmp" \
+      "$base"/data-opensearch-* "$base"/tmp-opensearch-*
   fi
   timer_end purge "removed data (downloads and installs kept)"
 fi

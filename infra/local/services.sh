@@ -5,7 +5,7 @@
 # kinesis-mock (Kinesis with ChildShards/UpdateShardCount; not started by `up`).
 
 SIEM_SERVICES=(moto kinesalite opensearch)
-SIEM_ALL_SERVICES=(moto kinesalite opensearch kinesis-mock)
+SIEM_ALL_SERVICES=(moto kinesalite opensearch kinesis-mock opensearch-security opensearch-3)
 SIEM_INSTALL_LOG="$SIEM_LOGS_DIR/install.log"
 
 svc_port() {
@@ -14,6 +14,8 @@ svc_port() {
   kinesalite) echo "$SIEM_KINESIS_PORT" ;;
   opensearch) echo "$SIEM_OS_PORT" ;;
   kinesis-mock) echo "$SIEM_KINESIS_MOCK_PORT" ;;
+  opensearch-security) echo "$SIEM_OS_SEC_PORT" ;;
+  opensearch-3) echo "$SIEM_OS3_PORT" ;;
   *) die "unknown service $1" ;;
   esac
 }
@@ -24,6 +26,8 @@ svc_url() {
   kinesalite) echo "$SIEM_KINESIS_ENDPOINT" ;;
   opensearch) echo "$OPENSEARCH_URL" ;;
   kinesis-mock) echo "$SIEM_KINESIS_MOCK_ENDPOINT" ;;
+  opensearch-security) echo "https://$SIEM_HOST:$SIEM_OS_SEC_PORT" ;;
+  opensearch-3) echo "http://$SIEM_HOST:$SIEM_OS3_PORT" ;;
   esac
 }
 
@@ -34,6 +38,8 @@ svc_pattern() {
   kinesalite) echo kinesalite ;;
   opensearch) echo opensearch ;;
   kinesis-mock) echo kinesis-local ;;
+  opensearch-security) echo "cluster.name=$SIEM_OS_CLUSTER-security" ;;
+  opensearch-3) echo "cluster.name=$SIEM_OS_CLUSTER-3" ;;
   esac
 }
 
@@ -57,6 +63,8 @@ svc_healthy() {
   kinesalite) kinesis_healthy "$SIEM_KINESIS_ENDPOINT" ;;
   kinesis-mock) kinesis_healthy "$SIEM_KINESIS_MOCK_ENDPOINT" ;;
   opensearch) os_healthy ;;
+  opensearch-security) prof_healthy security ;;
+  opensearch-3) prof_healthy 3 ;;
   esac
 }
 
@@ -363,6 +371,8 @@ svc_start() {
   kinesalite) start_kinesalite ;;
   opensearch) start_opensearch ;;
   kinesis-mock) start_kinesis_mock ;;
+  opensearch-security) start_profile security ;;
+  opensearch-3) start_profile 3 ;;
   esac
   SVC_STATE[$name]="started (pid $_SIEM_STARTED_PID)"
 }
@@ -374,3 +384,7 @@ svc_wait() {
   [[ -n "$pid" ]] && args=(--pid "$pid")
   wait_until "$timeout" "$name ($(svc_url "$name"))" --log "$(svc_log "$name")" "${args[@]}" -- svc_healthy "$name"
 }
+
+# The extra OpenSearch profiles (security, 3): profiles.sh.
+# shellcheck source=profiles.sh
+source "$SIEM_LOCAL_SCRIPTS/profiles.sh"

@@ -13,7 +13,25 @@ source "$here/config.sh"
 # shellcheck source=services.sh
 source "$here/services.sh"
 
-(($# == 0)) || die "usage: up.sh (no arguments; settings come from the environment)"
+usage="usage: up.sh [--opensearch security|3]... (other settings come from the environment)"
+# --opensearch PROFILE also starts that extra OpenSearch node (profiles.sh) next to the default
+# one; without it nothing but the default stack is started (and running profiles are kept).
+profiles=()
+while (($#)); do
+  case $1 in
+  --opensearch)
+    (($# >= 2)) || die "$usage"
+    profiles+=("$2")
+    shift 2
+    ;;
+  --opensearch=*)
+    profiles+=("${1#--opensearch=}")
+    shift
+    ;;
+  *) die "$usage" ;;
+  esac
+done
+for p in "${profiles[@]}"; do profile_svc "$p" >/dev/null; done
 
 timer_start total
 mkdir -p "$SIEM_DOWNLOADS_DIR" "$SIEM_DATA_DIR" "$SIEM_LOGS_DIR" "$SIEM_PIDS_DIR"
@@ -106,7 +124,24 @@ kv() {
   kv SIEM_LOGS_DIR "$SIEM_LOGS_DIR"
   kv SIEM_OS_HOME "$SIEM_OS_HOME"
   kv SIEM_OS_DATA_DIR "$SIEM_OS_DATA_DIR"
+  # Profiles already running stay in the file without a moment where they are missing.
+  profile_env_block
 } >"$SIEM_ENV_FILE.tmp"
 mv "$SIEM_ENV_FILE.tmp" "$SIEM_ENV_FILE"
+
+# --- extra OpenSearch profiles (after the default stack: the default node is never touched) ----
+for p in "${profiles[@]}"; do
+  svc=$(profile_svc "$p")
+  timer_start "install:$svc"
+  SIEM_INSTALL_NOTE=
+  ensure_profile "$p"
+  timer_end "install:$svc" "${SIEM_INSTALL_NOTE:-cached} ($P_HOME)"
+  svc_preflight "$svc"
+  timer_start "$svc"
+  svc_start "$svc"
+  svc_wait "$svc" "$SIEM_OS_TIMEOUT" || die "$svc did not become ready (its own logs: $P_LOGDIR)"
+  timer_end "$svc" "${SVC_STATE[$svc]} $(svc_url "$svc")"
+done
+write_profile_env
 
 timer_end total "stack up; env in $SIEM_ENV_FILE"

@@ -48,6 +48,9 @@ func stackOrSkip(t *testing.T) (string, *Stack) {
 		t.Fatal(err)
 	}
 	if _, err := s.Do(ctx, "GET", "/_cluster/health", nil); err != nil {
+		if os.Getenv(RequireTargetEnv) != "" {
+			t.Fatalf("OpenSearch %s not reachable (%v) and %s is set", s.OpenSearch, err, RequireTargetEnv)
+		}
 		t.Skipf("OpenSearch not reachable (%v): run `go tool task up`", err)
 	}
 	return root, s

@@ -9,6 +9,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -74,7 +76,42 @@ func LoadEnv(root string) (bool, error) {
 			os.Setenv(k, v)
 		}
 	}
-	return true, sc.Err()
+	if err := sc.Err(); err != nil {
+		return true, err
+	}
+	selectOpenSearch()
+	return true, nil
+}
+
+// Environment variables that point the tests, and every process they
+// start, at another OpenSearch node than the default one (OPENSEARCH_URL):
+// SIEM_TEST_OPENSEARCH_URL names a URL; SIEM_TEST_OPENSEARCH names a
+// profile of the local stack (`go tool task up -- --opensearch 3`), whose
+// URL `up` writes to .local/env. A profile that is not running leaves its
+// default URL, where nothing answers, so the tests skip saying so.
+//
+// RequireTargetEnv (set by the Taskfile's profile tasks) turns "not
+// running, skipped" into a failure, so that a profile that did not come up
+// cannot pass as skipped tests.
+const (
+	TargetURLEnv     = "SIEM_TEST_OPENSEARCH_URL"
+	TargetProfileEnv = "SIEM_TEST_OPENSEARCH"
+	RequireTargetEnv = "SIEM_TEST_REQUIRE_OPENSEARCH"
+)
+
+func selectOpenSearch() {
+	target := os.Getenv(TargetURLEnv)
+	switch p := os.Getenv(TargetProfileEnv); {
+	case target != "":
+	case p == "3":
+		target = os.Getenv("SIEM_OS3_URL")
+		if target == "" {
+			target = "http://127.0.0.1:9202"
+		}
+	}
+	if target != "" {
+		os.Setenv("OPENSEARCH_URL", target)
+	}
 }
 
 // Stack holds clients for the local stack.
@@ -85,6 +122,31 @@ type Stack struct {
 	DynamoDB   *dynamodb.Client
 	OpenSearch string
 	HTTP       *http.Client
+	// User and Password, when set, are sent as basic auth to OpenSearch
+	// (the security profile; see WithOpenSearch).
+	User, Password string
+}
+
+// WithOpenSearch returns a copy of s that talks to another OpenSearch node:
+// url, basic auth (when user is set) and a private CA (PEM file, when set).
+func (s *Stack) WithOpenSearch(url, user, password, caFile string) (*Stack, error) {
+	c := *s
+	c.OpenSearch, c.User, c.Password = strings.TrimRight(url, "/"), user, password
+	c.HTTP = &http.Client{Timeout: 30 * time.Second}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s: no PEM certificate", caFile)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		c.HTTP.Transport = tr
+	}
+	return &c, nil
 }
 
 // Connect builds clients from the environment (see LoadEnv).
@@ -243,6 +305,9 @@ func (s *Stack) do(ctx context.Context, method, path string, body any) ([]byte, 
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if s.User != "" {
+		req.SetBasicAuth(s.User, s.Password)
+	}
 	resp, err := s.HTTP.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)

@@ -134,6 +134,9 @@ func Install(ctx context.Context, client *opensearch.Client, reg *schemas.Regist
 		if err != nil {
 			return rep, err
 		}
+		if err := permissionError(http.MethodPut, path+t.Name, st, body); err != nil {
+			return rep, err // every other template would be refused the same way
+		}
 		switch {
 		case st/100 != 2:
 			fail(t.Kind, t.Name, httpError(http.MethodPut, path+t.Name, st, body))
@@ -220,6 +223,55 @@ func httpError(method, path string, status int, body []byte) error {
 	return &statusError{Status: status, Msg: fmt.Sprintf("%s %s: HTTP %d: %s", method, path, status, reason)}
 }
 
+// TemplatePermissions are the cluster permissions (OpenSearch security
+// plugin / fine-grained access control action names) that Install needs
+// without ISM; the README lists them with the ISM ones.
+var TemplatePermissions = []string{
+	"cluster:admin/component_template/get", "cluster:admin/component_template/put",
+	"indices:admin/index_template/get", "indices:admin/index_template/put",
+}
+
+// PermissionError is returned by Install when the cluster refuses the
+// identity (HTTP 401) or its role lacks a permission template installation
+// needs (HTTP 403 security_exception). It is not a refusal of one object
+// (it does not match ErrRefused): nothing can be installed with this
+// identity, so a consumer started with --install-templates stops with it.
+type PermissionError struct {
+	Method, Path string
+	Status       int
+	// Reason is the cluster's error type and reason; for a 403 it names
+	// the missing permission and the user.
+	Reason string
+}
+
+func (e *PermissionError) Error() string {
+	what := "the OpenSearch user lacks a permission that template installation needs"
+	if e.Status == http.StatusUnauthorized {
+		what = "OpenSearch did not accept the credentials"
+	}
+	return fmt.Sprintf("%s (%s %s: HTTP %d: %s); installing templates needs the cluster permissions %s "+
+		"(and the ISM policy permissions when the ISM plugin is installed): grant them, or run `siemstream templates install` "+
+		"once with an admin identity and start the consumer with --install-templates=false",
+		what, e.Method, e.Path, e.Status, e.Reason, strings.Join(TemplatePermissions, ", "))
+}
+
+// permissionError returns a *PermissionError for a 401 or a 403
+// security_exception answer, else nil (a 403 cluster block is a refusal).
+func permissionError(method, path string, status int, body []byte) error {
+	typ := gjson.GetBytes(body, "error.type").String()
+	if status != http.StatusUnauthorized && (status != http.StatusForbidden || typ != "security_exception") {
+		return nil
+	}
+	reason := gjson.GetBytes(body, "error.reason").String()
+	if typ != "" {
+		reason = typ + ": " + reason
+	}
+	if reason == "" {
+		reason = http.StatusText(status)
+	}
+	return &PermissionError{Method: method, Path: path, Status: status, Reason: reason}
+}
+
 // do sends one request; only transport failures are errors.
 func (in *installer) do(ctx context.Context, method, path string, body any) (int, []byte, error) {
 	var rd io.Reader
@@ -257,6 +309,9 @@ func (in *installer) detectISM(ctx context.Context) (bool, string, error) {
 	if err != nil {
 		return false, "", err
 	}
+	if err := permissionError(http.MethodGet, path, st, body); err != nil {
+		return false, "", err
+	}
 	switch {
 	case st == http.StatusOK:
 		return true, "", nil
@@ -277,6 +332,9 @@ func (in *installer) versions(ctx context.Context, k Kind) (map[string]int64, er
 	}
 	st, body, err := in.do(ctx, http.MethodGet, path, nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := permissionError(http.MethodGet, path, st, body); err != nil {
 		return nil, err
 	}
 	out := map[string]int64{}

@@ -42,7 +42,7 @@ type parquetReader struct {
 	err    error
 }
 
-func openParquet(r io.Reader, o OpenOptions, outerClose func() error) (rc io.ReadCloser, err error) {
+func openParquet(r io.Reader, o OpenOptions, outerClose func() error) (rc *parquetReader, err error) {
 	closeOuter := func() {
 		if outerClose != nil {
 			outerClose()

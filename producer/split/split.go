@@ -139,8 +139,11 @@ const (
 	// MaxContextBytes bounds Context (header lines); a longer header is a
 	// fatal error. Equal to wire.MaxContextBytes.
 	MaxContextBytes = 64 << 10
-	// maxJSONDepth bounds JSON nesting inside one record.
-	maxJSONDepth = 10000
+	// DefaultMaxDepth bounds JSON nesting inside one record. es-loader
+	// (Python's json, recursion limit 1000) fails records nested about
+	// 950 deep, and decode (internal/pyjson, internal/doc) refuses more
+	// than 900; beyond 1000 the producer quarantines the record itself.
+	DefaultMaxDepth = 1000
 )
 
 // Options tune memory use. The zero value means the defaults.
@@ -152,11 +155,17 @@ type Options struct {
 	MaxRecordBytes int
 	// BufferSize is the read buffer size. 0 means DefaultBufferSize (64 KiB).
 	BufferSize int
+	// MaxDepth (json, cwl) is the deepest nesting of a JSON record; a
+	// deeper record is a *RecordError with ErrTooDeep and the records
+	// after it are read as usual (the scanner only counts brackets past
+	// the limit, so its memory does not grow with the depth). 0 means
+	// DefaultMaxDepth.
+	MaxDepth int
 }
 
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
-	return Options{MaxRecordBytes: DefaultMaxRecordBytes, BufferSize: DefaultBufferSize}
+	return Options{MaxRecordBytes: DefaultMaxRecordBytes, BufferSize: DefaultBufferSize, MaxDepth: DefaultMaxDepth}
 }
 
 // Validate checks the options.
@@ -166,6 +175,9 @@ func (o Options) Validate() error {
 	}
 	if o.BufferSize < 0 {
 		return fmt.Errorf("split: buffer_size %d < 0", o.BufferSize)
+	}
+	if o.MaxDepth < 0 {
+		return fmt.Errorf("split: max_depth %d < 0", o.MaxDepth)
 	}
 	return nil
 }
@@ -177,12 +189,17 @@ func (o Options) withDefaults() Options {
 	if o.BufferSize == 0 {
 		o.BufferSize = DefaultBufferSize
 	}
+	if o.MaxDepth == 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
 	o.BufferSize = max(o.BufferSize, 16)
 	return o
 }
 
 // Per-record causes, found inside a *RecordError.
 var (
+	// ErrTooDeep: a JSON record is nested deeper than Options.MaxDepth.
+	ErrTooDeep = errors.New("nested too deep")
 	// ErrRecordTooLarge: the record is longer than Options.MaxRecordBytes.
 	ErrRecordTooLarge = errors.New("record too large")
 	// ErrInvalidJSON: the record is not well-formed JSON (unbalanced or
@@ -253,7 +270,7 @@ func New(r io.Reader, f Format, opts Options) (*Splitter, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	if _, ok := r.(*parquetReader); ok {
+	if isParquet(r) {
 		// PAR1 switches the format, as in es-loader: one JSON object per
 		// row, one per line, whatever the log type's file_format.
 		f = Format{Kind: KindLines}
@@ -638,4 +655,15 @@ func (l *lineReader) line(b []byte, eol bool) ([]byte, bool, error) {
 		return nil, true, nil
 	}
 	return b, false, nil
+}
+
+func isParquet(r io.Reader) bool {
+	switch x := r.(type) {
+	case *parquetReader:
+		return true
+	case *budgetReadCloser:
+		_, ok := x.r.(*parquetReader)
+		return ok
+	}
+	return false
 }

@@ -70,7 +70,7 @@ func TestGzipNewlineBomb(t *testing.T) {
 	nl := bytes.Repeat([]byte("\n"), 1<<20)
 	var buf bytes.Buffer
 	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	for i := 0; i < 512; i++ { // 512 MiB of newlines, ~500 KB compressed
+	for i := 0; i < 96; i++ { // 96 MiB of newlines, ~100 KB compressed
 		w.Write(nl)
 	}
 	w.Write([]byte("never reached\n"))
@@ -188,5 +188,58 @@ func TestParquetOnlyWhereExpected(t *testing.T) {
 	s, _ := New(rc, Format{Kind: KindText}, Options{})
 	if rec, _, err := s.Next(); err != nil || string(rec) != "PAR1 is a word here" {
 		t.Fatalf("%q %v", rec, err)
+	}
+}
+
+// forgedParquet is a 69-byte file whose footer declares a schema list of
+// 2^31-1 elements: parquet-go would allocate it (hundreds of GB, a fatal
+// out-of-memory error no recover catches) before noticing the bytes are
+// not there.
+func forgedParquet() []byte {
+	footer := []byte{0x15, 0x02, 0x19, 0xfc, 0xff, 0xff, 0xff, 0xff, 0x07}
+	footer = append(footer, bytes.Repeat([]byte{0x18, 0x01, 'a', 0x00}, 12)...)
+	b := append([]byte("PAR1"), footer...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(footer)))
+	return append(b, "PAR1"...)
+}
+
+func TestForgedParquetFooter(t *testing.T) {
+	obj := forgedParquet()
+	if len(obj) != 69 {
+		t.Fatalf("%d bytes", len(obj))
+	}
+	for name, in := range map[string][]byte{"plain": obj, "gzip": gzBytes(t, obj, 6)} {
+		_, _, err := OpenWith(bytes.NewReader(in), parquetOK)
+		if !errors.Is(err, ErrParquet) || !IsContentError(err) {
+			t.Errorf("%s: err %v, want ErrParquet", name, err)
+		}
+		// where the log type has no Parquet, the bytes are just binary
+		if _, _, err := Open(bytes.NewReader(in)); !errors.Is(err, ErrBinary) {
+			t.Errorf("%s without Parquet: err %v, want ErrBinary", name, err)
+		}
+	}
+	// other declared lengths: a footer longer than the file, a page larger
+	// than its chunk
+	long := append([]byte(nil), obj...)
+	binary.LittleEndian.PutUint32(long[len(long)-8:], 1<<31)
+	if _, _, err := OpenWith(bytes.NewReader(long), parquetOK); !errors.Is(err, ErrParquet) {
+		t.Errorf("footer length: %v", err)
+	}
+}
+
+func TestCheckSchemaTree(t *testing.T) {
+	for _, c := range []struct {
+		children []int64
+		ok       bool
+	}{
+		{[]int64{2, 0, 0}, true},
+		{[]int64{1, 1, 0}, true},
+		{[]int64{1, 0, 0}, false},
+		{[]int64{3, 0}, false},
+		{[]int64{1 << 40}, false},
+	} {
+		if err := checkSchemaTree(c.children); (err == nil) != c.ok {
+			t.Errorf("%v: %v", c.children, err)
+		}
 	}
 }

@@ -81,7 +81,7 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 	}
 	defer obj.Body.Close()
 	counted := &countingReader{r: obj.Body}
-	body, comp, err := split.Open(counted)
+	body, comp, err := split.OpenContext(ctx, counted, p.cfg.Limits.OpenOptions(lt.FileFormat, o.Key))
 	res.Compression = comp
 	if err != nil {
 		if ctx.Err() != nil || !isContentError(err) {
@@ -94,7 +94,7 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 	}
 	defer body.Close()
 	plain := &countingReader{r: body}
-	sp, err := split.New(plain, format, split.Options{MaxRecordBytes: p.cfg.MaxRecordBytes})
+	sp, err := split.New(plain, format, p.cfg.Limits.SplitOptions(p.cfg.MaxRecordBytes))
 	if err != nil {
 		return res, fmt.Errorf("split s3://%s/%s: %w", o.Bucket, o.Key, err)
 	}

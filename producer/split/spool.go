@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -159,4 +160,11 @@ func spool(r io.Reader, o OpenOptions) (*spooled, error) {
 		return fail(fmt.Errorf("%w: more than %d bytes", ErrTooLarge, o.MaxSpoolBytes))
 	}
 	return &spooled{ReaderAt: f, size: n + m, close: f.Close}, nil
+}
+
+// MayBeParquet reports whether an object of a log type with that
+// file_format and that key may be Parquet (OpenOptions.Parquet): the log
+// type says parquet, or the key ends in ".parquet".
+func MayBeParquet(fileFormat, key string) bool {
+	return fileFormat == "parquet" || strings.HasSuffix(strings.ToLower(key), ".parquet")
 }

@@ -78,6 +78,8 @@ func FuzzSplitJSON(f *testing.F) {
 		"{\"a\":\"b\n\"}\n{\"c\":1}",
 		`{"Records":[1,{]}`,
 		"\xef\xbb\xbf[]",
+		`{"Records":[{"a":[[[[[[[[[[1]]]]]]]]]]},{"b":2}]}`,
+		"[[[[[[[[[[[[]]]]]]]]]]]]\n{\"c\":{\"d\":{\"e\":{}}}}",
 	} {
 		f.Add([]byte(s), uint8(0))
 		f.Add([]byte(s), uint8(5))
@@ -86,7 +88,7 @@ func FuzzSplitJSON(f *testing.F) {
 	addCorpus(f, "guardduty/*.log")
 	addCorpus(f, "waf/*.log")
 	f.Fuzz(func(t *testing.T, in []byte, knob uint8) {
-		o := Options{BufferSize: 16 + int(knob%4)*7, MaxRecordBytes: 8 + int(knob)*37}
+		o := Options{BufferSize: 16 + int(knob%4)*7, MaxRecordBytes: 8 + int(knob)*37, MaxDepth: 2 + int(knob%16)}
 		for _, delim := range []string{"", "Records", "detail.findings"} {
 			f := Format{Kind: KindJSON, JSONDelimiter: delim}
 			recs, recErrs, fatal := collect(t, in, f, o)

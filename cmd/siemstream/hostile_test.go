@@ -200,3 +200,64 @@ func cloudTrailDeep(t *testing.T) []byte {
 	obj := `{"Records":[` + fmt.Sprintf(good, 1) + "," + deep + "," + fmt.Sprintf(good, 3) + `]}`
 	return gzipOf(t, []byte(obj))
 }
+
+// SIGTERM stops normalize inside a decompression bomb (before, it went on
+// for minutes): with the size and ratio limits lifted, the bomb would take
+// minutes; the process must exit within seconds of the signal.
+func TestNormalizeSIGTERMInsideBomb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "siemstream")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	obj := filepath.Join(dir, "bomb.gz")
+	if err := os.WriteFile(obj, gzipNewlineBomb(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "normalize", "--key", "AWSLogs/123456789012/vpcflowlogs/us-east-1/2025/03/14/x.log.gz", "--quiet",
+		"--max-decompression-ratio", "100000000", "--max-decompressed-bytes", "1000000000000", obj)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	// wait until it is reading the object (its file offset moves)
+	deadline := time.Now().Add(30 * time.Second)
+	for !readingFile(cmd.Process.Pid, obj) {
+		if time.Now().After(deadline) {
+			t.Fatal("normalize never started reading the object")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t0 := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		t.Logf("exited %s after SIGTERM: %.300s", time.Since(t0).Round(time.Millisecond), stderr.String())
+		if !strings.Contains(stderr.String(), "context canceled") {
+			t.Errorf("stderr does not say it was cancelled: %s", stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("normalize still running 10s after SIGTERM")
+	}
+}
+
+// readingFile reports whether process pid has path open at an offset > 0.
+func readingFile(pid int, path string) bool {
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err != nil || target != path {
+			continue
+		}
+		info, _ := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, fd.Name()))
+		return strings.HasPrefix(string(info), "pos:") && !strings.HasPrefix(string(info), "pos:\t0\n")
+	}
+	return false
+}

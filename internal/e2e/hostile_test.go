@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -30,6 +31,11 @@ func TestHostileObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { // the shared kinesalite has a 100-shard account limit
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ccancel()
+		_, _ = s.Kinesis.DeleteStream(cctx, &kinesis.DeleteStreamInput{StreamName: &r.Stream, EnforceConsumerDeletion: aws.Bool(true)})
+	})
 	dir := t.TempDir()
 	t0 := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 	good := genObject(t, dir, "vpcflowlogs", 300, 31, t0)

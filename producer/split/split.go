@@ -430,6 +430,7 @@ func (s *Splitter) readHeader() error {
 	}
 	if s.f.Kind == KindCSV {
 		for {
+			s.lines.skipEmpty()
 			line, tooLong, err := s.lines.next()
 			if err != nil {
 				if err == io.EOF {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -69,6 +70,9 @@ func FuzzOpen(f *testing.F) {
 	f.Add(overlappingZip(f, 3))
 	f.Add(gzBytes(f, bytes.Repeat([]byte("\n"), 1<<16), 9))
 	f.Add([]byte("a b\rc d\r"))
+	if bz, err := os.ReadFile("testdata/newlines-256MiB.bz2"); err == nil {
+		f.Add(bytes.Repeat(bz, 2))
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, pq := range []bool{false, true} {
 			o := OpenOptions{MemSpoolBytes: 1 << 20, MaxSpoolBytes: 1 << 20, MaxDecompressedBytes: 4 << 20, Parquet: pq}

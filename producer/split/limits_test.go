@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -289,5 +290,23 @@ func TestNewlineRunsAreCheap(t *testing.T) {
 		if d := time.Since(t0); d > 5*time.Second {
 			t.Errorf("%s: 512 MiB of newlines took %s", f.Kind, d)
 		}
+	}
+}
+
+// A bzip2 bomb: concatenated 208-byte streams of 256 MiB of newlines each
+// (ratio 1.3 million) stop at the ratio limit.
+func TestBzip2Bomb(t *testing.T) {
+	seed, err := os.ReadFile("testdata/newlines-256MiB.bz2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, comp, err := Open(bytes.NewReader(bytes.Repeat(seed, 40)))
+	if err != nil || comp != Bzip2 {
+		t.Fatal(comp, err)
+	}
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, rc)
+	if !errors.Is(err, ErrLimit) || n > 2*RatioFloorBytes {
+		t.Fatalf("read %d bytes, err %v", n, err)
 	}
 }

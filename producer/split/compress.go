@@ -191,13 +191,19 @@ func OpenWith(r io.Reader, o OpenOptions) (io.ReadCloser, Compression, error) {
 	return OpenContext(context.Background(), r, o)
 }
 
-// countingSource counts the bytes read from the object itself (compressed).
+// countingSource counts the bytes read from the object itself
+// (compressed), and checks ctx so that spooling a large zip or parquet
+// object stops when asked to.
 type countingSource struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	ctx context.Context
 }
 
 func (c *countingSource) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
@@ -311,7 +317,7 @@ func OpenContext(ctx context.Context, r io.Reader, o OpenOptions) (io.ReadCloser
 		return nil, "", err
 	}
 	o = o.withDefaults()
-	raw := &countingSource{r: r}
+	raw := &countingSource{r: r, ctx: ctx}
 	br := bufio.NewReaderSize(raw, 64<<10)
 	head, err := br.Peek(sniffLen)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {

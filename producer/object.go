@@ -119,7 +119,7 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 		}
 		var re *split.RecordError
 		if errors.As(err, &re) {
-			dl.add(re.Ordinal, re.Err.Error(), rec)
+			dl.add(re.Ordinal, re.Err.Error(), re.Raw)
 			continue
 		}
 		if err != nil {

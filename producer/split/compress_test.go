@@ -206,7 +206,7 @@ func TestCorruptVersusSourceError(t *testing.T) {
 	if !errors.Is(g.fatal, reset) || errors.Is(g.fatal, ErrCorrupt) || IsContentError(g.fatal) {
 		t.Fatalf("source error: %v", g.fatal)
 	}
-	if IsContentError(io.EOF) || IsContentError(nil) || !IsContentError(&RecordError{1, ErrRecordTooLarge}) {
+	if IsContentError(io.EOF) || IsContentError(nil) || !IsContentError(&RecordError{Ordinal: 1, Err: ErrRecordTooLarge}) {
 		t.Fatal("IsContentError")
 	}
 }

@@ -178,7 +178,11 @@ func (s *jsonScanner) value(capture bool) (raw []byte, dropped bool, err error) 
 		return nil, false, err
 	}
 	if s.tooDeep && capture { // a skipped value may be as deep as it likes
-		return nil, false, fmt.Errorf("%w: JSON nested deeper than %d (max JSON depth)", ErrTooDeep, s.maxDepth)
+		err = fmt.Errorf("%w: JSON nested deeper than %d (max JSON depth)", ErrTooDeep, s.maxDepth)
+		if !s.dropped && s.pos-s.mark <= s.maxRec {
+			raw = s.buf[s.mark:s.pos:s.pos] // for the dead letter
+		}
+		return raw, false, err
 	}
 	if s.dropped || (capture && s.pos-s.mark > s.maxRec) {
 		return nil, true, nil
@@ -344,7 +348,7 @@ func (s *jsonScanner) next() ([]byte, error) {
 func (s *jsonScanner) element() ([]byte, error) {
 	raw, dropped, err := s.value(true)
 	if errors.Is(err, ErrTooDeep) {
-		return nil, recordErr(err)
+		return nil, recordErrRaw(err, raw)
 	}
 	if err != nil {
 		return nil, err
@@ -391,7 +395,7 @@ func (s *jsonScanner) topValue(capture bool) ([]byte, error) {
 	case err == nil:
 		return raw, nil
 	case errors.Is(err, ErrTooDeep): // the value was read to its end
-		return nil, recordErr(err)
+		return nil, recordErrRaw(err, raw)
 	case errors.Is(err, ErrInvalidJSON):
 		if err != errUnexpectedEnd {
 			if rerr := s.resync(); rerr != nil {

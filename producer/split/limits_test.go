@@ -40,8 +40,12 @@ func TestDeepRecordFailsAlone(t *testing.T) {
 		}
 		s, _ := New(strings.NewReader(`[`+deep+`,2]`), Format{Kind: KindJSON}, Options{})
 		_, _, err := s.Next()
-		if !errors.Is(err, ErrTooDeep) || !IsContentError(err) {
+		var re *RecordError
+		if !errors.Is(err, ErrTooDeep) || !IsContentError(err) || !errors.As(err, &re) {
 			t.Fatalf("array depth %d: %v", depth, err)
+		}
+		if string(re.Raw) != deep { // the dead letter keeps the bytes
+			t.Fatalf("array depth %d: Raw has %d bytes, want %d", depth, len(re.Raw), len(deep))
 		}
 		if rec, _, err := s.Next(); err != nil || string(rec) != "2" {
 			t.Fatalf("after the deep element: %q %v", rec, err)

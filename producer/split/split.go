@@ -221,6 +221,11 @@ var (
 type RecordError struct {
 	Ordinal int64
 	Err     error
+	// Raw is the refused record's bytes when the splitter read them (a
+	// record nested too deep, a FireLens line that is not a FireLens
+	// object), for its dead letter; nil otherwise (a record too large is
+	// never held). Valid until the next call to Next.
+	Raw []byte
 }
 
 func (e *RecordError) Error() string {
@@ -325,7 +330,8 @@ func (s *Splitter) Next() (rec []byte, ordinal int64, err error) {
 		return rec, s.ordinal, nil
 	case isRecordErr(err):
 		s.ordinal++
-		return nil, s.ordinal, &RecordError{Ordinal: s.ordinal, Err: err.(recordCause).err}
+		rc := err.(recordCause)
+		return nil, s.ordinal, &RecordError{Ordinal: s.ordinal, Err: rc.err, Raw: rc.raw}
 	case err == io.EOF:
 		s.err = io.EOF
 		return nil, 0, io.EOF
@@ -368,11 +374,17 @@ func (s *Splitter) Ordinal() int64 { return s.ordinal }
 func (s *Splitter) Records() int64 { return s.records }
 
 // recordCause marks a per-record error inside the splitter.
-type recordCause struct{ err error }
+type recordCause struct {
+	err error
+	raw []byte
+}
 
 func (r recordCause) Error() string { return r.err.Error() }
 
-func recordErr(cause error) error { return recordCause{cause} }
+func recordErr(cause error) error { return recordCause{err: cause} }
+
+// recordErrRaw is recordErr for a record whose bytes were read.
+func recordErrRaw(cause error, raw []byte) error { return recordCause{err: cause, raw: raw} }
 
 func isRecordErr(err error) bool {
 	_, ok := err.(recordCause)

@@ -314,3 +314,45 @@ func TestBzip2Bomb(t *testing.T) {
 		t.Fatalf("read %d bytes, err %v", n, err)
 	}
 }
+
+// pageHeader encodes a thrift compact PageHeader with a data page header.
+func pageHeader(usize, csize, nvalues int64) []byte {
+	zz := func(v int64) []byte { return binary.AppendUvarint(nil, uint64(v<<1^(v>>63))) }
+	b := []byte{0x15}
+	b = append(b, zz(0)...) // type
+	b = append(b, 0x15)
+	b = append(b, zz(usize)...)
+	b = append(b, 0x15)
+	b = append(b, zz(csize)...)
+	b = append(b, 0x2c, 0x15) // data_page_header { num_values
+	b = append(b, zz(nvalues)...)
+	b = append(b, 0x00, 0x00) // } }
+	return append(b, make([]byte, max(csize, 0))...)
+}
+
+// Page headers declaring more than the page can hold are refused before
+// parquet-go allocates from them.
+func TestCheckPages(t *testing.T) {
+	for _, c := range []struct {
+		usize, csize, nvalues int64
+		ok                    bool
+	}{
+		{100, 50, 10, true},
+		{1 << 20, 100, 20000, true},
+		{1 << 28, 100, 10, false},  // 256 MiB from 100 bytes
+		{40 << 20, 1000, 10, false}, // ratio beyond 1100 past 8 MiB
+		{1000, 100, 1 << 30, false}, // 2^30 values
+		{100, -1, 10, false},
+	} {
+		h := pageHeader(c.usize, c.csize, c.nvalues)
+		err := checkPages(bytes.NewReader(h), 0, int64(len(h)))
+		if (err == nil) != c.ok {
+			t.Errorf("usize %d csize %d values %d: %v", c.usize, c.csize, c.nvalues, err)
+		}
+	}
+	// a compressed size beyond the chunk
+	h := pageHeader(100, 50, 10)
+	if err := checkPages(bytes.NewReader(h), 0, int64(len(h)-1)); err == nil {
+		t.Error("page beyond its chunk accepted")
+	}
+}

@@ -17,6 +17,16 @@ const (
 	maxParquetFooterBytes = 16 << 20
 	// maxParquetPageBytes bounds one page, compressed or not.
 	maxParquetPageBytes = 256 << 20
+	// A page's declared uncompressed size may exceed its compressed size
+	// at most maxParquetPageRatio times, beyond parquetPageRatioFloor
+	// (parquet-go allocates the declared size before decompressing;
+	// writers cut pages at about 1 MiB).
+	maxParquetPageRatio   = 1100
+	parquetPageRatioFloor = 8 << 20
+	// maxParquetPageValues bounds a page's declared value, null and row
+	// counts: parquet-go allocates per declared value (up to 24 bytes
+	// each) before decoding; writers cut pages at about 20,000 rows.
+	maxParquetPageValues = 1 << 22
 	// maxParquetSchema bounds the schema: elements and nesting.
 	maxParquetSchema      = 100_000
 	maxParquetSchemaDepth = 64
@@ -342,8 +352,8 @@ func checkPages(r io.ReaderAt, pos, end int64) error {
 					usize = v
 				case pathIs(p, 3):
 					csize = v
-				case len(p) == 2 && p[1] == 1 && (p[0] == 5 || p[0] == 7 || p[0] == 8):
-					nvalues = max(nvalues, v)
+				case len(p) == 2 && p[1] >= 1 && p[1] <= 3 && (p[0] == 5 || p[0] == 7 || p[0] == 8):
+					nvalues = max(nvalues, v) // num_values, num_nulls, num_rows
 				}
 			}}
 			err := w.structure()
@@ -376,8 +386,11 @@ func checkPages(r io.ReaderAt, pos, end int64) error {
 			return fmt.Errorf("%w: page at %d declares %d compressed / %d uncompressed bytes (%d left in the chunk, limit %d)",
 				ErrParquet, pos, csize, usize, end-pos-int64(hlen), maxParquetPageBytes)
 		}
-		if nvalues < 0 || nvalues > max(8*usize, 1<<20) {
-			return fmt.Errorf("%w: page at %d declares %d values in %d bytes", ErrParquet, pos, nvalues, usize)
+		if usize > max(parquetPageRatioFloor, csize*maxParquetPageRatio) {
+			return fmt.Errorf("%w: page at %d declares %d uncompressed bytes from %d compressed", ErrParquet, pos, usize, csize)
+		}
+		if nvalues < 0 || nvalues > maxParquetPageValues {
+			return fmt.Errorf("%w: page at %d declares %d values (limit %d)", ErrParquet, pos, nvalues, maxParquetPageValues)
 		}
 		pos += int64(hlen) + csize
 	}

@@ -339,7 +339,7 @@ func TestCheckPages(t *testing.T) {
 	}{
 		{100, 50, 10, true},
 		{1 << 20, 100, 20000, true},
-		{1 << 28, 100, 10, false},  // 256 MiB from 100 bytes
+		{1 << 28, 100, 10, false},   // 256 MiB from 100 bytes
 		{40 << 20, 1000, 10, false}, // ratio beyond 1100 past 8 MiB
 		{1000, 100, 1 << 30, false}, // 2^30 values
 		{100, -1, 10, false},

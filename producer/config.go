@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/siemstream/siemstream/producer/split"
 )
 
 // Config configures the producer. Zero values mean the documented default.
@@ -34,6 +36,74 @@ type Config struct {
 	MaxRecordBytes int
 	// PutRetryMax caps one PutRecords backoff (default 10s).
 	PutRetryMax time.Duration
+	// Limits is the per-object and per-record resource budget against
+	// hostile or broken objects (zero fields: the defaults).
+	Limits Limits
+}
+
+// Limits is the resource budget of one object and one record. Exceeding
+// one quarantines the record (depth, size) or the rest of the object
+// (decompression limits) with the reason; the rest goes on. The README's
+// "Limits (hostile input)" table lists them with their flags.
+type Limits struct {
+	// MaxJSONDepth: deepest JSON nesting of a record (default 1000;
+	// es-loader fails records nested about 950 deep).
+	MaxJSONDepth int
+	// MaxDecompressedBytes: decompressed content of one compressed object
+	// (default 2 GiB).
+	MaxDecompressedBytes int64
+	// MaxDecompressionRatio: decompressed/compressed bytes, checked past
+	// 64 MiB of content (default 200).
+	MaxDecompressionRatio int64
+	// MaxDecompressTime: time spent decompressing one object (default 5m).
+	MaxDecompressTime time.Duration
+	// MaxSpoolBytes: largest zip or parquet object, spooled for random
+	// access (default 4 GiB).
+	MaxSpoolBytes int64
+}
+
+// DefaultLimits returns the documented defaults.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxJSONDepth:          split.DefaultMaxDepth,
+		MaxDecompressedBytes:  split.DefaultMaxDecompressedBytes,
+		MaxDecompressionRatio: split.DefaultMaxRatio,
+		MaxDecompressTime:     split.DefaultMaxDecompressTime,
+		MaxSpoolBytes:         split.DefaultMaxSpoolBytes,
+	}
+}
+
+// Validate checks the limits (zero means the default).
+func (l Limits) Validate() error {
+	var errs []error
+	if l.MaxJSONDepth < 0 {
+		errs = append(errs, fmt.Errorf("max JSON depth %d: must be >= 0", l.MaxJSONDepth))
+	}
+	if l.MaxDecompressedBytes < 0 || l.MaxDecompressionRatio < 0 || l.MaxDecompressTime < 0 || l.MaxSpoolBytes < 0 {
+		errs = append(errs, fmt.Errorf("decompression limits must be >= 0 (bytes %d, ratio %d, time %s, spool %d)",
+			l.MaxDecompressedBytes, l.MaxDecompressionRatio, l.MaxDecompressTime, l.MaxSpoolBytes))
+	}
+	if l.MaxDecompressionRatio > 0 && l.MaxDecompressionRatio < 10 {
+		errs = append(errs, fmt.Errorf("max decompression ratio %d: must be >= 10 (logs compress 5-30x)", l.MaxDecompressionRatio))
+	}
+	return errors.Join(errs...)
+}
+
+// OpenOptions are the split options of an object of that log type and key.
+func (l Limits) OpenOptions(fileFormat, key string) split.OpenOptions {
+	o := split.DefaultOpenOptions()
+	o.MaxDecompressedBytes, o.MaxRatio, o.MaxDecompressTime = l.MaxDecompressedBytes, l.MaxDecompressionRatio, l.MaxDecompressTime
+	if l.MaxSpoolBytes > 0 {
+		o.MaxSpoolBytes = l.MaxSpoolBytes
+	}
+	o.Parquet = split.MayBeParquet(fileFormat, key)
+	return o
+}
+
+// SplitOptions are the splitter options for records of at most maxRecord
+// bytes.
+func (l Limits) SplitOptions(maxRecord int) split.Options {
+	return split.Options{MaxRecordBytes: maxRecord, MaxDepth: l.MaxJSONDepth}
 }
 
 // DefaultConfig returns the defaults.
@@ -45,6 +115,7 @@ func DefaultConfig() Config {
 		DeadLetterPrefix:  "siemstream-deadletter/",
 		MaxRecordBytes:    1 << 20,
 		PutRetryMax:       10 * time.Second,
+		Limits:            DefaultLimits(),
 	}
 }
 
@@ -87,6 +158,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRecordBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max record bytes %d: must be >= 1024", c.MaxRecordBytes))
+	}
+	if err := c.Limits.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -79,7 +79,7 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 	}
 	defer obj.Body.Close()
 	counted := &countingReader{r: obj.Body}
-	body, comp, err := split.Open(counted)
+	body, comp, err := split.OpenContext(ctx, counted, p.cfg.Limits.OpenOptions(lt.FileFormat, o.Key))
 	res.Compression = comp
 	if err != nil {
 		if ctx.Err() != nil || !isContentError(err) {
@@ -94,7 +94,7 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 	plain := &countingReader{r: body}
 	// The splitter returns records up to keepRecordBytes, so one longer
 	// than MaxRecordBytes is still quarantined whole, byte for byte.
-	sp, err := split.New(plain, format, split.Options{MaxRecordBytes: max(p.cfg.MaxRecordBytes, keepRecordBytes)})
+	sp, err := split.New(plain, format, p.cfg.Limits.SplitOptions(max(p.cfg.MaxRecordBytes, keepRecordBytes)))
 	if err != nil {
 		return res, fmt.Errorf("split s3://%s/%s: %w", o.Bucket, o.Key, err)
 	}
@@ -120,6 +120,11 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 		var re *split.RecordError
 		if errors.As(err, &re) {
 			reason := re.Err.Error()
+			if rec == nil {
+				// Records the splitter refuses after reading them (too deep,
+				// a bad FireLens line) carry their bytes in the error.
+				rec = re.Raw
+			}
 			switch {
 			case errors.Is(re.Err, split.ErrRecordTooLarge):
 				reason = fmt.Sprintf("%s: longer than %d bytes, the raw bytes are not kept; it is record %d of the source object", reason, max(p.cfg.MaxRecordBytes, keepRecordBytes), re.Ordinal)

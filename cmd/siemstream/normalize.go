@@ -26,7 +26,11 @@ func runNormalize(ctx context.Context, args []string) error {
 	batchSize := f.integer("batch", "", 2000, "events per batch")
 	quiet := f.boolean("quiet", "", false, "do not print documents (for timing)")
 	popts := pipelineFlags(f, false)
+	limits := addLimitFlags(f)
 	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if err := limits().Validate(); err != nil {
 		return err
 	}
 	if *key == "" || f.NArg() == 0 {
@@ -85,7 +89,8 @@ func runNormalize(ctx context.Context, args []string) error {
 	}
 	out := bufio.NewWriterSize(os.Stdout, 1<<20)
 	defer out.Flush()
-	n := &normalizer{chain: chain, out: out, quiet: *quiet, batch: *batchSize}
+	n := &normalizer{chain: chain, out: out, quiet: *quiet, batch: *batchSize,
+		open: limits().OpenOptions(lt.FileFormat, *key), split: limits().SplitOptions(split.DefaultMaxRecordBytes)}
 	for _, name := range f.Args() {
 		if err := n.file(ctx, name, stages.Source{LogType: lt.Name, Bucket: *bucket, Key: *key}, format); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
@@ -116,6 +121,8 @@ type normalizer struct {
 	offs          []int
 	srcName       string
 	src           *stages.Source
+	open          split.OpenOptions // hostile-input limits
+	split         split.Options
 }
 
 func (n *normalizer) file(ctx context.Context, name string, src stages.Source, format split.Format) error {
@@ -128,12 +135,12 @@ func (n *normalizer) file(ctx context.Context, name string, src stages.Source, f
 		defer fh.Close()
 		r = fh
 	}
-	body, _, err := split.Open(r)
+	body, _, err := split.OpenContext(ctx, r, n.open)
 	if err != nil {
 		return err
 	}
 	defer body.Close()
-	sp, err := split.New(body, format, split.DefaultOptions())
+	sp, err := split.New(body, format, n.split)
 	if err != nil {
 		return err
 	}

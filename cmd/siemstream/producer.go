@@ -29,6 +29,7 @@ func runProducer(ctx context.Context, args []string) error {
 	dlBucket := f.str("dead-letter-bucket", "SIEM_DEAD_LETTER_BUCKET", "", "bucket for quarantined records/objects (default: the object's bucket)")
 	dlPrefix := f.str("dead-letter-prefix", "SIEM_DEAD_LETTER_PREFIX", d.DeadLetterPrefix, "key prefix for quarantined records/objects (never loaded)")
 	maxRec := f.integer("max-record-bytes", "SIEM_MAX_RECORD_BYTES", d.MaxRecordBytes, "largest raw record accepted; longer ones are quarantined")
+	limits := addLimitFlags(f)
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +51,7 @@ func runProducer(ctx context.Context, args []string) error {
 	cfg := d
 	cfg.QueueURL, cfg.Stream, cfg.Workers, cfg.VisibilityTimeout, cfg.WaitTime = *queue, *stream, *workers, *vis, *wait
 	cfg.DeadLetterBucket, cfg.DeadLetterPrefix, cfg.MaxRecordBytes = *dlBucket, *dlPrefix, *maxRec
+	cfg.Limits = limits()
 	p, err := producer.New(cfg, reg, s3.NewFromConfig(awsCfg, awsconf.S3Options), sqs.NewFromConfig(awsCfg), kinesis.NewFromConfig(awsCfg), nil, log)
 	if err != nil {
 		return err

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -54,7 +56,8 @@ func IsContentError(err error) bool {
 	return errors.Is(err, ErrBinary) || errors.Is(err, ErrUnsupportedCompression) || errors.Is(err, ErrNestedCompression) ||
 		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrHeaderTooLarge) || errors.Is(err, ErrInvalidJSON) ||
 		errors.Is(err, ErrNoDelimiter) || errors.Is(err, ErrRecordTooLarge) || errors.Is(err, ErrTooLarge) ||
-		errors.Is(err, ErrParquet) || errors.Is(err, ErrCWLPayload) || errors.As(err, &re)
+		errors.Is(err, ErrParquet) || errors.Is(err, ErrCWLPayload) || errors.Is(err, ErrLimit) || errors.Is(err, ErrTooDeep) ||
+		errors.As(err, &re)
 }
 
 // sniffLen is how many leading bytes decide compression and text/binary.
@@ -183,6 +186,92 @@ func Open(r io.Reader) (io.ReadCloser, Compression, error) {
 	return OpenWith(r, DefaultOpenOptions())
 }
 
+// OpenWith is OpenContext without cancellation.
+func OpenWith(r io.Reader, o OpenOptions) (io.ReadCloser, Compression, error) {
+	return OpenContext(context.Background(), r, o)
+}
+
+// countingSource counts the bytes read from the object itself
+// (compressed), and checks ctx so that spooling a large zip or parquet
+// object stops when asked to.
+type countingSource struct {
+	r   io.Reader
+	n   int64
+	ctx context.Context
+}
+
+func (c *countingSource) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// budgetReader enforces, on the decompressed content of one object, the
+// decompression limits of OpenOptions and the cancellation of ctx: every
+// Read first checks ctx, so a splitter loop over a bomb (or any long
+// object) stops when the process is told to (the error is ctx's, not a
+// content error: the object is retried, not quarantined).
+type budgetReader struct {
+	r     io.Reader
+	ctx   context.Context
+	comp  Compression
+	limit bool            // false: plain content, only ctx is checked
+	src   *countingSource // compressed bytes read so far, or nil
+	srcN  int64           // compressed size when known up front (spooled)
+	o     OpenOptions
+	n     int64
+	spent time.Duration
+	err   error
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if err := b.ctx.Err(); err != nil {
+		b.err = err
+		return 0, err
+	}
+	if !b.limit {
+		return b.r.Read(p)
+	}
+	if rest := b.o.MaxDecompressedBytes - b.n; int64(len(p)) > rest+1 {
+		p = p[:rest+1] // read one byte beyond the limit, not more
+	}
+	t0 := time.Now()
+	n, err := b.r.Read(p)
+	b.spent += time.Since(t0)
+	b.n += int64(n)
+	in := b.srcN
+	if b.src != nil {
+		in = b.src.n
+	}
+	switch {
+	case b.n > b.o.MaxDecompressedBytes:
+		b.err = fmt.Errorf("%w: %s content larger than %d bytes (max decompressed bytes)", ErrLimit, b.comp, b.o.MaxDecompressedBytes)
+		n = max(0, n-int(b.n-b.o.MaxDecompressedBytes))
+	case b.n > RatioFloorBytes && b.n > b.o.MaxRatio*max(in, 1):
+		b.err = fmt.Errorf("%w: %s content %d bytes from %d compressed bytes: ratio beyond %d (max decompression ratio)",
+			ErrLimit, b.comp, b.n, in, b.o.MaxRatio)
+	case b.spent > b.o.MaxDecompressTime:
+		b.err = fmt.Errorf("%w: %s decompression took longer than %s (max decompress time)", ErrLimit, b.comp, b.o.MaxDecompressTime)
+	default:
+		return n, err
+	}
+	return n, b.err
+}
+
+// budgetReadCloser is a budgetReader over a reader that must be closed.
+type budgetReadCloser struct {
+	budgetReader
+	c io.Closer
+}
+
+func (b *budgetReadCloser) Close() error { return b.c.Close() }
+
 // OpenWith detects the compression of an S3 object from its first bytes
 // (never from its key) and returns a reader of its decompressed content.
 //
@@ -213,30 +302,50 @@ func Open(r io.Reader) (io.ReadCloser, Compression, error) {
 // Close releases the decompressor and the spool; it does not close r. Read
 // errors of the returned reader are fatal for the object (a truncated gzip
 // member yields an ErrCorrupt error after the last complete data).
-func OpenWith(r io.Reader, o OpenOptions) (io.ReadCloser, Compression, error) {
+//
+// Limits (OpenOptions): the decompressed content of a compressed object is
+// cut with ErrLimit beyond MaxDecompressedBytes, beyond MaxRatio times the
+// compressed bytes read (past RatioFloorBytes) or after MaxDecompressTime
+// spent decompressing; a zip whose members overlap (one compressed stream
+// read as many members: 1 MB expanding to a TiB) is ErrLimit before any
+// member is read; PAR1 content is read as Parquet only with
+// OpenOptions.Parquet, and its footer and page headers are checked
+// against the file size before the Parquet library sees them. Every Read
+// checks ctx first.
+func OpenContext(ctx context.Context, r io.Reader, o OpenOptions) (io.ReadCloser, Compression, error) {
 	if err := o.Validate(); err != nil {
 		return nil, "", err
 	}
 	o = o.withDefaults()
-	br := bufio.NewReaderSize(r, 64<<10)
+	raw := &countingSource{r: r, ctx: ctx}
+	br := bufio.NewReaderSize(raw, 64<<10)
 	head, err := br.Peek(sniffLen)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, "", fmt.Errorf("split: read object head: %w", err)
 	}
 	d := lookup(head)
+	if d != nil && d.name == Parquet && !o.Parquet {
+		d = nil // PAR1 where no Parquet is expected: just bytes
+	}
 	if d == nil {
 		if !isText(head) {
 			return nil, "", ErrBinary
 		}
-		return &objectReader{Reader: br}, None, nil
+		return &objectReader{Reader: bufio.NewReaderSize(&budgetReader{r: br, ctx: ctx, comp: None}, 64<<10)}, None, nil
 	}
 	switch d.name {
 	case Zip:
 		rc, err := openZip(br, o)
-		return rc, Zip, err
+		if err != nil {
+			return nil, Zip, err
+		}
+		return &budgetReadCloser{budgetReader{r: rc, ctx: ctx, comp: Zip, limit: true, srcN: rc.sp.size, o: o}, rc}, Zip, nil
 	case Parquet:
 		rc, err := openParquet(br, o, nil)
-		return rc, Parquet, err
+		if err != nil {
+			return nil, Parquet, err
+		}
+		return &budgetReadCloser{budgetReader{r: rc, ctx: ctx, comp: Parquet, limit: true, srcN: rc.sp.size, o: o}, rc}, Parquet, nil
 	}
 	if d.open == nil {
 		return nil, d.name, fmt.Errorf("%w: %s (%s)", ErrUnsupportedCompression, d.name, d.why)
@@ -249,14 +358,18 @@ func OpenWith(r io.Reader, o OpenOptions) (io.ReadCloser, Compression, error) {
 		}
 		return nil, d.name, fmt.Errorf("%w: open %s: %w", ErrCorrupt, d.name, err)
 	}
-	inner := bufio.NewReaderSize(&corruptReader{r: dr, src: src, name: d.name}, 64<<10)
+	dec := &budgetReader{r: &corruptReader{r: dr, src: src, name: d.name}, ctx: ctx, comp: d.name, limit: true, src: raw, o: o}
+	inner := bufio.NewReaderSize(dec, 64<<10)
 	// A read error here (e.g. a gzip truncated in its first bytes) is not
 	// returned: the splitter reads the data before it, then reports it.
 	head, _ = inner.Peek(sniffLen)
-	if n := lookup(head); n != nil {
+	if n := lookup(head); n != nil && (n.name != Parquet || o.Parquet) {
 		if n.name == Parquet {
 			rc, err := openParquet(inner, o, closeFn)
-			return rc, d.name, err
+			if err != nil {
+				return nil, d.name, err
+			}
+			return &budgetReadCloser{budgetReader{r: rc, ctx: ctx, comp: Parquet, limit: true, srcN: raw.n, o: o}, rc}, d.name, nil
 		}
 		closeFn()
 		return nil, d.name, fmt.Errorf("%w: %s inside %s (double-compressed object; es-loader refuses it too)", ErrNestedCompression, n.name, d.name)

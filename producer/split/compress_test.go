@@ -36,9 +36,12 @@ func zst(t testing.TB, s string) []byte {
 	return e.EncodeAll([]byte(s), nil)
 }
 
+// parquetOK: the options of a log type whose objects may be Parquet.
+var parquetOK = func() OpenOptions { o := DefaultOpenOptions(); o.Parquet = true; return o }()
+
 func openSplit(t testing.TB, obj []byte, f Format) (got, Compression, error) {
 	t.Helper()
-	rc, c, err := Open(bytes.NewReader(obj))
+	rc, c, err := OpenWith(bytes.NewReader(obj), parquetOK)
 	if err != nil {
 		return got{}, c, err
 	}
@@ -110,7 +113,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rc, _, err := Open(bytes.NewReader(tc.obj))
+			rc, _, err := OpenWith(bytes.NewReader(tc.obj), parquetOK)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
@@ -203,7 +206,7 @@ func TestCorruptVersusSourceError(t *testing.T) {
 	if !errors.Is(g.fatal, reset) || errors.Is(g.fatal, ErrCorrupt) || IsContentError(g.fatal) {
 		t.Fatalf("source error: %v", g.fatal)
 	}
-	if IsContentError(io.EOF) || IsContentError(nil) || !IsContentError(&RecordError{1, ErrRecordTooLarge}) {
+	if IsContentError(io.EOF) || IsContentError(nil) || !IsContentError(&RecordError{Ordinal: 1, Err: ErrRecordTooLarge}) {
 		t.Fatal("IsContentError")
 	}
 }

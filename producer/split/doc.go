@@ -31,7 +31,17 @@
 //     ahead of the log (AppendFirelensRecord / ParseFirelensRecord).
 //
 // A parquet reader from Open always splits as lines of JSON, whatever the
-// Format (es-loader switches to parquet on the PAR1 magic too).
+// Format. Content is read as Parquet only when OpenOptions.Parquet says
+// the object may be Parquet (MayBeParquet: file_format parquet or a
+// ".parquet" key), and its footer and page headers are checked against
+// the file before parquet-go allocates anything they declare.
+//
+// Lines end at LF, CRLF or a lone CR (Python's universal newlines, as
+// es-loader reads text). Hostile input is bounded (OpenOptions,
+// Options): decompressed size, decompression ratio and time per object,
+// overlapping zip members, JSON depth per record (a deeper record fails
+// alone); OpenContext checks its context on every read, so a splitter
+// stops when the process is told to.
 //
 // It consumes an io.Reader (the S3 GetObject body) and produces
 // (record, ordinal) pairs plus the object Context (csv header, text header

@@ -55,10 +55,10 @@ type firelensLine struct {
 func (s *Splitter) firelensRecord(line []byte) ([]byte, error) {
 	var fl firelensLine
 	if err := json.Unmarshal(line, &fl); err != nil {
-		return nil, recordErr(fmt.Errorf("%w: %w", ErrFirelens, err))
+		return nil, recordErrRaw(fmt.Errorf("%w: %w", ErrFirelens, err), line)
 	}
 	if fl.Log == nil {
-		return nil, recordErr(fmt.Errorf("%w: no \"log\" field", ErrFirelens))
+		return nil, recordErrRaw(fmt.Errorf("%w: no \"log\" field", ErrFirelens), line)
 	}
 	var log []byte
 	var str string

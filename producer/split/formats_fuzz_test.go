@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -62,13 +63,62 @@ func FuzzOpen(f *testing.F) {
 	f.Add(parquetOf(f, pqRows(3), 2))
 	f.Add([]byte("PAR1"))
 	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
+	// the hostile classes: a forged footer, overlapping zip members,
+	// bombs, CR line ends
+	f.Add(forgedParquet())
+	f.Add(gzBytes(f, forgedParquet(), 6))
+	f.Add(overlappingZip(f, 3))
+	f.Add(gzBytes(f, bytes.Repeat([]byte("\n"), 1<<16), 9))
+	f.Add([]byte("a b\rc d\r"))
+	if bz, err := os.ReadFile("testdata/newlines-256MiB.bz2"); err == nil {
+		f.Add(bytes.Repeat(bz, 2))
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		rc, _, err := OpenWith(bytes.NewReader(in), OpenOptions{MemSpoolBytes: 1 << 20, MaxSpoolBytes: 1 << 20})
+		for _, pq := range []bool{false, true} {
+			o := OpenOptions{MemSpoolBytes: 1 << 20, MaxSpoolBytes: 1 << 20, MaxDecompressedBytes: 4 << 20, Parquet: pq}
+			rc, _, err := OpenWith(bytes.NewReader(in), o)
+			if err != nil {
+				continue
+			}
+			n, err := io.Copy(io.Discard, io.LimitReader(rc, 8<<20))
+			rc.Close()
+			if n > o.MaxDecompressedBytes {
+				t.Fatalf("read %d bytes, limit %d (%v)", n, o.MaxDecompressedBytes, err)
+			}
+		}
+	})
+}
+
+// FuzzParquetCheck: the footer/page-header walk never panics, and what
+// it lets through parquet-go opens without a fatal error.
+func FuzzParquetCheck(f *testing.F) {
+	f.Add(parquetOf(f, pqRows(3), 2))
+	f.Add(forgedParquet())
+	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if checkParquet(bytes.NewReader(in), int64(len(in))) != nil {
+			return
+		}
+		rc, err := openParquet(bytes.NewReader(in), OpenOptions{MemSpoolBytes: 1 << 20, MaxSpoolBytes: 1 << 20}, nil)
 		if err != nil {
 			return
 		}
-		defer rc.Close()
 		io.Copy(io.Discard, io.LimitReader(rc, 4<<20))
+		rc.Close()
+	})
+}
+
+// FuzzSplitFirelens: never panics or loops; every record parses back.
+func FuzzSplitFirelens(f *testing.F) {
+	f.Add([]byte(`{"log":"GET /","container_id":"c","container_name":"n","source":"stdout","ecs_cluster":"e"}` + "\n" + `{"log":"x"}`))
+	f.Add([]byte("{\"log\":\"a\"}\r{\"log\":\"b\"}\r\n\n[1]\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		recs, _, _ := collect(t, in, Format{Kind: KindFirelens}, Options{MaxRecordBytes: 256, BufferSize: 16})
+		for _, r := range recs {
+			if _, _, _, err := ParseFirelensRecord(r); err != nil {
+				t.Fatalf("record %q does not parse back: %v", r, err)
+			}
+		}
 	})
 }
 

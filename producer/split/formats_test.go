@@ -138,7 +138,7 @@ func TestOpenFormatErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rc, _, err := Open(bytes.NewReader(tc.obj))
+			rc, _, err := OpenWith(bytes.NewReader(tc.obj), parquetOK)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}

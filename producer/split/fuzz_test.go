@@ -78,6 +78,8 @@ func FuzzSplitJSON(f *testing.F) {
 		"{\"a\":\"b\n\"}\n{\"c\":1}",
 		`{"Records":[1,{]}`,
 		"\xef\xbb\xbf[]",
+		`{"Records":[{"a":[[[[[[[[[[1]]]]]]]]]]},{"b":2}]}`,
+		"[[[[[[[[[[[[]]]]]]]]]]]]\n{\"c\":{\"d\":{\"e\":{}}}}",
 	} {
 		f.Add([]byte(s), uint8(0))
 		f.Add([]byte(s), uint8(5))
@@ -86,7 +88,7 @@ func FuzzSplitJSON(f *testing.F) {
 	addCorpus(f, "guardduty/*.log")
 	addCorpus(f, "waf/*.log")
 	f.Fuzz(func(t *testing.T, in []byte, knob uint8) {
-		o := Options{BufferSize: 16 + int(knob%4)*7, MaxRecordBytes: 8 + int(knob)*37}
+		o := Options{BufferSize: 16 + int(knob%4)*7, MaxRecordBytes: 8 + int(knob)*37, MaxDepth: 2 + int(knob%16)}
 		for _, delim := range []string{"", "Records", "detail.findings"} {
 			f := Format{Kind: KindJSON, JSONDelimiter: delim}
 			recs, recErrs, fatal := collect(t, in, f, o)
@@ -137,6 +139,8 @@ func FuzzSplitText(f *testing.F) {
 	for _, s := range []string{
 		vpcHeader + "\n2 a b\n2 c d\n",
 		"#Version: 1.0\r\n#Fields: a b\r\n1 2\r\n\r\n3 4",
+		"h\r1 2\r\r3 4\r\n5 6\n\r7\r",
+		"a\rb\r",
 		"\n\n\n",
 		"x",
 		"\xef\xbb\xbfh\nr\n",
@@ -160,15 +164,17 @@ func FuzzSplitText(f *testing.F) {
 				}
 				t.Fatalf("%s: fatal %v", kind, fatal)
 			}
-			// Oracle: split by '\n', strip one '\r', drop the header lines.
-			body := bytes.TrimPrefix(in, []byte("\xef\xbb\xbf"))
-			lines := strings.Split(string(body), "\n")
+			// Oracle: Python's universal newlines ("\r\n", then a lone
+			// "\r", become "\n"), split by '\n', drop the header lines.
+			body := string(bytes.TrimPrefix(in, []byte("\xef\xbb\xbf")))
+			body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\r", "\n")
+			lines := strings.Split(body, "\n")
 			if len(lines) > 0 && lines[len(lines)-1] == "" {
 				lines = lines[:len(lines)-1]
 			}
 			lines = lines[min(header, len(lines)):]
 			if kind == KindCSV {
-				for len(lines) > 0 && strings.Trim(strings.TrimSuffix(lines[0], "\r"), " \t") == "" {
+				for len(lines) > 0 && strings.Trim(lines[0], " \t") == "" {
 					lines = lines[1:]
 				}
 				if len(lines) > 0 {
@@ -178,7 +184,6 @@ func FuzzSplitText(f *testing.F) {
 			var want []string
 			tooLong := 0
 			for _, l := range lines {
-				l = strings.TrimSuffix(l, "\r")
 				if len(l) > o.MaxRecordBytes {
 					tooLong++
 					continue

@@ -32,17 +32,24 @@ type jsonScanner struct {
 	inArray bool // inside the records array
 	found   bool // the current top-level value had the path
 	stack   []byte
+	// Beyond maxDepth the brackets are only counted (deep) and the record
+	// is refused with ErrTooDeep once it ends; the scanner stays in step,
+	// so the records after it are read as usual.
+	maxDepth int
+	deep     int
+	tooDeep  bool
 
 	env envelope // EventBridge envelope of the current top-level object
 }
 
 func newJSONScanner(r io.Reader, delimiter string, o Options) *jsonScanner {
 	s := &jsonScanner{
-		r:      r,
-		buf:    make([]byte, o.BufferSize),
-		mark:   -1,
-		maxRec: o.MaxRecordBytes,
-		maxBuf: o.MaxRecordBytes + o.BufferSize,
+		r:        r,
+		buf:      make([]byte, o.BufferSize),
+		mark:     -1,
+		maxRec:   o.MaxRecordBytes,
+		maxBuf:   o.MaxRecordBytes + o.BufferSize,
+		maxDepth: o.MaxDepth,
 	}
 	if delimiter != "" {
 		s.path = strings.Split(delimiter, ".")
@@ -149,7 +156,7 @@ func (s *jsonScanner) value(capture bool) (raw []byte, dropped bool, err error) 
 	if _, err := s.peekMore(); err != nil {
 		return nil, false, err
 	}
-	s.dropped = false
+	s.dropped, s.tooDeep, s.deep = false, false, 0
 	if capture {
 		s.mark = s.pos
 	}
@@ -169,6 +176,13 @@ func (s *jsonScanner) value(capture bool) (raw []byte, dropped bool, err error) 
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if s.tooDeep && capture { // a skipped value may be as deep as it likes
+		err = fmt.Errorf("%w: JSON nested deeper than %d (max JSON depth)", ErrTooDeep, s.maxDepth)
+		if !s.dropped && s.pos-s.mark <= s.maxRec {
+			raw = s.buf[s.mark:s.pos:s.pos] // for the dead letter
+		}
+		return raw, false, err
 	}
 	if s.dropped || (capture && s.pos-s.mark > s.maxRec) {
 		return nil, true, nil
@@ -242,12 +256,17 @@ func (s *jsonScanner) scanNested() error {
 			case '"':
 				inStr = true
 			case '{', '[':
-				if len(s.stack) >= maxJSONDepth {
-					s.pos += i
-					return syntaxErr("nested deeper than %d", maxJSONDepth)
+				if len(s.stack) >= s.maxDepth {
+					s.tooDeep = true
+					s.deep++
+					continue
 				}
 				s.stack = append(s.stack, c)
 			case '}', ']':
+				if s.deep > 0 {
+					s.deep-- // past the depth limit only the count is kept
+					continue
+				}
 				open := s.stack[len(s.stack)-1]
 				if (c == '}') != (open == '{') {
 					s.pos += i
@@ -328,6 +347,9 @@ func (s *jsonScanner) next() ([]byte, error) {
 // first byte). Broken JSON inside an array cannot be resynchronised: fatal.
 func (s *jsonScanner) element() ([]byte, error) {
 	raw, dropped, err := s.value(true)
+	if errors.Is(err, ErrTooDeep) {
+		return nil, recordErrRaw(err, raw)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -372,6 +394,8 @@ func (s *jsonScanner) topValue(capture bool) ([]byte, error) {
 		return nil, recordErr(ErrRecordTooLarge)
 	case err == nil:
 		return raw, nil
+	case errors.Is(err, ErrTooDeep): // the value was read to its end
+		return nil, recordErrRaw(err, raw)
 	case errors.Is(err, ErrInvalidJSON):
 		if err != errUnexpectedEnd {
 			if rerr := s.resync(); rerr != nil {

@@ -18,6 +18,8 @@ type multiline struct {
 	pendEOL  bool // pending ended with '\n'
 	dropped  int64
 	done     bool
+
+	firstEmpty, lastEmpty int8 // cached Match of an empty line: 0 unknown, 1 yes, -1 no
 }
 
 // Dropped is the number of non-blank lines dropped so far because they
@@ -52,6 +54,9 @@ func (s *Splitter) nextMultiline() ([]byte, error) {
 		}
 	}
 	for {
+		if !m.inRecord {
+			s.lines.skipEmpty() // dropped anyway: skip a run in one scan
+		}
 		line, tooLong, err := s.lines.next()
 		if err == io.EOF {
 			m.done = true
@@ -63,7 +68,7 @@ func (s *Splitter) nextMultiline() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		isFirst := !tooLong && m.first.Match(line)
+		isFirst := !tooLong && m.match(m.first, &m.firstEmpty, line)
 		if isFirst && m.inRecord {
 			m.pending = append(m.pending[:0], line...)
 			m.hasPend, m.pendEOL = true, s.lines.eol
@@ -83,10 +88,26 @@ func (s *Splitter) nextMultiline() ([]byte, error) {
 			}
 			continue
 		}
-		if m.last != nil && !tooLong && m.last.Match(line) {
+		if m.last != nil && !tooLong && m.match(m.last, &m.lastEmpty, line) {
 			return m.finishLast(s.lines.eol)
 		}
 	}
+}
+
+// match is re.Match(line) with the result for an empty line cached: a
+// record of a million empty lines costs a million appends, not a million
+// regexp runs.
+func (m *multiline) match(re *regexp.Regexp, empty *int8, line []byte) bool {
+	if len(line) > 0 {
+		return re.Match(line)
+	}
+	if *empty == 0 {
+		*empty = -1
+		if re.Match(nil) {
+			*empty = 1
+		}
+	}
+	return *empty == 1
 }
 
 func (m *multiline) start(line []byte) {

@@ -42,7 +42,7 @@ type parquetReader struct {
 	err    error
 }
 
-func openParquet(r io.Reader, o OpenOptions, outerClose func() error) (rc io.ReadCloser, err error) {
+func openParquet(r io.Reader, o OpenOptions, outerClose func() error) (rc *parquetReader, err error) {
 	closeOuter := func() {
 		if outerClose != nil {
 			outerClose()
@@ -62,7 +62,12 @@ func openParquet(r io.Reader, o OpenOptions, outerClose func() error) (rc io.Rea
 			closeOuter()
 		}
 	}()
-	f, err := parquet.OpenFile(sp, sp.size)
+	if err := checkParquet(sp, sp.size); err != nil {
+		return nil, err
+	}
+	// The page index and bloom filters are not needed to read rows, and
+	// would be more file-declared lengths to check.
+	f, err := parquet.OpenFile(sp, sp.size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrParquet, err)
 	}

@@ -1,7 +1,6 @@
 package split
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -140,8 +139,11 @@ const (
 	// MaxContextBytes bounds Context (header lines); a longer header is a
 	// fatal error. Equal to wire.MaxContextBytes.
 	MaxContextBytes = 64 << 10
-	// maxJSONDepth bounds JSON nesting inside one record.
-	maxJSONDepth = 10000
+	// DefaultMaxDepth bounds JSON nesting inside one record. es-loader
+	// (Python's json, recursion limit 1000) fails records nested about
+	// 950 deep, and decode (internal/pyjson, internal/doc) refuses more
+	// than 900; beyond 1000 the producer quarantines the record itself.
+	DefaultMaxDepth = 1000
 )
 
 // Options tune memory use. The zero value means the defaults.
@@ -153,11 +155,17 @@ type Options struct {
 	MaxRecordBytes int
 	// BufferSize is the read buffer size. 0 means DefaultBufferSize (64 KiB).
 	BufferSize int
+	// MaxDepth (json, cwl) is the deepest nesting of a JSON record; a
+	// deeper record is a *RecordError with ErrTooDeep and the records
+	// after it are read as usual (the scanner only counts brackets past
+	// the limit, so its memory does not grow with the depth). 0 means
+	// DefaultMaxDepth.
+	MaxDepth int
 }
 
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
-	return Options{MaxRecordBytes: DefaultMaxRecordBytes, BufferSize: DefaultBufferSize}
+	return Options{MaxRecordBytes: DefaultMaxRecordBytes, BufferSize: DefaultBufferSize, MaxDepth: DefaultMaxDepth}
 }
 
 // Validate checks the options.
@@ -167,6 +175,9 @@ func (o Options) Validate() error {
 	}
 	if o.BufferSize < 0 {
 		return fmt.Errorf("split: buffer_size %d < 0", o.BufferSize)
+	}
+	if o.MaxDepth < 0 {
+		return fmt.Errorf("split: max_depth %d < 0", o.MaxDepth)
 	}
 	return nil
 }
@@ -178,12 +189,17 @@ func (o Options) withDefaults() Options {
 	if o.BufferSize == 0 {
 		o.BufferSize = DefaultBufferSize
 	}
+	if o.MaxDepth == 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
 	o.BufferSize = max(o.BufferSize, 16)
 	return o
 }
 
 // Per-record causes, found inside a *RecordError.
 var (
+	// ErrTooDeep: a JSON record is nested deeper than Options.MaxDepth.
+	ErrTooDeep = errors.New("nested too deep")
 	// ErrRecordTooLarge: the record is longer than Options.MaxRecordBytes.
 	ErrRecordTooLarge = errors.New("record too large")
 	// ErrInvalidJSON: the record is not well-formed JSON (unbalanced or
@@ -205,6 +221,11 @@ var (
 type RecordError struct {
 	Ordinal int64
 	Err     error
+	// Raw is the refused record's bytes when the splitter read them (a
+	// record nested too deep, a FireLens line that is not a FireLens
+	// object), for its dead letter; nil otherwise (a record too large is
+	// never held). Valid until the next call to Next.
+	Raw []byte
 }
 
 func (e *RecordError) Error() string {
@@ -254,7 +275,7 @@ func New(r io.Reader, f Format, opts Options) (*Splitter, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	if _, ok := r.(*parquetReader); ok {
+	if isParquet(r) {
 		// PAR1 switches the format, as in es-loader: one JSON object per
 		// row, one per line, whatever the log type's file_format.
 		f = Format{Kind: KindLines}
@@ -268,7 +289,7 @@ func New(r io.Reader, f Format, opts Options) (*Splitter, error) {
 		o.MaxRecordBytes = max(o.MaxRecordBytes, MaxCWLPayloadBytes)
 		s.cwl = &cwlScanner{js: newJSONScanner(r, "", o), max: opts.MaxRecordBytes}
 	default:
-		s.lines = &lineReader{br: bufio.NewReaderSize(r, opts.BufferSize), max: opts.MaxRecordBytes}
+		s.lines = newLineReader(r, opts.BufferSize, opts.MaxRecordBytes)
 		if f.Kind == KindMultiline {
 			s.ml = &multiline{first: f.FirstLine, last: f.LastLine, max: opts.MaxRecordBytes}
 		}
@@ -309,7 +330,8 @@ func (s *Splitter) Next() (rec []byte, ordinal int64, err error) {
 		return rec, s.ordinal, nil
 	case isRecordErr(err):
 		s.ordinal++
-		return nil, s.ordinal, &RecordError{Ordinal: s.ordinal, Err: err.(recordCause).err}
+		rc := err.(recordCause)
+		return nil, s.ordinal, &RecordError{Ordinal: s.ordinal, Err: rc.err, Raw: rc.raw}
 	case err == io.EOF:
 		s.err = io.EOF
 		return nil, 0, io.EOF
@@ -352,11 +374,17 @@ func (s *Splitter) Ordinal() int64 { return s.ordinal }
 func (s *Splitter) Records() int64 { return s.records }
 
 // recordCause marks a per-record error inside the splitter.
-type recordCause struct{ err error }
+type recordCause struct {
+	err error
+	raw []byte
+}
 
 func (r recordCause) Error() string { return r.err.Error() }
 
-func recordErr(cause error) error { return recordCause{cause} }
+func recordErr(cause error) error { return recordCause{err: cause} }
+
+// recordErrRaw is recordErr for a record whose bytes were read.
+func recordErrRaw(cause error, raw []byte) error { return recordCause{err: cause, raw: raw} }
 
 func isRecordErr(err error) bool {
 	_, ok := err.(recordCause)
@@ -372,6 +400,7 @@ func (s *Splitter) nextLine() ([]byte, error) {
 		}
 	}
 	for {
+		s.lines.skipEmpty()
 		line, tooLong, err := s.lines.next()
 		if err != nil {
 			return nil, err
@@ -413,6 +442,7 @@ func (s *Splitter) readHeader() error {
 	}
 	if s.f.Kind == KindCSV {
 		for {
+			s.lines.skipEmpty()
 			line, tooLong, err := s.lines.next()
 			if err != nil {
 				if err == io.EOF {
@@ -444,70 +474,209 @@ func isBlank(line []byte) bool {
 	return true
 }
 
-// lineReader returns lines of at most max bytes from a bufio.Reader,
-// without their "\n" or "\r\n" terminator. A longer line is consumed and
+// lineReader returns lines of at most max bytes, without their
+// terminator. Terminators are "\n", "\r\n" and a lone "\r": es-loader reads
+// text objects with Python's universal newlines, so a file with CR line
+// ends (old Mac style, or some exporters) is as many records as a file
+// with LF ends, with the same bytes. A longer line is consumed and
 // reported with tooLong.
+//
+// It works on its own buffer rather than bufio.Reader.ReadSlice because it
+// looks for two terminator bytes; the next '\n' and '\r' positions are
+// cached so that each byte is scanned once per terminator byte, whatever
+// the mix of line ends (a CR-only object would otherwise rescan the
+// buffer for a '\n' on every line).
 type lineReader struct {
-	br  *bufio.Reader
-	buf []byte
-	max int
-	eol bool // the line next returned last ended with '\n'
+	r      io.Reader
+	buf    []byte
+	lo, hi int // unread bytes are buf[lo:hi]
+	nl, cr idxCache
+	long   []byte // start of a line longer than the buffer
+	inLong bool   // long holds the start of the current line
+	drop   bool   // the current line already exceeds max
+	max    int
+	eol    bool  // the line next returned last ended with a terminator
+	err    error // io.EOF or the read error, once the source returned it
+}
+
+// idxCache caches the position of the next occurrence of one byte.
+type idxCache struct {
+	at int // absolute index in buf, or -1: none in [.., to)
+	to int
+}
+
+func newLineReader(r io.Reader, size, max int) *lineReader {
+	return &lineReader{r: r, buf: make([]byte, size), max: max, nl: idxCache{at: -1}, cr: idxCache{at: -1}}
+}
+
+func (l *lineReader) find(c byte, ic *idxCache) int {
+	if ic.at >= l.lo {
+		return ic.at
+	}
+	from := l.lo
+	if ic.at < 0 && ic.to > from {
+		from = ic.to
+	}
+	if k := bytes.IndexByte(l.buf[from:l.hi], c); k >= 0 {
+		ic.at = from + k
+		return ic.at
+	}
+	ic.at, ic.to = -1, l.hi
+	return -1
+}
+
+// fill moves the unread bytes to the front and reads once more. It
+// returns false when no more bytes can come (l.err is set).
+func (l *lineReader) fill() bool {
+	if l.err != nil {
+		return false
+	}
+	if l.lo > 0 {
+		n := copy(l.buf, l.buf[l.lo:l.hi])
+		l.lo, l.hi = 0, n
+		l.nl, l.cr = idxCache{at: -1}, idxCache{at: -1}
+	}
+	for tries := 0; tries < 100; tries++ {
+		n, err := l.r.Read(l.buf[l.hi:])
+		l.hi += n
+		if err != nil {
+			l.err = err
+			return n > 0
+		}
+		if n > 0 {
+			return true
+		}
+	}
+	l.err = io.ErrNoProgress
+	return false
 }
 
 func (l *lineReader) skipBOM() {
-	if b, err := l.br.Peek(3); err == nil && bytes.Equal(b, []byte("\xef\xbb\xbf")) {
-		l.br.Discard(3)
+	for l.hi-l.lo < 3 && l.fill() {
+	}
+	if bytes.HasPrefix(l.buf[l.lo:l.hi], []byte("\xef\xbb\xbf")) {
+		l.lo += 3
+	}
+}
+
+// skipEmpty skips consecutive line terminators (empty lines), so that a
+// run of millions of them costs a scan, not a call per line.
+func (l *lineReader) skipEmpty() {
+	for !l.inLong {
+		i := l.lo
+		for i < l.hi && (l.buf[i] == '\n' || l.buf[i] == '\r') {
+			i++
+		}
+		// Keep a '\r' at the end of the buffer: it may start a CRLF whose
+		// '\n' is read next; skipping both is right too, but keeping the
+		// last one is simpler to reason about and costs one call.
+		if i > l.lo && i == l.hi {
+			i--
+		}
+		l.lo = i
+		if i < l.hi-1 || l.err != nil || !l.fill() {
+			return
+		}
+		if l.buf[l.lo] != '\n' && l.buf[l.lo] != '\r' {
+			return
+		}
 	}
 }
 
 func (l *lineReader) next() (line []byte, tooLong bool, err error) {
-	frag, err := l.br.ReadSlice('\n')
-	if err == nil {
-		return l.trim(frag)
-	}
-	if err != bufio.ErrBufferFull {
-		if len(frag) > 0 && err == io.EOF { // last line without '\n'
-			return l.trim(frag)
-		}
-		return nil, false, err
-	}
-	// Long line: gather fragments, up to max (+2 for the terminator).
-	l.buf = append(l.buf[:0], frag...)
 	for {
-		frag, err = l.br.ReadSlice('\n')
-		if !tooLong {
-			if len(l.buf)+len(frag) > l.max+2 {
-				tooLong = true
-				l.buf = l.buf[:0]
-			} else {
-				l.buf = append(l.buf, frag...)
+		end, tl := -1, 0
+		n := l.find('\n', &l.nl)
+		r := -1
+		if n < 0 {
+			r = l.find('\r', &l.cr)
+		} else if n > l.lo {
+			// only a '\r' before this '\n' matters
+			if k := bytes.IndexByte(l.buf[l.lo:n], '\r'); k >= 0 {
+				r = l.lo + k
 			}
 		}
-		if err == bufio.ErrBufferFull {
-			continue
+		switch {
+		case r >= 0 && r+1 < l.hi:
+			end, tl = r, 1
+			if l.buf[r+1] == '\n' {
+				tl = 2
+			}
+		case r >= 0 && l.err != nil: // a '\r' ends the object
+			end, tl = r, 1
+		case r < 0 && n >= 0:
+			end, tl = n, 1
 		}
-		if err != nil && err != io.EOF {
-			return nil, false, err
+		if end >= 0 {
+			b := l.buf[l.lo:end]
+			l.lo = end + tl
+			return l.line(b, true)
 		}
-		break
+		if l.err != nil && (l.hi == l.lo || r < 0) {
+			// The last line may lack a terminator; after a read error
+			// (e.g. a truncated gzip) it is cut off and is not returned.
+			if l.err == io.EOF && (l.lo < l.hi || l.inLong) {
+				b := l.buf[l.lo:l.hi]
+				l.lo = l.hi
+				return l.line(b, false)
+			}
+			return nil, false, l.err
+		}
+		if l.lo == 0 && l.hi == len(l.buf) {
+			// Full buffer and no terminator: keep the line's start aside
+			// (all but a last '\r', which may be half a CRLF).
+			keep := l.hi
+			if r == keep-1 {
+				keep--
+			}
+			l.addLong(l.buf[:keep])
+			l.lo = keep
+		}
+		if !l.fill() && l.err == nil {
+			return nil, false, io.ErrNoProgress
+		}
 	}
-	if tooLong {
-		return nil, true, nil
-	}
-	return l.trim(l.buf)
 }
 
-func (l *lineReader) trim(b []byte) ([]byte, bool, error) {
-	l.eol = false
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-		l.eol = true
+func (l *lineReader) addLong(b []byte) {
+	if !l.inLong {
+		l.inLong, l.drop = true, false
+		l.long = l.long[:0]
 	}
-	if n := len(b); n > 0 && b[n-1] == '\r' { // CRLF, or a CR before the end
-		b = b[:n-1]
+	if l.drop {
+		return
+	}
+	if len(l.long)+len(b) > l.max {
+		l.drop = true
+		l.long = l.long[:0]
+		return
+	}
+	l.long = append(l.long, b...)
+}
+
+func (l *lineReader) line(b []byte, eol bool) ([]byte, bool, error) {
+	l.eol = eol
+	if l.inLong {
+		l.addLong(b)
+		l.inLong = false
+		if l.drop {
+			return nil, true, nil
+		}
+		b = l.long
 	}
 	if len(b) > l.max {
 		return nil, true, nil
 	}
 	return b, false, nil
+}
+
+func isParquet(r io.Reader) bool {
+	switch x := r.(type) {
+	case *parquetReader:
+		return true
+	case *budgetReadCloser:
+		_, ok := x.r.(*parquetReader)
+		return ok
+	}
+	return false
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"time"
 )
 
 // Spool defaults.
@@ -19,9 +21,35 @@ const (
 	DefaultMaxSpoolBytes = 4 << 30
 )
 
+// Decompression limits (the per-object part of the resource budget).
+const (
+	// DefaultMaxDecompressedBytes bounds an object's decompressed content:
+	// es-loader's objects are at most a few hundred MB decompressed (it
+	// holds them in a Lambda's memory), so 2 GiB leaves room and stops a
+	// bomb long before it costs minutes of CPU.
+	DefaultMaxDecompressedBytes = 2 << 30
+	// DefaultMaxRatio bounds decompressed/compressed bytes. Logs compress
+	// 5–30×; gzip cannot go beyond ~1032× and a gzip of one repeated byte
+	// (a "newline bomb") is close to that, bzip2 far beyond.
+	DefaultMaxRatio = 200
+	// RatioFloorBytes: the ratio is only checked once this much has been
+	// decompressed, so small, very repetitive objects always pass.
+	RatioFloorBytes = 64 << 20
+	// DefaultMaxDecompressTime bounds the time spent inside the
+	// decompressor for one object (not the time spent waiting for the
+	// records to be sent).
+	DefaultMaxDecompressTime = 5 * time.Minute
+)
+
 // ErrTooLarge: a zip or parquet object is larger than
 // OpenOptions.MaxSpoolBytes.
 var ErrTooLarge = errors.New("split: object too large to spool")
+
+// ErrLimit: the object exceeds a decompression limit (size, ratio, time,
+// overlapping zip members, a parquet footer or page larger than the
+// file allows). It is a content error: the object is quarantined with
+// the reason, the records read before are kept.
+var ErrLimit = errors.New("split: decompression limit exceeded")
 
 // OpenOptions tune how OpenWith spools objects that need random access.
 // The zero value means the defaults.
@@ -33,17 +61,40 @@ type OpenOptions struct {
 	MaxSpoolBytes int64
 	// TempDir for spool files; "" is os.TempDir().
 	TempDir string
+	// MaxDecompressedBytes: a compressed object whose content grows beyond
+	// this is cut there with ErrLimit. 0: DefaultMaxDecompressedBytes.
+	// Plain (uncompressed) objects are not limited.
+	MaxDecompressedBytes int64
+	// MaxRatio: a compressed object whose content is more than MaxRatio
+	// times the compressed bytes read so far (checked beyond
+	// RatioFloorBytes) is cut there with ErrLimit. 0: DefaultMaxRatio.
+	MaxRatio int64
+	// MaxDecompressTime: time spent decompressing one object (inside its
+	// Read calls) beyond this is ErrLimit. 0: DefaultMaxDecompressTime.
+	MaxDecompressTime time.Duration
+	// Parquet says the object may be Parquet: its log type's file_format
+	// is parquet or its key ends in ".parquet". Only then is content
+	// starting with "PAR1" read as Parquet (es-loader switches on the
+	// magic alone, but a forged footer must not reach the Parquet reader
+	// of a log type that never has Parquet); elsewhere it is text or
+	// ErrBinary like any other content.
+	Parquet bool
 }
 
 // DefaultOpenOptions returns the documented defaults.
 func DefaultOpenOptions() OpenOptions {
-	return OpenOptions{MemSpoolBytes: DefaultMemSpoolBytes, MaxSpoolBytes: DefaultMaxSpoolBytes}
+	return OpenOptions{MemSpoolBytes: DefaultMemSpoolBytes, MaxSpoolBytes: DefaultMaxSpoolBytes,
+		MaxDecompressedBytes: DefaultMaxDecompressedBytes, MaxRatio: DefaultMaxRatio, MaxDecompressTime: DefaultMaxDecompressTime}
 }
 
 // Validate checks the options.
 func (o OpenOptions) Validate() error {
 	if o.MemSpoolBytes < 0 || o.MaxSpoolBytes < 0 {
 		return fmt.Errorf("split: spool sizes must be >= 0 (mem %d, max %d)", o.MemSpoolBytes, o.MaxSpoolBytes)
+	}
+	if o.MaxDecompressedBytes < 0 || o.MaxRatio < 0 || o.MaxDecompressTime < 0 {
+		return fmt.Errorf("split: max decompressed bytes %d, max ratio %d and max decompress time %s must be >= 0",
+			o.MaxDecompressedBytes, o.MaxRatio, o.MaxDecompressTime)
 	}
 	return nil
 }
@@ -54,6 +105,15 @@ func (o OpenOptions) withDefaults() OpenOptions {
 	}
 	if o.MaxSpoolBytes == 0 {
 		o.MaxSpoolBytes = DefaultMaxSpoolBytes
+	}
+	if o.MaxDecompressedBytes == 0 {
+		o.MaxDecompressedBytes = DefaultMaxDecompressedBytes
+	}
+	if o.MaxRatio == 0 {
+		o.MaxRatio = DefaultMaxRatio
+	}
+	if o.MaxDecompressTime == 0 {
+		o.MaxDecompressTime = DefaultMaxDecompressTime
 	}
 	return o
 }
@@ -100,4 +160,11 @@ func spool(r io.Reader, o OpenOptions) (*spooled, error) {
 		return fail(fmt.Errorf("%w: more than %d bytes", ErrTooLarge, o.MaxSpoolBytes))
 	}
 	return &spooled{ReaderAt: f, size: n + m, close: f.Close}, nil
+}
+
+// MayBeParquet reports whether an object of a log type with that
+// file_format and that key may be Parquet (OpenOptions.Parquet): the log
+// type says parquet, or the key ends in ".parquet".
+func MayBeParquet(fileFormat, key string) bool {
+	return fileFormat == "parquet" || strings.HasSuffix(strings.ToLower(key), ".parquet")
 }

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -22,7 +23,7 @@ type zipReader struct {
 	err    error
 }
 
-func openZip(r io.Reader, o OpenOptions) (io.ReadCloser, error) {
+func openZip(r io.Reader, o OpenOptions) (*zipReader, error) {
 	sp, err := spool(r, o)
 	if err != nil {
 		return nil, err
@@ -38,6 +39,10 @@ func openZip(r io.Reader, o OpenOptions) (io.ReadCloser, error) {
 			continue
 		}
 		z.files = append(z.files, f)
+	}
+	if err := checkZipLayout(z.files, sp.size, o); err != nil {
+		sp.close()
+		return nil, err
 	}
 	// Check the first member now, so a nested or binary archive is refused
 	// by Open like any other object.
@@ -129,6 +134,43 @@ func (z *zipReader) Close() error {
 		err := z.sp.close()
 		z.sp = nil
 		return err
+	}
+	return nil
+}
+
+// checkZipLayout refuses archives whose members share compressed bytes (the
+// overlapping-member bomb: one deflate stream referenced by thousands of
+// central-directory entries, so 1 MB reads as a TiB) or reach beyond the
+// archive, and archives whose declared content exceeds the decompressed
+// limit. Declared sizes can lie, but archive/zip checks them against what
+// the member really holds, and the budget reader cuts what they hide.
+func checkZipLayout(files []*zip.File, size int64, o OpenOptions) error {
+	type span struct {
+		off, end int64
+		name     string
+	}
+	spans := make([]span, 0, len(files))
+	var declared uint64
+	for _, f := range files {
+		off, err := f.DataOffset()
+		if err != nil {
+			return fmt.Errorf("%w: zip member %q: %w", ErrCorrupt, f.Name, err)
+		}
+		end := off + int64(f.CompressedSize64)
+		if f.CompressedSize64 > uint64(size) || end > size || off < 0 {
+			return fmt.Errorf("%w: zip member %q extends beyond the archive (%d bytes)", ErrCorrupt, f.Name, size)
+		}
+		spans = append(spans, span{off, end, f.Name})
+		declared += f.UncompressedSize64
+	}
+	if declared > uint64(o.MaxDecompressedBytes) {
+		return fmt.Errorf("%w: zip members declare %d bytes, more than %d (max decompressed bytes)", ErrLimit, declared, o.MaxDecompressedBytes)
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].off < spans[j].off })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].off < spans[i-1].end {
+			return fmt.Errorf("%w: zip members %q and %q overlap (a zip bomb)", ErrLimit, spans[i-1].name, spans[i].name)
+		}
 	}
 	return nil
 }

@@ -39,7 +39,17 @@ type mstate struct {
 	steps  int
 	budget int
 	abort  bool
+	depth  int // iterations of repeated sub-expressions on the call stack
 }
+
+// maxLoopDepth bounds the iterations of a repeated sub-expression that is
+// not a single character (`(\s|T)+`, `(?:ab)*`, nested captures) that one
+// match may have on the goroutine stack: each iteration is a few nested
+// calls, so a 1 MB line of such iterations took 520 MiB of stack (and with
+// nested captures overflowed the 1 GB limit, killing the process). Past
+// it the match is handed to the regexp, whose memory does not grow with
+// the line.
+const maxLoopDepth = 2048
 
 var mstatePool = sync.Pool{New: func() any { return &mstate{} }}
 
@@ -144,14 +154,14 @@ func (f *fastRE) match(s *mstate, in []byte) (m []int, ok bool) {
 	}
 	s.caps = s.caps[:n]
 	s.in = in
-	s.steps, s.budget, s.abort = 0, 256+64*len(in), false
+	s.steps, s.budget, s.abort, s.depth = 0, 256+64*len(in), false, 0
 	s.stack = s.stack[:0]
 	for pos := 0; pos <= len(in); {
 		for i := range s.caps {
 			s.caps[i] = -1
 		}
 		s.caps[0] = pos
-		if f.start(s, pos) {
+		if f.start(s, pos) && !s.abort { // an aborted branch may have ended a repetition early
 			s.in = nil
 			return s.caps, true
 		}
@@ -178,7 +188,7 @@ func (s *mstate) spend(n int) bool {
 
 func (s *mstate) step() bool {
 	s.steps++
-	if s.steps > s.budget {
+	if s.steps > s.budget || s.abort {
 		s.abort = true
 		return false
 	}
@@ -418,7 +428,18 @@ func (c *compiler) compile(re *syntax.Regexp, k cont, kfirst int) (m cont, first
 			return nil, -1
 		}
 		var loop cont
-		body, _ := c.compile(re.Sub[0], func(s *mstate, pos int) bool { return loop(s, pos) }, -1)
+		// next iteration: one level deeper on the stack, bounded
+		again := func(s *mstate, pos int) bool {
+			if s.depth >= maxLoopDepth {
+				s.abort = true
+				return false
+			}
+			s.depth++
+			ok := loop(s, pos)
+			s.depth--
+			return ok
+		}
+		body, _ := c.compile(re.Sub[0], again, -1)
 		if lazy {
 			loop = func(s *mstate, pos int) bool { return s.step() && (k(s, pos) || body(s, pos)) }
 		} else {

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,6 +30,10 @@ var extraPatterns = []string{
 	`^(?:(-|(?P<q>[a-z]+)) ?(?P<r>[^ ]+) (?P<s>\S*))`,
 	`^(?:a?(?P<c>[^:]*):(?P<d>[^ ]*?) (e|f)?)`,
 	`^(?:[a-z]*?(?P<g>[^ ]+) )`,
+	// repeated groups that are not one character (the stack-depth bound)
+	`^(?P<a>((?P<b>(x|y))(?P<c>(z|w)))+)(?P<rest>.*)$`,
+	`^(?:(ab)+?c)`,
+	`^(?:(a|b)*(?P<t>.*))`,
 }
 
 // patterns returns every log_pattern of the built-in registry plus extraPatterns.
@@ -139,7 +144,25 @@ func FuzzFastRE(f *testing.F) {
 	for _, l := range sampleLines(f) {
 		f.Add(l, uint8(0))
 	}
+	f.Add([]byte("xz"), uint8(0x80))
+	f.Add([]byte("ab"), uint8(0x81))
+	f.Add([]byte(" "), uint8(0x82))
 	f.Fuzz(func(t *testing.T, in []byte, which uint8) {
+		if which&0x80 != 0 && len(in) > 0 {
+			// long input: the fuzzed bytes repeated past maxLoopDepth
+			// iterations, checked through findSubmatchIndex (fast
+			// matcher, or the regexp after it gives up) against regexp
+			in = bytes.Repeat(in, (4*maxLoopDepth)/len(in)+1)
+			for i := range res {
+				if i%4 == int(which)%4 {
+					want := res[i].FindSubmatchIndex(in)
+					if got := findSubmatchIndex(res[i], in, nil); !slices.Equal(got, want) {
+						t.Fatalf("pattern %q on %d bytes: %v, regexp %v", res[i], len(in), got, want)
+					}
+				}
+			}
+			return
+		}
 		for i := range res {
 			if i%4 == int(which)%4 {
 				checkSame(t, res[i], in)

@@ -1,0 +1,87 @@
+package normalize_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/siemstream/siemstream/producer"
+	"github.com/siemstream/siemstream/producer/split"
+	"github.com/siemstream/siemstream/stages"
+)
+
+// TestLineEndsParity: es-loader reads text objects with Python's universal
+// newlines, so an object whose lines end with CR, or CRLF, gives the same
+// documents (_id, @message, every field) as the same object with LF ends.
+// Checked with es-loader's own code (esl_ref.py on the CR variants of these
+// cases gives the same _id set as their .esloader.jsonl); before the
+// splitter split on a lone CR, the VPC case gave 0 documents and no error
+// and the ALB case 1 of 10.
+func TestLineEndsParity(t *testing.T) {
+	cases := []string{
+		"../../testdata/normalize/vpcflowlogs/default-v2", // csv
+		"../../testdata/normalize/vpcflowlogs/custom-v5",
+		"../../testdata/normalize/alb/web-prod",                     // text (regex)
+		"../../testdata/normalize/cloudfront-standard/distribution", // text with header lines
+		"../../testdata/normalize/s3accesslog/server-access",
+		"../../testdata/normalize-split/linux-secure/secure",           // multiline
+		"../../testdata/normalize-split/rds-mysql-slowquery/slowquery", // multiline
+		"../../testdata/normalize-split/apache-error/error",            // text
+		"../../testdata/normalize-split/windows-event/security",        // winevtxml (first+last line)
+		"../../testdata/normalize-split/firelens-web/web",              // firelens lines
+	}
+	ends := map[string]func([]byte) []byte{
+		"cr":   func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte("\r")) },
+		"crlf": func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")) },
+		"lf":   func(b []byte) []byte { return b },
+	}
+	for _, base := range cases {
+		for name, conv := range ends {
+			t.Run(filepath.Base(filepath.Dir(base))+"-"+filepath.Base(base)+"/"+name, func(t *testing.T) {
+				reg := loadRegistry(t, filepath.Dir(base))
+				key, lt, obj := readCase(t, reg, base)
+				format, err := producer.FormatFor(lt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sp, err := split.New(bytes.NewReader(conv(obj)), format, split.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				src := &stages.Source{LogType: lt.Name, Bucket: bucket, Key: key}
+				b := &stages.Batch{}
+				for {
+					rec, ord, err := sp.Next()
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						t.Fatalf("record %d: %v", ord, err)
+					}
+					b.Events = append(b.Events, stages.Event{Src: src, Ordinal: ord, Raw: append([]byte(nil), rec...)})
+				}
+				src.Context = sp.Context()
+				runChain(t, reg, b)
+				ours := map[string]outDoc{}
+				for _, e := range b.Events {
+					if e.Status == stages.Failed && !(lt.Name == "alb" && e.Ordinal == 11) { // failOrdinals
+						t.Errorf("record %d failed: %v", e.Ordinal, e.Err)
+					}
+					if e.Status == stages.Keep {
+						ours[e.ID] = outDoc{Index: e.Index, ID: e.ID, Source: e.Out}
+					}
+				}
+				exp, extra := compareEsloader(t, base, ours)
+				// es-loader defect #21: the last CSV row is never loaded; we load it.
+				if want := map[bool]int{true: 1}[lt.FileFormat == "csv"]; len(extra) != want {
+					t.Errorf("%d documents es-loader does not produce (want %d): %v", len(extra), want, extra)
+				}
+				if len(exp) == 0 {
+					t.Fatal("no es-loader documents")
+				}
+			})
+		}
+	}
+}

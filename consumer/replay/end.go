@@ -27,6 +27,14 @@ type KinesisReader interface {
 // then read forward (at most one second of the shard's writes).
 const bisectDone = time.Second
 
+// probeTimeout bounds one AT_TIMESTAMP GetShardIterator call. Kinesis
+// answers at once, with an iterator at the tip when nothing arrived at or
+// after the timestamp; kinesalite never answers that case. A call that
+// times out is taken as "nothing at or after": every such conclusion is
+// checked by reading forward from a known position (see FindEnd), so the
+// timeout costs time, never records.
+const probeTimeout = time.Second
+
 // FindEnd fixes where a replay of rng stops on one shard: the last Kinesis
 // record that arrived at or before rng.To, with the index of its last user
 // record, or Empty when no record arrived in the range.
@@ -40,9 +48,12 @@ const bisectDone = time.Second
 //  3. Otherwise the end arrived before To: search backwards by time with
 //     single-record probes, galloping from To (1s, 2s, 4s, …) and then
 //     bisecting, until a stretch of ≤ 1s holds it; read that stretch.
+//  4. Read forward from the end found (AFTER_SEQUENCE_NUMBER) until a
+//     record after To, the tip or the end of a closed shard: any record in
+//     range the probes missed moves the end there.
 //
 // The cost is O(log(gap)) probes (gap = To minus the last arrival; about 35
-// GetShardIterator+GetRecords pairs for a day) plus one second of the
+// GetShardIterator+GetRecords pairs for a day) plus about one second of the
 // shard's data, whatever the length of the range: the range itself is never
 // read twice. A closed shard needs nothing special: its reads end (no next
 // iterator) after its last record. Nothing depends on a record arriving
@@ -53,6 +64,20 @@ func FindEnd(ctx context.Context, kin KinesisReader, stream, shard string, rng R
 	first, err := f.first(ctx, rng.From)
 	if err != nil {
 		return end, err
+	}
+	if first == nil && f.timedOut {
+		// "Nothing at or after From" came from a timeout: make sure by
+		// reading from the oldest record kept.
+		err := f.read(ctx, f.input(ktypes.ShardIteratorTypeTrimHorizon, time.Time{}, ""), 1000, func(r *ktypes.Record) bool {
+			if arrival(r).Before(rng.From) {
+				return true
+			}
+			first = r
+			return false
+		})
+		if err != nil {
+			return end, err
+		}
 	}
 	if first == nil || arrival(first).After(rng.To) {
 		end.Empty = true
@@ -97,8 +122,27 @@ func FindEnd(ctx context.Context, kin KinesisReader, stream, shard string, rng R
 			return end, err
 		}
 		if last == nil {
-			return end, fmt.Errorf("shard %s: no record in range at or after %s although one was found before (trimmed by retention meanwhile?)", shard, lo.Format(time.RFC3339Nano))
+			last = first
 		}
+	}
+	// Whatever the probes concluded, nothing in range follows the end.
+	for {
+		var next *ktypes.Record
+		err := f.read(ctx, f.input(ktypes.ShardIteratorTypeAfterSequenceNumber, time.Time{}, aws.ToString(last.SequenceNumber)), 1000,
+			func(r *ktypes.Record) bool {
+				if arrival(r).After(rng.To) {
+					return false
+				}
+				next = r
+				return true
+			})
+		if err != nil {
+			return end, err
+		}
+		if next == nil {
+			break
+		}
+		last = next
 	}
 	end.SequenceNumber = aws.ToString(last.SequenceNumber)
 	end.LastArrival = arrival(last)
@@ -115,13 +159,25 @@ func FindEnd(ctx context.Context, kin KinesisReader, stream, shard string, rng R
 }
 
 type finder struct {
-	kin    KinesisReader
-	stream string
-	shard  string
-	to     time.Time
+	kin      KinesisReader
+	stream   string
+	shard    string
+	to       time.Time
+	timedOut bool // an AT_TIMESTAMP probe was answered by the timeout
 }
 
 func arrival(r *ktypes.Record) time.Time { return aws.ToTime(r.ApproximateArrivalTimestamp) }
+
+func (f *finder) input(typ ktypes.ShardIteratorType, t time.Time, seq string) *kinesis.GetShardIteratorInput {
+	in := &kinesis.GetShardIteratorInput{StreamName: &f.stream, ShardId: &f.shard, ShardIteratorType: typ}
+	switch typ {
+	case ktypes.ShardIteratorTypeAtTimestamp:
+		in.Timestamp = aws.Time(t)
+	case ktypes.ShardIteratorTypeAfterSequenceNumber:
+		in.StartingSequenceNumber = aws.String(seq)
+	}
+	return in
+}
 
 // inRangeAtOrAfter reports whether the first record at or after t arrived
 // at or before To.
@@ -135,7 +191,7 @@ func (f *finder) inRangeAtOrAfter(ctx context.Context, t time.Time) (bool, error
 // end).
 func (f *finder) first(ctx context.Context, t time.Time) (*ktypes.Record, error) {
 	var found *ktypes.Record
-	err := f.read(ctx, t, 1, func(r *ktypes.Record) bool {
+	err := f.read(ctx, f.input(ktypes.ShardIteratorTypeAtTimestamp, t, ""), 1, func(r *ktypes.Record) bool {
 		found = r
 		return false
 	})
@@ -147,7 +203,7 @@ func (f *finder) first(ctx context.Context, t time.Time) (*ktypes.Record, error)
 // there is none).
 func (f *finder) lastFrom(ctx context.Context, t time.Time) (*ktypes.Record, error) {
 	var last *ktypes.Record
-	err := f.read(ctx, t, 1000, func(r *ktypes.Record) bool {
+	err := f.read(ctx, f.input(ktypes.ShardIteratorTypeAtTimestamp, t, ""), 1000, func(r *ktypes.Record) bool {
 		if arrival(r).After(f.to) {
 			return false
 		}
@@ -157,22 +213,34 @@ func (f *finder) lastFrom(ctx context.Context, t time.Time) (*ktypes.Record, err
 	return last, err
 }
 
-// read visits records from AT_TIMESTAMP(t) until visit returns false, the
-// shard ends, or a read returns nothing while at the tip.
-func (f *finder) read(ctx context.Context, t time.Time, limit int32, visit func(*ktypes.Record) bool) error {
+var errProbeTimeout = errors.New("AT_TIMESTAMP iterator not answered in time")
+
+// read visits records from the iterator in until visit returns false, the
+// shard ends, or a read returns nothing while at the tip. An AT_TIMESTAMP
+// iterator not answered within probeTimeout reads nothing.
+func (f *finder) read(ctx context.Context, in *kinesis.GetShardIteratorInput, limit int32, visit func(*ktypes.Record) bool) error {
 	var iter *string
 	err := f.retry(ctx, func() error {
-		o, err := f.kin.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
-			StreamName: &f.stream, ShardId: &f.shard,
-			ShardIteratorType: ktypes.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(t),
-		})
+		cctx, cancel := ctx, context.CancelFunc(func() {})
+		if in.ShardIteratorType == ktypes.ShardIteratorTypeAtTimestamp {
+			cctx, cancel = context.WithTimeout(ctx, probeTimeout)
+		}
+		defer cancel()
+		o, err := f.kin.GetShardIterator(cctx, in)
+		if err != nil && ctx.Err() == nil && cctx.Err() != nil {
+			return errProbeTimeout
+		}
 		if err == nil {
 			iter = o.ShardIterator
 		}
 		return err
 	})
+	if errors.Is(err, errProbeTimeout) {
+		f.timedOut = true
+		return nil
+	}
 	if err != nil {
-		return fmt.Errorf("shard %s: AT_TIMESTAMP iterator: %w", f.shard, err)
+		return fmt.Errorf("shard %s: %s iterator: %w", f.shard, in.ShardIteratorType, err)
 	}
 	for iter != nil {
 		var o *kinesis.GetRecordsOutput
@@ -213,6 +281,9 @@ func (f *finder) retry(ctx context.Context, call func() error) error {
 }
 
 func retryable(err error) bool {
+	if errors.Is(err, errProbeTimeout) {
+		return false
+	}
 	var inv *ktypes.InvalidArgumentException
 	var nf *ktypes.ResourceNotFoundException
 	if errors.As(err, &inv) || errors.As(err, &nf) {

@@ -57,7 +57,7 @@ func TestParseRange(t *testing.T) {
 		{"2h", "1h", true, now.Add(-time.Hour)},
 		{"1h", "2h", false, time.Time{}},
 		{"", "1h", false, time.Time{}},
-		{"2025-03-15T00:00:00Z", "", false, time.Time{}}, // from in the future
+		{"2025-03-15T00:00:00Z", "", false, time.Time{}},   // from in the future
 		{"1h", "2025-03-15T00:00:00Z", false, time.Time{}}, // to in the future: ends cannot be fixed
 		{"1h", "now", true, now},
 	} {

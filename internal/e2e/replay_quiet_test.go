@@ -174,6 +174,21 @@ func finishedWhy(out string) map[string]string {
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
+// arrivalSlack: kinesalite's ApproximateArrivalTimestamp has whole seconds
+// (a record put at 12:00:00.6 can arrive "12:00:01"), so a test puts
+// records this far from the window's edges.
+const arrivalSlack = 1500 * time.Millisecond
+
+// settle waits until arrivalSlack has passed and returns the time then.
+func settle(t *testing.T, ctx context.Context) time.Time {
+	t.Helper()
+	until := time.Now().Add(arrivalSlack)
+	if err := WaitFor(ctx, 10*time.Second, func() (bool, error) { return time.Now().After(until), nil }); err != nil {
+		t.Fatal(err)
+	}
+	return time.Now()
+}
+
 // TestReplayQuietStream: the issue's report. A live producer and consumer
 // load a set, are stopped, and `siemstream replay --from T0 --index-suffix
 // -replay` (to = the tip at start) loads every event and exits 0 on its
@@ -183,7 +198,7 @@ func TestReplayQuietStream(t *testing.T) {
 	defer cancel()
 	r := newReplayRig(t, ctx, "rq", 4)
 	ds := r.dataset(8, 1500)
-	t0 := time.Now().Add(-time.Second)
+	t0 := time.Now().Add(-arrivalSlack)
 	startConsumers(t, ctx, r.fs, r.f, []string{"live1"})
 	faultMust[*Proc](t)(r.f.Producer("p1", producerArgs()...))
 	if err := r.fs.stack.UploadAll(ctx, r.f.Res.Bucket, ds); err != nil {
@@ -218,7 +233,7 @@ func TestReplayEmptyShard(t *testing.T) {
 	defer cancel()
 	r := newReplayRig(t, ctx, "re", 3)
 	sh := r.shards(ctx)
-	t0 := time.Now().Add(-time.Second)
+	t0 := time.Now().Add(-arrivalSlack)
 	a, b := r.dataset(2, 2000), r.dataset(2, 1500)
 	r.put(ctx, a, &sh[0])
 	r.put(ctx, b, &sh[1])
@@ -248,14 +263,12 @@ func TestReplayEndsInAggregate(t *testing.T) {
 	defer cancel()
 	r := newReplayRig(t, ctx, "ra", 2)
 	sh := r.shards(ctx)
-	t0 := time.Now().Add(-time.Second)
+	t0 := time.Now().Add(-arrivalSlack)
 	// 12000 events per object: ≈ 6 chunks of 256 KiB, one aggregate.
 	a := r.dataset(2, 12000)
 	r.put(ctx, a, &sh[0])
-	t1 := time.Now()
-	if err := WaitFor(ctx, 10*time.Second, func() (bool, error) { return time.Since(t1) > 50*time.Millisecond, nil }); err != nil {
-		t.Fatal(err)
-	}
+	t1 := settle(t, ctx)
+	settle(t, ctx)
 	after := r.dataset(1, 1000)
 	r.put(ctx, after, &sh[0])
 	p := faultMust[*Proc](t)(r.f.Replay("r1", replayArgs("--from", rfc(t0), "--to", rfc(t1), "--batch-events", "1000", "--max-records", "1")...))
@@ -297,10 +310,10 @@ func TestReplayKilledWorker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	r := newReplayRig(t, ctx, "rk", 4)
-	t0 := time.Now().Add(-time.Second)
+	t0 := time.Now().Add(-arrivalSlack)
 	ds := r.dataset(8, 2500)
 	r.put(ctx, ds, nil)
-	t1 := time.Now()
+	t1 := settle(t, ctx)
 	app := r.f.Res.App + "-replay"
 	args := replayArgs("--from", rfc(t0), "--to", rfc(t1), "--app-name", app, "--max-records", "2", "--batch-events", "2500")
 	start := time.Now()
@@ -342,7 +355,7 @@ func TestReplaySplitShard(t *testing.T) {
 	defer cancel()
 	r := newReplayRig(t, ctx, "rs", 2)
 	sh := r.shards(ctx)
-	t0 := time.Now().Add(-time.Second)
+	t0 := time.Now().Add(-arrivalSlack)
 	a := r.dataset(4, 1500)
 	r.put(ctx, a, nil)
 	split := func(s ktypes.Shard) {
@@ -362,10 +375,8 @@ func TestReplaySplitShard(t *testing.T) {
 	split(sh[0])
 	b := r.dataset(4, 1500)
 	r.put(ctx, b, nil) // into the children of shard 0 and into shard 1
-	t1 := time.Now()
-	if err := WaitFor(ctx, 10*time.Second, func() (bool, error) { return time.Since(t1) > 50*time.Millisecond, nil }); err != nil {
-		t.Fatal(err)
-	}
+	t1 := settle(t, ctx)
+	settle(t, ctx)
 	split(sh[1])
 	c := r.dataset(2, 1000)
 	r.put(ctx, c, nil) // after --to

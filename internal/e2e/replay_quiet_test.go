@@ -5,9 +5,11 @@ package e2e
 // README shows it, requires the process to exit 0 by itself, and checks the
 // exact number of documents of its own bucket in the -replay indices.
 // Nothing is written to the stream after the replay starts, so no test
-// depends on a record arriving after --to. They pause nothing (no
-// SIEM_FAULT_TESTS needed) and run with `go test ./internal/e2e/` when the
-// local stack is up.
+// depends on a record arriving after --to. They pause nothing. The quick
+// ones (an empty shard, an aggregate end, a split: 10–20 s each) run with
+// `go test ./internal/e2e/` when the local stack is up; the two that take
+// ≈ 40 s each (a live fleet before a quiet stream, a killed worker) run in
+// the fault phase (SIEM_FAULT_TESTS=1, `go tool task test:faults`).
 
 import (
 	"context"
@@ -41,18 +43,25 @@ type replayRig struct {
 	f  *Fleet
 }
 
-func newReplayRig(t *testing.T, ctx context.Context, name string, shards int) *replayRig {
+// newReplayRig makes the pipeline; faultPhase: run only with
+// SIEM_FAULT_TESTS=1 (slow tests).
+func newReplayRig(t *testing.T, ctx context.Context, name string, shards int, faultPhase bool) *replayRig {
 	t.Helper()
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	coord, err := ChooseCoordinator(ctx, bin)
-	if err != nil {
-		t.Fatal(err)
+	var fs *faultSuite
+	if faultPhase {
+		fs = faults(t)
+	} else {
+		root, s := stackOrSkip(t)
+		bin := binary(t, root)
+		coord, err := ChooseCoordinator(ctx, bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = &faultSuite{root: root, stack: s, bin: bin, coord: coord, coordFlag: HasCoordinatorFlag(ctx, bin)}
 	}
-	if coord != CoordinatorDynamo {
-		t.Skipf("replay completion tests run on the dynamo coordinator (the kcl adapter cannot start AT_TIMESTAMP); %s=%s", CoordinatorEnv, coord)
+	if fs.coord != CoordinatorDynamo {
+		t.Skipf("replay completion tests run on the dynamo coordinator (the kcl adapter cannot start AT_TIMESTAMP); %s=%s", CoordinatorEnv, fs.coord)
 	}
-	fs := &faultSuite{root: root, stack: s, bin: bin, coord: coord, coordFlag: HasCoordinatorFlag(ctx, bin)}
 	return &replayRig{t: t, fs: fs, f: fs.newFleet(t, ctx, name, shards)}
 }
 
@@ -196,7 +205,7 @@ func settle(t *testing.T, ctx context.Context) time.Time {
 func TestReplayQuietStream(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	r := newReplayRig(t, ctx, "rq", 4)
+	r := newReplayRig(t, ctx, "rq", 4, true)
 	ds := r.dataset(8, 1500)
 	t0 := time.Now().Add(-arrivalSlack)
 	startConsumers(t, ctx, r.fs, r.f, []string{"live1"})
@@ -231,7 +240,7 @@ func TestReplayQuietStream(t *testing.T) {
 func TestReplayEmptyShard(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	r := newReplayRig(t, ctx, "re", 3)
+	r := newReplayRig(t, ctx, "re", 3, false)
 	sh := r.shards(ctx)
 	t0 := time.Now().Add(-arrivalSlack)
 	a, b := r.dataset(2, 2000), r.dataset(2, 1500)
@@ -261,7 +270,7 @@ func TestReplayEmptyShard(t *testing.T) {
 func TestReplayEndsInAggregate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	r := newReplayRig(t, ctx, "ra", 2)
+	r := newReplayRig(t, ctx, "ra", 2, false)
 	sh := r.shards(ctx)
 	t0 := time.Now().Add(-arrivalSlack)
 	// 12000 events per object: ≈ 6 chunks of 256 KiB, one aggregate.
@@ -309,7 +318,7 @@ func replayAppFrom(out string) string {
 func TestReplayKilledWorker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	r := newReplayRig(t, ctx, "rk", 4)
+	r := newReplayRig(t, ctx, "rk", 4, true)
 	t0 := time.Now().Add(-arrivalSlack)
 	ds := r.dataset(8, 2500)
 	r.put(ctx, ds, nil)
@@ -353,7 +362,7 @@ func TestReplayKilledWorker(t *testing.T) {
 func TestReplaySplitShard(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	r := newReplayRig(t, ctx, "rs", 2)
+	r := newReplayRig(t, ctx, "rs", 2, false)
 	sh := r.shards(ctx)
 	t0 := time.Now().Add(-arrivalSlack)
 	a := r.dataset(4, 1500)

@@ -89,9 +89,27 @@ type Replay struct {
 	shards  map[string]*shard
 	log     zerolog.Logger
 
-	mu   sync.Mutex
-	stop context.CancelFunc
-	all  bool // every shard finished
+	mu     sync.Mutex
+	stop   context.CancelFunc
+	all    bool  // every shard finished
+	failed error // why the replay gave up
+}
+
+// maxEndAttempts bounds the attempts to find or store a shard's end
+// (≈ 3 minutes of backoff); then the replay stops with the error.
+const maxEndAttempts = 10
+
+// fail stops the replay with err (the first one is kept).
+func (r *Replay) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failed == nil {
+		r.failed = err
+	}
+	r.log.Error().Err(err).Msg("replay cannot go on; stopping")
+	if r.stop != nil {
+		r.stop()
+	}
 }
 
 // New checks cfg; nothing starts until the coordinator from Coordinator
@@ -291,6 +309,12 @@ func (r *Replay) Err() error {
 	if c.Finish {
 		return nil
 	}
+	r.mu.Lock()
+	failed := r.failed
+	r.mu.Unlock()
+	if failed != nil {
+		return fmt.Errorf("replay stopped with %d of %d shards finished: %w", c.ShardsDone, c.Shards, failed)
+	}
 	var open []string
 	for _, p := range c.Shard {
 		if !p.Done {
@@ -422,6 +446,10 @@ func (r *Replay) fixEnd(ctx context.Context, s *shard, stored map[string]lease.R
 			if ctx.Err() != nil {
 				return
 			}
+			if attempt+1 >= maxEndAttempts {
+				r.fail(fmt.Errorf("shard %s: cannot find its end position: %w", s.id, err))
+				return
+			}
 			log.Warn().Err(err).Msg("cannot find the shard's end position yet; retrying")
 			if !backoff.Sleep(ctx, backoff.Exp(attempt, time.Second, 30*time.Second)) {
 				return
@@ -440,10 +468,18 @@ func (r *Replay) fixEnd(ctx context.Context, s *shard, stored map[string]lease.R
 			if errors.Is(err, lease.ErrNoLease) {
 				// The coordinator creates the lease at its first shard sync.
 				wait = 200 * time.Millisecond
+				if attempt >= 1500 {
+					r.fail(fmt.Errorf("shard %s: no lease row to store its end position on after 5 minutes (is the shard leased by this replay's coordinator?)", s.id))
+					return
+				}
 				if attempt > 0 && attempt%50 == 0 {
 					log.Warn().Msg("still no lease row to store the shard's end position on")
 				}
 			} else {
+				if attempt+1 >= maxEndAttempts {
+					r.fail(fmt.Errorf("shard %s: cannot store its end position: %w", s.id, err))
+					return
+				}
 				log.Warn().Err(err).Msg("cannot store the shard's end position; retrying")
 			}
 			if !backoff.Sleep(ctx, wait) {

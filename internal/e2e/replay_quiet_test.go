@@ -59,8 +59,9 @@ func newReplayRig(t *testing.T, ctx context.Context, name string, shards int, fa
 		}
 		fs = &faultSuite{root: root, stack: s, bin: bin, coord: coord, coordFlag: HasCoordinatorFlag(ctx, bin)}
 	}
-	if fs.coord != CoordinatorDynamo {
-		t.Skipf("replay completion tests run on the dynamo coordinator (the kcl adapter cannot start AT_TIMESTAMP); %s=%s", CoordinatorEnv, fs.coord)
+	if fs.coord != CoordinatorDynamo && faultPhase {
+		// Not run on vmware-go-kcl-v2 yet (the quick ones pass on it).
+		t.Skipf("this replay test runs on the dynamo coordinator only; %s=%s", CoordinatorEnv, fs.coord)
 	}
 	return &replayRig{t: t, fs: fs, f: fs.newFleet(t, ctx, name, shards)}
 }
@@ -297,7 +298,8 @@ func TestReplayEndsInAggregate(t *testing.T) {
 	if e.LastSubSequence < 1 {
 		t.Errorf("the window's last record has %d sub-records, want an aggregate of several", e.LastSubSequence+1)
 	}
-	if row.Checkpoint != e.SequenceNumber || row.SubSequence != e.LastSubSequence {
+	// The kcl layout checkpoints whole aggregates only (no sub-sequence).
+	if row.Checkpoint != e.SequenceNumber || (r.fs.coord == CoordinatorDynamo && row.SubSequence != e.LastSubSequence) {
 		t.Errorf("checkpoint %s/%d, want the end %s/%d", row.Checkpoint, row.SubSequence, e.SequenceNumber, e.LastSubSequence)
 	}
 	t.Logf("aggregate end: %d events, last record %s with %d sub-records, checkpoint %s/%d", a.Events, e.SequenceNumber, e.LastSubSequence+1, row.Checkpoint, row.SubSequence)

@@ -45,15 +45,17 @@ const probeTimeout = time.Second
 //  1. AT_TIMESTAMP(From): no record, or the first one after To → Empty.
 //  2. AT_TIMESTAMP(To) read forward: records arriving at To itself are in
 //     range; the last of them is the end.
-//  3. Otherwise the end arrived before To: search backwards by time with
-//     single-record probes, galloping from To (1s, 2s, 4s, …) and then
-//     bisecting, until a stretch of ≤ 1s holds it; read that stretch.
+//  3. Otherwise the end arrived before To: search for it by time with
+//     single-record probes, galloping from both ends (To-1s, First+1s,
+//     To-2s, First+2s, …) and then bisecting, until a stretch of ≤ 1s
+//     holds it; read that stretch.
 //  4. Read forward from the end found (AFTER_SEQUENCE_NUMBER) until a
 //     record after To, the tip or the end of a closed shard: any record in
 //     range the probes missed moves the end there.
 //
-// The cost is O(log(gap)) probes (gap = To minus the last arrival; about 35
-// GetShardIterator+GetRecords pairs for a day) plus about one second of the
+// The cost is O(log(gap)) probes (gap = the shorter of To minus the last
+// arrival and the last minus the first arrival; at most about 70
+// GetShardIterator+GetRecords pairs for a day-long window) plus about one second of the
 // shard's data, whatever the length of the range: the range itself is never
 // read twice. A closed shard needs nothing special: its reads end (no next
 // iterator) after its last record. Nothing depends on a record arriving
@@ -90,21 +92,39 @@ func FindEnd(ctx context.Context, kin KinesisReader, stream, shard string, rng R
 	}
 	if last == nil {
 		// lo: a record in range arrived at or after it; hi: none did.
+		// Gallop from both ends at once (To-1s, First+1s, To-2s,
+		// First+2s, …): from To when the shard was busy until To, from
+		// First when it went quiet early (a past window, a stopped
+		// fleet), then bisect what is left.
 		lo, hi := end.FirstArrival, rng.To
-		for step := bisectDone; ; step *= 2 {
-			t := rng.To.Add(-step)
-			if !t.After(lo) {
-				break
+		back, fwd := true, true
+		for step := bisectDone; (back || fwd) && hi.Sub(lo) > bisectDone; step *= 2 {
+			if t := rng.To.Add(-step); back && t.After(lo) && t.Before(hi) {
+				ok, err := f.inRangeAtOrAfter(ctx, t)
+				if err != nil {
+					return end, err
+				}
+				if ok {
+					lo, back = t, false
+				} else {
+					hi = t
+				}
+			} else if !rng.To.Add(-step).After(lo) {
+				back = false
 			}
-			ok, err := f.inRangeAtOrAfter(ctx, t)
-			if err != nil {
-				return end, err
+			if t := end.FirstArrival.Add(step); fwd && t.After(lo) && t.Before(hi) {
+				ok, err := f.inRangeAtOrAfter(ctx, t)
+				if err != nil {
+					return end, err
+				}
+				if ok {
+					lo = t
+				} else {
+					hi, fwd = t, false
+				}
+			} else if !end.FirstArrival.Add(step).Before(hi) {
+				fwd = false
 			}
-			if ok {
-				lo = t
-				break
-			}
-			hi = t
 		}
 		for hi.Sub(lo) > bisectDone {
 			mid := lo.Add(hi.Sub(lo) / 2)

@@ -24,7 +24,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,14 +31,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/siemstream/siemstream/bench/gen"
+	"github.com/siemstream/siemstream/consumer/lease"
 	"github.com/siemstream/siemstream/internal/wire"
 )
 
@@ -416,7 +414,9 @@ func (s *Stack) WaitIndexed(ctx context.Context, index, bucket string, want int6
 
 // ---- lease table ----
 
-// LeaseRow is one row of a lease table in either schema.
+// LeaseRow is one row of a lease table in either schema (read by
+// Stack.Leases, in leases_test.go: through the coordinators' own readers,
+// which this package cannot import since their tests use it).
 type LeaseRow struct {
 	Shard       string
 	Owner       string
@@ -426,61 +426,8 @@ type LeaseRow struct {
 	Counter int64
 	// Parents: parentShardId (SS, Java) or ParentShardId (S, vmware).
 	Parents []string
-}
-
-// Leases scans a lease table with a consistent read. It understands the Java
-// KCL schema (leaseKey, leaseOwner, checkpoint, …) and vmware's (ShardID,
-// AssignedTo, Checkpoint); rows are sorted by shard.
-func (s *Stack) Leases(ctx context.Context, table string) ([]LeaseRow, error) {
-	var rows []LeaseRow
-	var start map[string]dtypes.AttributeValue
-	for {
-		out, err := s.DynamoDB.Scan(ctx, &dynamodb.ScanInput{TableName: &table, ConsistentRead: aws.Bool(true), ExclusiveStartKey: start})
-		if err != nil {
-			return nil, fmt.Errorf("scan lease table %s: %w", table, err)
-		}
-		for _, it := range out.Items {
-			r := LeaseRow{
-				Shard:      firstS(it, "leaseKey", "ShardID"),
-				Owner:      firstS(it, "leaseOwner", "AssignedTo"),
-				Checkpoint: firstS(it, "checkpoint", "Checkpoint"),
-			}
-			if r.Shard == "" {
-				continue // not a lease (another kind of row)
-			}
-			r.SubSequence = numAttr(it, "checkpointSubSequenceNumber")
-			r.Counter = numAttr(it, "leaseCounter")
-			if ss, ok := it["parentShardId"].(*dtypes.AttributeValueMemberSS); ok {
-				r.Parents = slices.Sorted(slices.Values(ss.Value))
-			} else if p := firstS(it, "ParentShardId"); p != "" {
-				r.Parents = []string{p}
-			}
-			rows = append(rows, r)
-		}
-		if len(out.LastEvaluatedKey) == 0 {
-			break
-		}
-		start = out.LastEvaluatedKey
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Shard < rows[j].Shard })
-	return rows, nil
-}
-
-func firstS(it map[string]dtypes.AttributeValue, names ...string) string {
-	for _, n := range names {
-		if v, ok := it[n].(*dtypes.AttributeValueMemberS); ok {
-			return v.Value
-		}
-	}
-	return ""
-}
-
-func numAttr(it map[string]dtypes.AttributeValue, name string) int64 {
-	if v, ok := it[name].(*dtypes.AttributeValueMemberN); ok {
-		n, _ := strconv.ParseInt(v.Value, 10, 64)
-		return n
-	}
-	return 0
+	// ReplayEnd: where a replay stops on this shard (replay tables only).
+	ReplayEnd *lease.ReplayEnd
 }
 
 // Owners maps owner → shards held (unowned shards under "").

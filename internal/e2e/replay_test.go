@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// TestFaultReplayWhileLive (fault 6): `siemstream replay` re-reads the stream
+// TestReplayWhileLive (fault 6; named TestReplay… so `-run TestReplay` selects every replay test): `siemstream replay` re-reads the stream
 // while the live consumers run, into suffixed indices, with its own lease
 // table; the live consumers' lease rows do not change.
 //
@@ -19,7 +19,7 @@ import (
 //     checkpoints and loads exactly set A.
 //  3. Replay --from 1h --shards 0,1 (to = the tip at start): exactly the
 //     events of those two shards.
-func TestFaultReplayWhileLive(t *testing.T) {
+func TestReplayWhileLive(t *testing.T) {
 	fs := faults(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()

@@ -7,6 +7,19 @@
 // checkpoint through at the end of an aggregate, because the library resumes
 // AFTER the stored sequence number: a checkpoint in the middle of an aggregate
 // would skip the rest of it on restart.
+//
+// Its layout knowledge lives here only: Checkpoints reads the table for
+// replays, operators and tests (lease.CheckpointReader) and keeps replay end
+// positions (lease.ReplayEndStore) in rows of their own.
+//
+// Known defects of the library, measured by the fault tests
+// (consumer/lease/dynamo/README.md), kept for users of its table layout:
+// no fencing (a paused worker whose lease was taken rewrites the new
+// owner's checkpoint backwards, and its processor is never told it lost
+// the lease), whole-aggregate checkpoints only, no AT_TIMESTAMP start
+// (WithInitialPositionInStream drops the timestamp), no shard filter, lease
+// sync that skips rows without a checkpoint (a fleet on a quiet stream
+// never balances) and slow, overshooting rebalancing.
 package kcl
 
 import (

@@ -161,11 +161,8 @@ func decodeJSON(lt *schemas.LogType, e *stages.Event) error {
 	d := e.Doc
 	err := d.ParseObject(e.Raw)
 	if err != nil {
-		if lt.ViaCWL && !errors.Is(err, doc.ErrNotObject) {
-			d.Reset()
-			d.Meta.SkipNormalization = true
-			d.Meta.ErrorMessage = "invalid json file: " + err.Error()
-			return nil
+		if (lt.ViaCWL || lt.ViaFirelens) && !errors.Is(err, doc.ErrNotObject) {
+			return repairJSON(lt, e, err)
 		}
 		return fmt.Errorf("decode json (log type %s): %w: %w", lt.Name, ErrRecord, err)
 	}
@@ -173,6 +170,44 @@ func decodeJSON(lt *schemas.LogType, e *stages.Event) error {
 	if d.Child(root, "detail-type") != doc.Nil && d.Child(root, "resources") != doc.Nil {
 		return stripEventBridge(lt, e)
 	}
+	return nil
+}
+
+// repairJSON is es-loader's convert_lograw_to_dict for a via_cwl or
+// via_firelens JSON message that did not parse: on Python's "Invalid
+// \escape" it doubles the backslash of every `\x` (OpenSearch audit logs
+// carry `\x3c`…) and parses again with control characters allowed in
+// strings; if that fails too, or the first error was another one, the
+// record is indexed un-normalised with error.message "invalid json file: "
+// + Python's error text (the last one).
+func repairJSON(lt *schemas.LogType, e *stages.Event, parseErr error) error {
+	d := e.Doc
+	raw := e.Raw
+	if !utf8.Valid(raw) {
+		raw = DropInvalidUTF8(nil, raw)
+	}
+	msg := parseErr.Error() // only if Python would accept what we refuse
+	if pe := pyJSONCheck(raw, true); pe != nil {
+		msg = pe.text(raw)
+		if pe.msg == pyErrEscape {
+			fixed := doubleBackslashX(nil, raw)
+			d.Reset()
+			err := d.ParseObject(escapeControlInStrings(nil, fixed))
+			switch {
+			case err == nil:
+				return nil
+			case errors.Is(err, doc.ErrNotObject):
+				return fmt.Errorf("decode json (log type %s): %w: %w", lt.Name, ErrRecord, err)
+			}
+			msg = err.Error()
+			if pe2 := pyJSONCheck(fixed, false); pe2 != nil {
+				msg = pe2.text(fixed)
+			}
+		}
+	}
+	d.Reset()
+	d.Meta.SkipNormalization = true
+	d.Meta.ErrorMessage = "invalid json file: " + msg
 	return nil
 }
 

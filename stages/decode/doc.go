@@ -17,9 +17,13 @@
 //     EventBridge envelope (top-level "detail-type" and "resources") is
 //     replaced by its "detail" and its id/account/region/time kept in
 //     Doc.Meta. Invalid JSON: es-loader aborts the whole object (an exception
-//     in its JSON reader); we fail only that record. For via_cwl types
-//     es-loader indexes the message un-normalised with error.message; we
-//     reproduce that with Doc.Meta.SkipNormalization.
+//     in its JSON reader); we fail only that record. For via_cwl and
+//     via_firelens types es-loader's convert_lograw_to_dict first repairs
+//     "Invalid \escape" (doubles the backslash of `\x`, parses again with
+//     control characters allowed), else indexes the message un-normalised
+//     with error.message "invalid json file: " + Python's error text; we
+//     reproduce both (repairJSON, pyjsonerr.go) with
+//     Doc.Meta.SkipNormalization. Valid JSON never takes that path.
 //   - csv: one data line; the header is Src.Context (first line of the
 //     object); with csv_delimiter empty both are split on whitespace,
 //     otherwise parsed as Python's csv module does; "-" in header names

@@ -34,9 +34,6 @@ var splitFailOrdinals = map[string][]int64{}
 // .siemstream.jsonl rewritten with -update) but not compared. Remove an
 // entry when its reason is fixed.
 var splitPending = map[string]string{
-	"firelens-app/app": "error.message of a FireLens log that is not JSON: es-loader's json reader returns " +
-		"'invalid json file: ' + Python's JSONDecodeError text (stdout and stderr alike); decode's " +
-		"decodeFirelens uses the Go parse error (stdout) or the log itself (stderr)",
 	"opensearch-audit/audit": "user_agent.original stays a list until the user-agent stage " +
 		"(es-loader's enrichment makes it a string)",
 }

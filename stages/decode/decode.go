@@ -166,6 +166,12 @@ func decodeJSON(lt *schemas.LogType, e *stages.Event) error {
 		}
 		return fmt.Errorf("decode json (log type %s): %w: %w", lt.Name, ErrRecord, err)
 	}
+	// es-loader strips an EventBridge envelope only in its JSON file reader
+	// (extract_log); via_cwl and via_firelens messages go through
+	// convert_lograw_to_dict, which keeps them whole.
+	if lt.ViaCWL || lt.ViaFirelens {
+		return nil
+	}
 	root := d.Root()
 	if d.Child(root, "detail-type") != doc.Nil && d.Child(root, "resources") != doc.Nil {
 		return stripEventBridge(lt, e)

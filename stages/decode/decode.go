@@ -45,6 +45,10 @@ type scratch struct {
 	fields   [][]byte
 	clean    []byte
 	csvField []byte
+	// message: e.Raw is a CloudWatch Logs message or a FireLens log, which
+	// es-loader matches against log_pattern as is (convert_lograw_to_dict);
+	// only lines it reads from a file are stripped first.
+	message bool
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
@@ -115,10 +119,16 @@ func (sc *scratch) decodeFormat(lt *schemas.LogType, e *stages.Event) error {
 		}
 		return sc.decodeCSV(lt, e)
 	case "text":
-		line := pyStrip(sc.valid(e.Raw))
+		line := sc.valid(e.Raw)
+		if !sc.message {
+			line = pyStrip(line)
+		}
 		return decodeText(lt, e.Doc, line, "text")
 	case "multiline":
-		rec := pyRStrip(sc.valid(e.Raw))
+		rec := sc.valid(e.Raw)
+		if !sc.message {
+			rec = pyRStrip(rec)
+		}
 		return decodeText(lt, e.Doc, rec, "multiline")
 	case "parquet": // rows arrive as JSON objects (split.Open)
 		return decodeJSON(lt, e)

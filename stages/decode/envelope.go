@@ -23,7 +23,9 @@ func (sc *scratch) decodeCWL(lt *schemas.LogType, e *stages.Event) error {
 	}
 	full := e.Raw
 	e.Raw = msg
+	sc.message = true
 	err = sc.decodeFormat(lt, e)
+	sc.message = false
 	e.Raw = full
 	m := &e.Doc.Meta
 	if m.RecordEnd > 0 {
@@ -82,7 +84,9 @@ func (sc *scratch) decodeFirelens(lt *schemas.LogType, e *stages.Event) error {
 	}
 	full := e.Raw
 	e.Raw = log
+	sc.message = true
 	err = sc.decodeFormat(lt, e)
+	sc.message = false
 	e.Raw = full
 	d := e.Doc
 	if err != nil {

@@ -27,7 +27,9 @@ import (
 const splitGoldenDir = "../../testdata/normalize-split"
 
 // splitFailOrdinals: records we expect to fail, per case.
-var splitFailOrdinals = map[string][]int64{}
+var splitFailOrdinals = map[string][]int64{
+	"rds-mysql-error/imperfect": {6, 8}, // no match for log_pattern: es-loader drops them
+}
 
 // splitPending: cases whose mapping already matches es-loader but which
 // still differ in a part owned elsewhere; they are run (and their
@@ -78,7 +80,7 @@ func runSplitCase(t *testing.T, base, name string) {
 		t.Fatal("object has no records")
 	}
 	runChain(t, reg, b)
-	ours, _, failed := ourDocs(t, b, base)
+	ours, ordinalOf, failed := ourDocs(t, b, base)
 	if reason, ok := splitPending[name]; ok {
 		t.Skipf("pending (%d docs, %d failed): %s", len(ours), len(failed), reason)
 	}
@@ -86,7 +88,12 @@ func runSplitCase(t *testing.T, base, name string) {
 		t.Errorf("failed records %v, want %v", failed, splitFailOrdinals[name])
 	}
 	exp, extra := compareEsloader(t, base, ours)
-	if len(extra) > 0 {
+	if lt.FileFormat == "csv" {
+		// es-loader defect #21: the last CSV row is never loaded; we load it.
+		if last := b.Events[len(b.Events)-1].Ordinal; len(extra) != 1 || ordinalOf[extra[0]] != last {
+			t.Errorf("csv: want exactly one extra document, from the last row %d; got %v", last, extra)
+		}
+	} else if len(extra) > 0 {
 		t.Errorf("documents es-loader does not produce: %v", extra)
 	}
 	t.Logf("%s: %d es-loader docs compared, %d ours, %d extra, %d failed", name, len(exp), len(ours), len(extra), len(failed))

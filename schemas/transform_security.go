@@ -393,28 +393,63 @@ func transformSecurityHub(tc *TransformContext) error {
 			d.SetString(ev, "category", "malware")
 		}
 	case strings.Contains(module, "inspector"):
-		var types string
+		// Types is normally a list of strings; the script keeps whatever it
+		// finds (rule.id may be the whole list for Inspector v1) and tests
+		// `'Vulnerabilities' in types` on it (substring, list element, dict
+		// key; any other type raises).
+		types := d.Child(root, "Types")
 		if v1, ok := str(d, pf, "aws/inspector/id"); ok && v1 != "" {
 			d.SetString(rule, "name", v1)
-			types = string(d.AppendPyStr(nil, d.Child(root, "Types")))
 		} else {
-			t := d.Child(root, "Types")
-			if d.Kind(t) == doc.Array {
-				t = d.First(t)
+			if d.Kind(types) == doc.Array {
+				if types = d.First(types); types == doc.Nil {
+					return stop("Types is an empty list")
+				}
 			}
-			types = string(d.AppendPyStr(nil, t))
-			types, _, _ = strings.Cut(types, "/CVE")
-			if strings.Contains(types, "Vulnerabilities") {
+			if types == doc.Nil {
+				return stop("no Types")
+			}
+			if s, ok := strOf(d, types); ok {
+				s, _, _ = strings.Cut(s, "/CVE")
+				if strings.Contains(s, "Vulnerabilities") {
+					title, _ := str(d, root, "Title")
+					f := strings.Fields(title)
+					if len(f) == 0 {
+						return stop("Title empty")
+					}
+					s += "/" + f[0]
+				}
+				d.SetString(rule, "id", s)
+				if strings.Contains(s, "Vulnerabilities") {
+					d.SetString(ev, "category", "package")
+				}
+				break
+			}
+			vuln, err := pyContainsStr(d, types, "Vulnerabilities")
+			if err != nil {
+				return err
+			}
+			if vuln { // a dict with that key: f"{types}/{cve_id}"
 				title, _ := str(d, root, "Title")
 				f := strings.Fields(title)
 				if len(f) == 0 {
 					return stop("Title empty")
 				}
-				types += "/" + f[0]
+				s := string(d.AppendPyStr(nil, types)) + "/" + f[0]
+				d.SetString(rule, "id", s)
+				d.SetString(ev, "category", "package")
+				break
 			}
 		}
-		d.SetString(rule, "id", types)
-		if strings.Contains(types, "Vulnerabilities") {
+		if types == doc.Nil {
+			return stop("no Types")
+		}
+		d.SetCopy(rule, "id", types)
+		vuln, err := pyContainsStr(d, types, "Vulnerabilities")
+		if err != nil {
+			return err
+		}
+		if vuln {
 			d.SetString(ev, "category", "package")
 		}
 	case strings.Contains(module, "macie"):
@@ -527,4 +562,23 @@ func transformSecurityHub(tc *TransformContext) error {
 		d.Delete(root, "related")
 	}
 	return nil
+}
+
+// pyContainsStr is Python's `sub in value` for a str sub: a substring of a
+// string, an equal element of a list, a key of a dict; other values raise.
+func pyContainsStr(d *doc.Doc, n doc.Node, sub string) (bool, error) {
+	switch d.Kind(n) {
+	case doc.String:
+		return strings.Contains(string(d.Bytes(n)), sub), nil
+	case doc.Array:
+		for e := d.First(n); e != doc.Nil; e = d.Next(e) {
+			if d.Kind(e) == doc.String && string(d.Bytes(e)) == sub {
+				return true, nil
+			}
+		}
+		return false, nil
+	case doc.Object:
+		return d.Child(n, sub) != doc.Nil, nil
+	}
+	return false, stop("`in` on a value that is not a string, list or dict")
 }

@@ -27,9 +27,26 @@ func transformNetworkFirewall(tc *TransformContext) error {
 	d := tc.Doc
 	root := d.Root()
 	ev := d.Child(root, "event")
-	if proto, ok := str(d, ev, "proto"); ok {
-		if nw := d.Child(root, "network"); d.Kind(nw) == doc.Object {
-			d.SetString(nw, "transport", strings.ToLower(proto))
+	// try: network.transport = event.proto.lower() except KeyError: only a
+	// missing key is caught; a proto that is not a string (AttributeError)
+	// or a non-dict on the way (TypeError) stops the script.
+	if ev != doc.Nil {
+		proto, e := pySub(d, ev, "proto")
+		if e == pyTypeError {
+			return stop("event is not a dict")
+		}
+		if e == pyFound {
+			p, ok := strOf(d, proto)
+			if !ok {
+				return stop("event.proto is not a string")
+			}
+			switch nw := d.Child(root, "network"); {
+			case nw == doc.Nil: // KeyError: caught
+			case d.Kind(nw) != doc.Object:
+				return stop("network is not a dict")
+			default:
+				d.SetString(nw, "transport", strings.ToLower(p))
+			}
 		}
 	}
 	t := at(d, ev, "event_type")

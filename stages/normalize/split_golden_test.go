@@ -32,6 +32,7 @@ var splitFailOrdinals = map[string][]int64{
 	"apache-access/imperfect":       {5, 6}, // no match for log_pattern: es-loader drops them
 	"apache-error/imperfect":        {4},    // no match for log_pattern: es-loader drops it
 	"rds-postgresql/imperfect":      {11},   // no match for log_pattern: es-loader drops it
+	"rds-mysql-audit/imperfect":     {5, 7}, // no match for log_pattern: es-loader drops them
 	"s3accesslog/imperfect":         {3, 7}, // no match for log_pattern: es-loader drops them
 	"cloudfront-standard/imperfect": {6},    // no match for log_pattern: es-loader drops it
 }

@@ -33,6 +33,8 @@ var splitFailOrdinals = map[string][]int64{
 	"apache-error/imperfect":        {4},    // no match for log_pattern: es-loader drops it
 	"rds-postgresql/imperfect":      {11},   // no match for log_pattern: es-loader drops it
 	"rds-mysql-audit/imperfect":     {5, 7}, // no match for log_pattern: es-loader drops them
+	"rds-mysql-general/imperfect":   {6},    // no match for log_pattern: es-loader drops it
+	"cloudhsm/imperfect":            {3},    // no match for log_pattern: es-loader drops it
 	"s3accesslog/imperfect":         {3, 7}, // no match for log_pattern: es-loader drops them
 	"cloudfront-standard/imperfect": {6},    // no match for log_pattern: es-loader drops it
 }

@@ -28,15 +28,18 @@ const splitGoldenDir = "../../testdata/normalize-split"
 
 // splitFailOrdinals: records we expect to fail, per case.
 var splitFailOrdinals = map[string][]int64{
-	"rds-mysql-error/imperfect":     {6, 8}, // no match for log_pattern: es-loader drops them
-	"apache-access/imperfect":       {5, 6}, // no match for log_pattern: es-loader drops them
-	"apache-error/imperfect":        {4},    // no match for log_pattern: es-loader drops it
-	"rds-postgresql/imperfect":      {11},   // no match for log_pattern: es-loader drops it
-	"rds-mysql-audit/imperfect":     {5, 7}, // no match for log_pattern: es-loader drops them
-	"rds-mysql-general/imperfect":   {6},    // no match for log_pattern: es-loader drops it
-	"cloudhsm/imperfect":            {3},    // no match for log_pattern: es-loader drops it
-	"s3accesslog/imperfect":         {3, 7}, // no match for log_pattern: es-loader drops them
-	"cloudfront-standard/imperfect": {6},    // no match for log_pattern: es-loader drops it
+	"rds-mysql-error/imperfect":     {6, 8},    // no match for log_pattern: es-loader drops them
+	"apache-access/imperfect":       {5, 6},    // no match for log_pattern: es-loader drops them
+	"apache-error/imperfect":        {4},       // no match for log_pattern: es-loader drops it
+	"rds-postgresql/imperfect":      {11},      // no match for log_pattern: es-loader drops it
+	"rds-mysql-audit/imperfect":     {5, 7},    // no match for log_pattern: es-loader drops them
+	"rds-mysql-general/imperfect":   {6},       // no match for log_pattern: es-loader drops it
+	"cloudhsm/imperfect":            {3},       // no match for log_pattern: es-loader drops it
+	"clb/imperfect":                 {1, 4, 5}, // no match for log_pattern: es-loader drops them
+	"nlb/imperfect":                 {1, 2, 3}, // no match for log_pattern: es-loader drops them
+	"cloudfront-realtime/imperfect": {6},       // no match for log_pattern: es-loader drops it
+	"s3accesslog/imperfect":         {3, 7},    // no match for log_pattern: es-loader drops them
+	"cloudfront-standard/imperfect": {6},       // no match for log_pattern: es-loader drops it
 }
 
 // splitPending: cases whose mapping already matches es-loader but which

@@ -3,10 +3,13 @@ package decode
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/producer/split"
+	"github.com/siemstream/siemstream/stages"
 )
 
 // TestPyJSONCheck: Python 3.11's json.loads error text for malformed
@@ -95,5 +98,44 @@ func FuzzPyJSONCheck(f *testing.F) {
 			}
 		}
 		_ = doubleBackslashX(nil, s)
+	})
+}
+
+// FuzzRepairJSON: any message of a via_cwl JSON type (opensearch-audit)
+// decodes without panic; a message our parser refuses is either repaired
+// (the \x rule) or indexed un-normalised with "invalid json file: " and,
+// when Python refuses it too, Python's error text.
+func FuzzRepairJSON(f *testing.F) {
+	reg := registry(f, "")
+	f.Add(`{"a":"\x3c","b":"c\td"}`)
+	f.Add(`{"audit_category":"FAILED_LOGIN","x":"\x3c\q"}`)
+	f.Add(`{"a":"日本\x3c`)
+	f.Add(`plain text`)
+	f.Fuzz(func(t *testing.T, msg string) {
+		rec := split.AppendCWLRecord(nil, split.CWLMeta{Owner: "123456789012", LogGroup: "/g", LogStream: "s", ID: "1", Timestamp: "1741950301000"}, []byte(msg))
+		b := run(t, reg, &stages.Source{LogType: "opensearch-audit"}, string(rec))
+		e := b.Events[0]
+		if e.Status == stages.Failed {
+			if e.Err == nil {
+				t.Fatal("failed without a reason")
+			}
+			return
+		}
+		m := e.Doc.Meta
+		if !m.SkipNormalization {
+			return
+		}
+		if !strings.HasPrefix(m.ErrorMessage, "invalid json file: ") {
+			t.Fatalf("error message %q", m.ErrorMessage)
+		}
+		clean := []byte(msg)
+		if !utf8.Valid(clean) {
+			clean = DropInvalidUTF8(nil, clean)
+		}
+		if pe := pyJSONCheck(clean, true); pe != nil && pe.msg != pyErrEscape {
+			if want := "invalid json file: " + pe.text(clean); m.ErrorMessage != want {
+				t.Fatalf("%q: %q, want %q", msg, m.ErrorMessage, want)
+			}
+		}
 	})
 }

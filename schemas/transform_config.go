@@ -389,9 +389,23 @@ func configExtractIP(d *doc.Doc, rtype string) error {
 			ips = append(ips, string(d.AppendPyStr(nil, n)))
 		}
 	}
+	// Python's `for x in l` then x[...]: a list is walked; an empty dict or
+	// string yields nothing; a non-empty one yields strings, which cannot
+	// be indexed by name (TypeError), like any other value.
+	iterable := func(l doc.Node, what string) (bool, error) {
+		switch d.Kind(l) {
+		case doc.Array:
+			return true, nil
+		case doc.Object, doc.String:
+			if !d.Truthy(l) {
+				return false, nil
+			}
+		}
+		return false, stop("%s is not a list", what)
+	}
 	fromNICs := func(l doc.Node) error {
-		if d.Kind(l) != doc.Array {
-			return stop("privateIpAddresses is not a list")
+		if ok, err := iterable(l, "privateIpAddresses"); !ok {
+			return err
 		}
 		for nic := d.First(l); nic != doc.Nil; nic = d.Next(nic) {
 			p := d.Child(nic, "privateIpAddress")
@@ -399,7 +413,16 @@ func configExtractIP(d *doc.Doc, rtype string) error {
 				return stop("privateIpAddress missing")
 			}
 			add(p)
-			if pub := at(d, nic, "association", "publicIp"); d.Truthy(pub) {
+			// nic.get('association', {}).get('publicIp'): a null or
+			// non-dict association raises
+			a := d.Child(nic, "association")
+			if a == doc.Nil {
+				continue
+			}
+			if d.Kind(a) != doc.Object {
+				return stop("association is not a dict")
+			}
+			if pub := d.Child(a, "publicIp"); d.Truthy(pub) {
 				add(pub)
 			}
 		}
@@ -411,8 +434,14 @@ func configExtractIP(d *doc.Doc, rtype string) error {
 		add(d.Child(conf, "privateIpAddress"))
 	case rtype == "AWS::EC2::Instance":
 		enis := d.Child(conf, "networkInterfaces")
-		if d.Kind(enis) != doc.Array {
+		if enis == doc.Nil {
 			return stop("networkInterfaces missing")
+		}
+		if ok, err := iterable(enis, "networkInterfaces"); !ok {
+			if err != nil {
+				return err
+			}
+			break
 		}
 		for eni := d.First(enis); eni != doc.Nil; eni = d.Next(eni) {
 			if err := fromNICs(d.Child(eni, "privateIpAddresses")); err != nil {

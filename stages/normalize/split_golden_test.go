@@ -38,6 +38,7 @@ var splitFailOrdinals = map[string][]int64{
 	"clb/imperfect":                 {1, 4, 5}, // no match for log_pattern: es-loader drops them
 	"nlb/imperfect":                 {1, 2, 3}, // no match for log_pattern: es-loader drops them
 	"cloudfront-realtime/imperfect": {6},       // no match for log_pattern: es-loader drops it
+	"nginx-error/imperfect":         {7},       // no match for log_pattern: es-loader drops it
 	"s3accesslog/imperfect":         {3, 7},    // no match for log_pattern: es-loader drops them
 	"cloudfront-standard/imperfect": {6},       // no match for log_pattern: es-loader drops it
 }

@@ -58,6 +58,9 @@ func pyJSONCheck(s []byte, strict bool) *pyJSONError {
 	sc := pyScanner{s: s, strict: strict}
 	i, err := sc.value(pyWS(s, 0), 0)
 	if err != nil {
+		if err.msg == pyErrDepth {
+			return nil
+		}
 		return sc.errAt(err)
 	}
 	if i = pyWS(s, i); i != len(s) {
@@ -89,13 +92,19 @@ func pyWS(s []byte, i int) int {
 }
 
 // pyMaxDepth: deeper documents make Python raise RecursionError, not a
-// JSONDecodeError; the caller's own parser has already refused them.
+// JSONDecodeError: pyJSONCheck then reports nothing and the caller keeps
+// its own parser's error.
 const pyMaxDepth = 900
+
+const pyErrDepth = "nesting too deep"
 
 // value is scan_once: a value must start at s[i].
 func (sc *pyScanner) value(i, depth int) (int, *pyErrByte) {
 	s := sc.s
-	if i >= len(s) || depth > pyMaxDepth {
+	if depth > pyMaxDepth {
+		return i, &pyErrByte{pyErrDepth, i}
+	}
+	if i >= len(s) {
 		return i, &pyErrByte{pyErrValue, i}
 	}
 	switch c := s[i]; {

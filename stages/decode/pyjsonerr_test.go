@@ -43,6 +43,18 @@ func TestPyJSONCheck(t *testing.T) {
 	}
 }
 
+// TestPyJSONCheckDepth: beyond the depth limit Python raises
+// RecursionError, which has no JSONDecodeError text to copy.
+func TestPyJSONCheckDepth(t *testing.T) {
+	deep := []byte(strings.Repeat("[", 2000) + strings.Repeat("]", 2000))
+	if pe := pyJSONCheck(deep, true); pe != nil {
+		t.Errorf("deep nesting: %s", pe.text(deep))
+	}
+	if pe := pyJSONCheck([]byte(strings.Repeat("[", 50)), true); pe == nil || pe.msg != pyErrValue {
+		t.Errorf("unterminated shallow nesting: %v", pe)
+	}
+}
+
 func TestDoubleBackslashX(t *testing.T) {
 	for in, want := range map[string]string{
 		`{"a":"\x3c"}`:          `{"a":"\\x3c"}`,

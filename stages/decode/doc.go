@@ -28,11 +28,12 @@
 //     object); with csv_delimiter empty both are split on whitespace,
 //     otherwise parsed as Python's csv module does; "-" in header names
 //     becomes "_"; fields are paired up to the shorter of header and values.
-//   - text: one line, stripped; log_pattern must match at its start; named
+//   - text: one line, stripped (a via_cwl or via_firelens message is not:
+//     es-loader matches those as they are); log_pattern must match at its start; named
 //     groups become fields (null when a group did not take part). No match:
 //     the record fails (es-loader drops it and counts an error).
-//   - multiline: one record (its lines joined by the producer), right-stripped,
-//     then as text.
+//   - multiline: one record (its lines joined by the producer), right-stripped
+//     (not a via_cwl message), then as text.
 //   - cef: one line, as es-loader's FileFormatCef: cef_version,
 //     cef_device_vendor, cef_device_product, cef_device_version,
 //     cef_device_event_class_id, cef_name, cef_severity from the header,

@@ -343,16 +343,16 @@ func cloudTrailInstanceID(d *doc.Doc) error {
 	if err != nil {
 		return err
 	}
-	name, err := getStr("eventName")
-	if err != nil {
-		return err
-	}
+	// eventName is only compared in the ssm branch, where a non-string
+	// equals neither tuple member and then raises in the substring test
+	// `event_name in ('PutComplianceItems')`.
+	name, nameErr := getStr("eventName")
 	rp := d.Child(root, "requestParameters")
 	instance := doc.Nil
 	instanceStr := ""
 	switch {
 	case es == "ssm.amazonaws.com":
-		if name == "StartSession" || name == "GetConnectionStatus" {
+		if nameErr == nil && (name == "StartSession" || name == "GetConnectionStatus") {
 			if d.Truthy(rp) {
 				t, ok := pyGet(d, rp, "target")
 				if !ok {
@@ -360,6 +360,8 @@ func cloudTrailInstanceID(d *doc.Doc) error {
 				}
 				instance = t
 			}
+		} else if nameErr != nil {
+			return nameErr
 		} else if strings.Contains("PutComplianceItems", name) {
 			if d.Truthy(rp) {
 				rid, ok := pyGet(d, rp, "resourceId")

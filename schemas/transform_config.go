@@ -62,8 +62,12 @@ func transformConfig(tc *TransformContext, reshape, rules bool) error {
 	rtype, _ := str(d, root, "resourceType")
 	rid, _ := str(d, root, "resourceId")
 	if reshape {
-		configDictsToLists(d, rtype)
-		renameConfigFields(d)
+		if err := configDictsToLists(d, rtype); err != nil {
+			return err
+		}
+		if err := renameConfigFields(d); err != nil {
+			return err
+		}
 	}
 	// extract_host
 	cloud := d.Child(root, "cloud")
@@ -140,31 +144,88 @@ func objectAtOrStop(d *doc.Doc, n doc.Node) doc.Node {
 
 // dictToList replaces the object at keys (under root) by the list of its
 // values.
-func dictToList(d *doc.Doc, keys ...string) {
-	n := at(d, d.Root(), keys...)
+// pyIndexErr is what Python raises when indexing a value: pyKeyError and
+// pyIndexError are caught by sf_config_snapshot's `except (IndexError,
+// KeyError)`, pyTypeError is not.
+type pyIndexErr int
+
+const (
+	pyFound pyIndexErr = iota
+	pyKeyError
+	pyIndexError
+	pyTypeError
+)
+
+// pySub is n[key] for a str key: a dict member, KeyError when absent,
+// TypeError on anything but a dict (str, list, None and numbers refuse str
+// indices).
+func pySub(d *doc.Doc, n doc.Node, key string) (doc.Node, pyIndexErr) {
 	if d.Kind(n) != doc.Object {
-		return
+		return doc.Nil, pyTypeError
+	}
+	if c := d.Child(n, key); c != doc.Nil {
+		return c, pyFound
+	}
+	return doc.Nil, pyKeyError
+}
+
+// pyPath walks root[k1][k2]... with pySub.
+func pyPath(d *doc.Doc, keys ...string) (doc.Node, pyIndexErr) {
+	n := d.Root()
+	for _, k := range keys {
+		var e pyIndexErr
+		if n, e = pySub(d, n, k); e != pyFound {
+			return doc.Nil, e
+		}
+	}
+	return n, pyFound
+}
+
+// dictToList is `x = dict_to_list(x)` (list of the dict's values) inside
+// `except (IndexError, KeyError)`: a missing key skips it; a value on the
+// path that is not a dict, or a final value without .values(), raises.
+func dictToList(d *doc.Doc, keys ...string) error {
+	n, e := pyPath(d, keys...)
+	switch {
+	case e == pyTypeError:
+		return stop("%s: not a dict on the way", strings.Join(keys, "."))
+	case e != pyFound:
+		return nil
+	case d.Kind(n) != doc.Object:
+		return stop("%s has no .values()", strings.Join(keys, "."))
 	}
 	l := d.NewArray()
 	for c := d.First(n); c != doc.Nil; c = d.Next(c) {
 		d.AppendCopy(l, c)
 	}
 	d.Replace(n, l)
+	return nil
 }
 
-func configDictsToLists(d *doc.Doc, rtype string) {
+func configDictsToLists(d *doc.Doc, rtype string) error {
+	var paths [][]string
 	switch {
 	case rtype == "AWS::S3::Bucket":
-		dictToList(d, "supplementaryConfiguration", "BucketNotificationConfiguration", "configurations")
-		dictToList(d, "supplementaryConfiguration", "BucketReplicationConfiguration", "rules")
+		paths = [][]string{
+			{"supplementaryConfiguration", "BucketNotificationConfiguration", "configurations"},
+			{"supplementaryConfiguration", "BucketReplicationConfiguration", "rules"},
+		}
 	case rtype == "AWS::SSM::ManagedInstanceInventory":
 		for _, k := range []string{"AWS:Application", "AWS:AWSComponent", "AWS:InstanceInformation", "AWS:Network", "AWS:WindowsUpdate"} {
-			dictToList(d, "configuration", k, "Content")
+			paths = append(paths, []string{"configuration", k, "Content"})
 		}
 	case strIn(rtype, "AWS::SSM::PatchCompliance", "AWS::SSM::AssociationCompliance"):
-		dictToList(d, "configuration", "AWS:ComplianceItem", "Content", "Association")
-		dictToList(d, "configuration", "AWS:ComplianceItem", "Content", "Patch")
+		paths = [][]string{
+			{"configuration", "AWS:ComplianceItem", "Content", "Association"},
+			{"configuration", "AWS:ComplianceItem", "Content", "Patch"},
+		}
 	}
+	for _, p := range paths {
+		if err := dictToList(d, p...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // popInto moves obj[from][key] to dst[to] when obj[from] is an object
@@ -182,10 +243,15 @@ func popInto(d *doc.Doc, dst doc.Node, to string, from doc.Node, key string) boo
 	return true
 }
 
-func renameConfigFields(d *doc.Doc) {
+// renameConfigFields is rename_config_field_name, block by block; each
+// block's except clause decides whether an odd shape skips the block or
+// stops the script.
+func renameConfigFields(d *doc.Doc) error {
 	root := d.Root()
 	conf := d.Child(root, "configuration")
-	if d.Kind(conf) == doc.Object {
+	isConf := d.Kind(conf) == doc.Object
+	// except (AttributeError, KeyError, TypeError) / except Exception: all caught
+	if isConf {
 		popInto(d, conf, "owner_id", d.Child(conf, "owner"), "id")
 		popInto(d, conf, "state_code", d.Child(conf, "state"), "code")
 		popInto(d, conf, "state_name", d.Child(conf, "state"), "name")
@@ -193,53 +259,120 @@ func renameConfigFields(d *doc.Doc) {
 	if tags := d.Child(root, "tags"); d.Kind(tags) == doc.Object {
 		popInto(d, tags, "AmazonFSx_FileSystemId", tags, "AmazonFSx.FileSystemId")
 	}
-	if d.Kind(conf) != doc.Object {
-		return
-	}
-	if sr := d.Child(conf, "stateReason"); d.Kind(sr) == doc.String {
-		o := d.NewObject()
-		d.SetCopy(o, "message", sr)
-		d.Replace(sr, o)
-		sr = d.Child(conf, "stateReason")
-		if !popInto(d, sr, "code", conf, "stateReasonCode") {
-			return // KeyError: the rest of the function is skipped
+	if isConf {
+		if sr := d.Child(conf, "stateReason"); d.Kind(sr) == doc.String {
+			o := d.NewObject()
+			d.SetCopy(o, "message", sr)
+			d.Replace(sr, o)
+			// KeyError without stateReasonCode: the message stays wrapped
+			popInto(d, d.Child(conf, "stateReason"), "code", conf, "stateReasonCode")
 		}
 	}
+	// except (IndexError, KeyError): configuration[x][0]; a TypeError (a
+	// configuration or x that cannot be indexed so) stops the script. A
+	// non-empty string is indexed too: each character is wrapped.
 	for _, x := range [][2]string{{"securityGroups", "groupId"}, {"availabilityZones", "zoneName"}, {"subnets", "subnetIdentifier"}} {
-		l := d.Child(conf, x[0])
-		if d.Kind(l) != doc.Array || d.Kind(d.First(l)) != doc.String {
+		l, e := pySub(d, conf, x[0])
+		if conf == doc.Nil {
+			e = pyKeyError
+		}
+		switch {
+		case e == pyTypeError:
+			return stop("configuration is not a dict")
+		case e != pyFound:
 			continue
 		}
-		nl := d.NewArray()
-		for c := d.First(l); c != doc.Nil; c = d.Next(c) {
-			o := d.AppendObject(nl)
-			d.SetCopy(o, x[1], c)
+		switch d.Kind(l) {
+		case doc.Array:
+			if d.Kind(d.First(l)) != doc.String {
+				continue // [] IndexError, or first element not a str
+			}
+			nl := d.NewArray()
+			for c := d.First(l); c != doc.Nil; c = d.Next(c) {
+				d.SetCopy(d.AppendObject(nl), x[1], c)
+			}
+			d.Replace(l, nl)
+		case doc.String:
+			chars := string(d.Bytes(l))
+			if chars == "" {
+				continue
+			}
+			nl := d.NewArray()
+			for _, r := range chars {
+				d.SetString(d.AppendObject(nl), x[1], string(r))
+			}
+			d.Replace(l, nl)
+		case doc.Object:
+			continue // dict[0]: KeyError
+		default:
+			return stop("configuration.%s cannot be indexed", x[0])
 		}
-		d.Replace(l, nl)
 	}
-	for _, x := range [][2]string{{"endpoint", "address"}, {"iamInstanceProfile", "arn"}} {
-		if v := d.Child(conf, x[0]); d.Kind(v) == doc.String {
-			o := d.NewObject()
-			d.SetCopy(o, x[1], v)
-			d.Replace(v, o)
+	if isConf {
+		for _, x := range [][2]string{{"endpoint", "address"}, {"iamInstanceProfile", "arn"}} {
+			if v := d.Child(conf, x[0]); d.Kind(v) == doc.String {
+				o := d.NewObject()
+				d.SetCopy(o, x[1], v)
+				d.Replace(v, o)
+			}
 		}
 	}
-	if rl := d.Child(conf, "rules"); d.Kind(rl) == doc.Array && d.Kind(at(d, d.First(rl), "statement")) == doc.Object {
-		for r := d.First(rl); r != doc.Nil; r = d.Next(r) {
-			if st := d.Child(r, "statement"); st != doc.Nil {
+	// except (IndexError, KeyError): configuration['rules'][0]['statement']
+	// is a dict ⇒ every rule's statement becomes json.dumps(statement),
+	// until a rule without one (KeyError: earlier rules stay converted).
+	if conf != doc.Nil {
+		rl, e := pySub(d, conf, "rules")
+		first := doc.Nil
+		if e == pyFound {
+			switch d.Kind(rl) {
+			case doc.Array:
+				if first = d.First(rl); first == doc.Nil {
+					e = pyIndexError
+				}
+			case doc.String:
+				if len(d.Bytes(rl)) == 0 {
+					e = pyIndexError
+				} else {
+					e = pyTypeError // 'c'['statement']
+				}
+			case doc.Object:
+				e = pyKeyError
+			default:
+				e = pyTypeError
+			}
+		}
+		var st doc.Node
+		if e == pyFound {
+			st, e = pySub(d, first, "statement")
+		}
+		if e == pyTypeError {
+			return stop("configuration.rules cannot be indexed")
+		}
+		if e == pyFound && d.Kind(st) == doc.Object {
+			for r := d.First(rl); r != doc.Nil; r = d.Next(r) {
+				st, e := pySub(d, r, "statement")
+				if e == pyTypeError {
+					return stop("a rule is not a dict")
+				}
+				if e != pyFound {
+					break
+				}
 				if b, err := pyjson.AppendASCII(nil, d.AppendValueJSON(nil, st)); err == nil {
 					d.ReplaceStringBytes(st, b)
 				}
 			}
 		}
 	}
-	if st := d.Child(conf, "status"); d.Kind(st) == doc.Object {
-		if popInto(d, conf, "status_message", st, "message") {
-			if code := d.Child(st, "code"); code != doc.Nil {
-				d.Replace(st, code)
+	if isConf {
+		if st := d.Child(conf, "status"); d.Kind(st) == doc.Object {
+			if popInto(d, conf, "status_message", st, "message") {
+				if code := d.Child(st, "code"); code != doc.Nil {
+					d.Replace(st, code)
+				}
 			}
 		}
 	}
+	return nil
 }
 
 func configExtractIP(d *doc.Doc, rtype string) error {
@@ -256,9 +389,23 @@ func configExtractIP(d *doc.Doc, rtype string) error {
 			ips = append(ips, string(d.AppendPyStr(nil, n)))
 		}
 	}
+	// Python's `for x in l` then x[...]: a list is walked; an empty dict or
+	// string yields nothing; a non-empty one yields strings, which cannot
+	// be indexed by name (TypeError), like any other value.
+	iterable := func(l doc.Node, what string) (bool, error) {
+		switch d.Kind(l) {
+		case doc.Array:
+			return true, nil
+		case doc.Object, doc.String:
+			if !d.Truthy(l) {
+				return false, nil
+			}
+		}
+		return false, stop("%s is not a list", what)
+	}
 	fromNICs := func(l doc.Node) error {
-		if d.Kind(l) != doc.Array {
-			return stop("privateIpAddresses is not a list")
+		if ok, err := iterable(l, "privateIpAddresses"); !ok {
+			return err
 		}
 		for nic := d.First(l); nic != doc.Nil; nic = d.Next(nic) {
 			p := d.Child(nic, "privateIpAddress")
@@ -266,7 +413,16 @@ func configExtractIP(d *doc.Doc, rtype string) error {
 				return stop("privateIpAddress missing")
 			}
 			add(p)
-			if pub := at(d, nic, "association", "publicIp"); d.Truthy(pub) {
+			// nic.get('association', {}).get('publicIp'): a null or
+			// non-dict association raises
+			a := d.Child(nic, "association")
+			if a == doc.Nil {
+				continue
+			}
+			if d.Kind(a) != doc.Object {
+				return stop("association is not a dict")
+			}
+			if pub := d.Child(a, "publicIp"); d.Truthy(pub) {
 				add(pub)
 			}
 		}
@@ -278,8 +434,14 @@ func configExtractIP(d *doc.Doc, rtype string) error {
 		add(d.Child(conf, "privateIpAddress"))
 	case rtype == "AWS::EC2::Instance":
 		enis := d.Child(conf, "networkInterfaces")
-		if d.Kind(enis) != doc.Array {
+		if enis == doc.Nil {
 			return stop("networkInterfaces missing")
+		}
+		if ok, err := iterable(enis, "networkInterfaces"); !ok {
+			if err != nil {
+				return err
+			}
+			break
 		}
 		for eni := d.First(enis); eni != doc.Nil; eni = d.Next(eni) {
 			if err := fromNICs(d.Child(eni, "privateIpAddresses")); err != nil {

@@ -27,9 +27,26 @@ func transformNetworkFirewall(tc *TransformContext) error {
 	d := tc.Doc
 	root := d.Root()
 	ev := d.Child(root, "event")
-	if proto, ok := str(d, ev, "proto"); ok {
-		if nw := d.Child(root, "network"); d.Kind(nw) == doc.Object {
-			d.SetString(nw, "transport", strings.ToLower(proto))
+	// try: network.transport = event.proto.lower() except KeyError: only a
+	// missing key is caught; a proto that is not a string (AttributeError)
+	// or a non-dict on the way (TypeError) stops the script.
+	if ev != doc.Nil {
+		proto, e := pySub(d, ev, "proto")
+		if e == pyTypeError {
+			return stop("event is not a dict")
+		}
+		if e == pyFound {
+			p, ok := strOf(d, proto)
+			if !ok {
+				return stop("event.proto is not a string")
+			}
+			switch nw := d.Child(root, "network"); {
+			case nw == doc.Nil: // KeyError: caught
+			case d.Kind(nw) != doc.Object:
+				return stop("network is not a dict")
+			default:
+				d.SetString(nw, "transport", strings.ToLower(p))
+			}
 		}
 	}
 	t := at(d, ev, "event_type")
@@ -393,28 +410,63 @@ func transformSecurityHub(tc *TransformContext) error {
 			d.SetString(ev, "category", "malware")
 		}
 	case strings.Contains(module, "inspector"):
-		var types string
+		// Types is normally a list of strings; the script keeps whatever it
+		// finds (rule.id may be the whole list for Inspector v1) and tests
+		// `'Vulnerabilities' in types` on it (substring, list element, dict
+		// key; any other type raises).
+		types := d.Child(root, "Types")
 		if v1, ok := str(d, pf, "aws/inspector/id"); ok && v1 != "" {
 			d.SetString(rule, "name", v1)
-			types = string(d.AppendPyStr(nil, d.Child(root, "Types")))
 		} else {
-			t := d.Child(root, "Types")
-			if d.Kind(t) == doc.Array {
-				t = d.First(t)
+			if d.Kind(types) == doc.Array {
+				if types = d.First(types); types == doc.Nil {
+					return stop("Types is an empty list")
+				}
 			}
-			types = string(d.AppendPyStr(nil, t))
-			types, _, _ = strings.Cut(types, "/CVE")
-			if strings.Contains(types, "Vulnerabilities") {
+			if types == doc.Nil {
+				return stop("no Types")
+			}
+			if s, ok := strOf(d, types); ok {
+				s, _, _ = strings.Cut(s, "/CVE")
+				if strings.Contains(s, "Vulnerabilities") {
+					title, _ := str(d, root, "Title")
+					f := strings.Fields(title)
+					if len(f) == 0 {
+						return stop("Title empty")
+					}
+					s += "/" + f[0]
+				}
+				d.SetString(rule, "id", s)
+				if strings.Contains(s, "Vulnerabilities") {
+					d.SetString(ev, "category", "package")
+				}
+				break
+			}
+			vuln, err := pyContainsStr(d, types, "Vulnerabilities")
+			if err != nil {
+				return err
+			}
+			if vuln { // a dict with that key: f"{types}/{cve_id}"
 				title, _ := str(d, root, "Title")
 				f := strings.Fields(title)
 				if len(f) == 0 {
 					return stop("Title empty")
 				}
-				types += "/" + f[0]
+				s := string(d.AppendPyStr(nil, types)) + "/" + f[0]
+				d.SetString(rule, "id", s)
+				d.SetString(ev, "category", "package")
+				break
 			}
 		}
-		d.SetString(rule, "id", types)
-		if strings.Contains(types, "Vulnerabilities") {
+		if types == doc.Nil {
+			return stop("no Types")
+		}
+		d.SetCopy(rule, "id", types)
+		vuln, err := pyContainsStr(d, types, "Vulnerabilities")
+		if err != nil {
+			return err
+		}
+		if vuln {
 			d.SetString(ev, "category", "package")
 		}
 	case strings.Contains(module, "macie"):
@@ -527,4 +579,23 @@ func transformSecurityHub(tc *TransformContext) error {
 		d.Delete(root, "related")
 	}
 	return nil
+}
+
+// pyContainsStr is Python's `sub in value` for a str sub: a substring of a
+// string, an equal element of a list, a key of a dict; other values raise.
+func pyContainsStr(d *doc.Doc, n doc.Node, sub string) (bool, error) {
+	switch d.Kind(n) {
+	case doc.String:
+		return strings.Contains(string(d.Bytes(n)), sub), nil
+	case doc.Array:
+		for e := d.First(n); e != doc.Nil; e = d.Next(e) {
+			if d.Kind(e) == doc.String && string(d.Bytes(e)) == sub {
+				return true, nil
+			}
+		}
+		return false, nil
+	case doc.Object:
+		return d.Child(n, sub) != doc.Nil, nil
+	}
+	return false, stop("`in` on a value that is not a string, list or dict")
 }

@@ -737,14 +737,26 @@ func appendPlainOrQuoted(dst, s []byte) []byte {
 	return append(dst, '"')
 }
 
+// truncateUTF8 returns the longest prefix of v that is at most n bytes and
+// valid UTF-8, which is what es-loader's LogParser.truncate_txt keeps: it
+// encodes the str, cuts the bytes at n and retries the strict decode with
+// n-1, n-2, ... until it succeeds. That prefix ends where the first sequence
+// that does not decode inside v[:n] begins (a character cut by n, or an
+// invalid byte before it), so one forward scan finds it.
 func truncateUTF8(v []byte, n int) []byte {
 	if len(v) <= n {
 		return v
 	}
 	v = v[:n]
-	// back off to a character boundary (es-loader retries decode with n-1)
-	for len(v) > 0 && !utf8.Valid(v[max(0, len(v)-4):]) {
-		v = v[:len(v)-1]
+	if utf8.Valid(v) {
+		return v
+	}
+	for i := 0; i < len(v); {
+		r, size := utf8.DecodeRune(v[i:])
+		if r == utf8.RuneError && size == 1 {
+			return v[:i]
+		}
+		i += size
 	}
 	return v
 }

@@ -45,6 +45,10 @@ type scratch struct {
 	fields   [][]byte
 	clean    []byte
 	csvField []byte
+	// message: e.Raw is a CloudWatch Logs message or a FireLens log, which
+	// es-loader matches against log_pattern as is (convert_lograw_to_dict);
+	// only lines it reads from a file are stripped first.
+	message bool
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
@@ -115,10 +119,16 @@ func (sc *scratch) decodeFormat(lt *schemas.LogType, e *stages.Event) error {
 		}
 		return sc.decodeCSV(lt, e)
 	case "text":
-		line := pyStrip(sc.valid(e.Raw))
+		line := sc.valid(e.Raw)
+		if !sc.message {
+			line = pyStrip(line)
+		}
 		return decodeText(lt, e.Doc, line, "text")
 	case "multiline":
-		rec := pyRStrip(sc.valid(e.Raw))
+		rec := sc.valid(e.Raw)
+		if !sc.message {
+			rec = pyRStrip(rec)
+		}
 		return decodeText(lt, e.Doc, rec, "multiline")
 	case "parquet": // rows arrive as JSON objects (split.Open)
 		return decodeJSON(lt, e)
@@ -161,18 +171,59 @@ func decodeJSON(lt *schemas.LogType, e *stages.Event) error {
 	d := e.Doc
 	err := d.ParseObject(e.Raw)
 	if err != nil {
-		if lt.ViaCWL && !errors.Is(err, doc.ErrNotObject) {
-			d.Reset()
-			d.Meta.SkipNormalization = true
-			d.Meta.ErrorMessage = "invalid json file: " + err.Error()
-			return nil
+		if (lt.ViaCWL || lt.ViaFirelens) && !errors.Is(err, doc.ErrNotObject) {
+			return repairJSON(lt, e, err)
 		}
 		return fmt.Errorf("decode json (log type %s): %w: %w", lt.Name, ErrRecord, err)
+	}
+	// es-loader strips an EventBridge envelope only in its JSON file reader
+	// (extract_log); via_cwl and via_firelens messages go through
+	// convert_lograw_to_dict, which keeps them whole.
+	if lt.ViaCWL || lt.ViaFirelens {
+		return nil
 	}
 	root := d.Root()
 	if d.Child(root, "detail-type") != doc.Nil && d.Child(root, "resources") != doc.Nil {
 		return stripEventBridge(lt, e)
 	}
+	return nil
+}
+
+// repairJSON is es-loader's convert_lograw_to_dict for a via_cwl or
+// via_firelens JSON message that did not parse: on Python's "Invalid
+// \escape" it doubles the backslash of every `\x` (OpenSearch audit logs
+// carry `\x3c`…) and parses again with control characters allowed in
+// strings; if that fails too, or the first error was another one, the
+// record is indexed un-normalised with error.message "invalid json file: "
+// + Python's error text (the last one).
+func repairJSON(lt *schemas.LogType, e *stages.Event, parseErr error) error {
+	d := e.Doc
+	raw := e.Raw
+	if !utf8.Valid(raw) {
+		raw = DropInvalidUTF8(nil, raw)
+	}
+	msg := parseErr.Error() // only if Python would accept what we refuse
+	if pe := pyJSONCheck(raw, true); pe != nil {
+		msg = pe.text(raw)
+		if pe.msg == pyErrEscape {
+			fixed := doubleBackslashX(nil, raw)
+			d.Reset()
+			err := d.ParseObject(escapeControlInStrings(nil, fixed))
+			switch {
+			case err == nil:
+				return nil
+			case errors.Is(err, doc.ErrNotObject):
+				return fmt.Errorf("decode json (log type %s): %w: %w", lt.Name, ErrRecord, err)
+			}
+			msg = err.Error()
+			if pe2 := pyJSONCheck(fixed, false); pe2 != nil {
+				msg = pe2.text(fixed)
+			}
+		}
+	}
+	d.Reset()
+	d.Meta.SkipNormalization = true
+	d.Meta.ErrorMessage = "invalid json file: " + msg
 	return nil
 }
 

@@ -17,18 +17,23 @@
 //     EventBridge envelope (top-level "detail-type" and "resources") is
 //     replaced by its "detail" and its id/account/region/time kept in
 //     Doc.Meta. Invalid JSON: es-loader aborts the whole object (an exception
-//     in its JSON reader); we fail only that record. For via_cwl types
-//     es-loader indexes the message un-normalised with error.message; we
-//     reproduce that with Doc.Meta.SkipNormalization.
+//     in its JSON reader); we fail only that record. For via_cwl and
+//     via_firelens types es-loader's convert_lograw_to_dict first repairs
+//     "Invalid \escape" (doubles the backslash of `\x`, parses again with
+//     control characters allowed), else indexes the message un-normalised
+//     with error.message "invalid json file: " + Python's error text; we
+//     reproduce both (repairJSON, pyjsonerr.go) with
+//     Doc.Meta.SkipNormalization. Valid JSON never takes that path.
 //   - csv: one data line; the header is Src.Context (first line of the
 //     object); with csv_delimiter empty both are split on whitespace,
 //     otherwise parsed as Python's csv module does; "-" in header names
 //     becomes "_"; fields are paired up to the shorter of header and values.
-//   - text: one line, stripped; log_pattern must match at its start; named
+//   - text: one line, stripped (a via_cwl or via_firelens message is not:
+//     es-loader matches those as they are); log_pattern must match at its start; named
 //     groups become fields (null when a group did not take part). No match:
 //     the record fails (es-loader drops it and counts an error).
-//   - multiline: one record (its lines joined by the producer), right-stripped,
-//     then as text.
+//   - multiline: one record (its lines joined by the producer), right-stripped
+//     (not a via_cwl message), then as text.
 //   - cef: one line, as es-loader's FileFormatCef: cef_version,
 //     cef_device_vendor, cef_device_product, cef_device_version,
 //     cef_device_event_class_id, cef_name, cef_severity from the header,

@@ -23,7 +23,9 @@ func (sc *scratch) decodeCWL(lt *schemas.LogType, e *stages.Event) error {
 	}
 	full := e.Raw
 	e.Raw = msg
+	sc.message = true
 	err = sc.decodeFormat(lt, e)
+	sc.message = false
 	e.Raw = full
 	m := &e.Doc.Meta
 	if m.RecordEnd > 0 {
@@ -59,8 +61,9 @@ var errStderrIgnored = errors.New("log is container's stderr (ignore_container_s
 // ignore_container_stderr, stderr records are dropped (counted, not
 // errors); the log is parsed with the log type's file_format; when that
 // fails on a stderr record, it is indexed un-normalised with the log as
-// error.message; a JSON parse failure on stdout is indexed un-normalised
-// with the error as error.message; a text log not matching log_pattern on
+// error.message; a JSON log that does not parse (stdout or stderr) goes
+// through repairJSON (un-normalised with Python's error text unless the
+// \x repair saves it); a text log not matching log_pattern on
 // stdout fails (es-loader counts it as an error and drops it). The
 // metadata is added to the document as es-loader merges it
 // (dict(logdict, **logmeta)): container_id, container_name,
@@ -81,7 +84,9 @@ func (sc *scratch) decodeFirelens(lt *schemas.LogType, e *stages.Event) error {
 	}
 	full := e.Raw
 	e.Raw = log
+	sc.message = true
 	err = sc.decodeFormat(lt, e)
+	sc.message = false
 	e.Raw = full
 	d := e.Doc
 	if err != nil {

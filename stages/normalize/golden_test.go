@@ -292,6 +292,14 @@ func ignoredField(k string) bool {
 
 func compareSource(t *testing.T, id string, expRaw, gotRaw []byte) {
 	t.Helper()
+	for _, p := range diffSource(t, expRaw, gotRaw) {
+		t.Errorf("_id %s: %s", id, p)
+	}
+}
+
+// diffSource lists, sorted, how our _source differs from es-loader's.
+func diffSource(t *testing.T, expRaw, gotRaw []byte) []string {
+	t.Helper()
 	ef, gf := flatten(t, expRaw), flatten(t, gotRaw)
 	var problems []string
 	for k, ev := range ef {
@@ -311,9 +319,7 @@ func compareSource(t *testing.T, id string, expRaw, gotRaw []byte) {
 		}
 	}
 	sort.Strings(problems)
-	for _, p := range problems {
-		t.Errorf("_id %s: %s", id, p)
-	}
+	return problems
 }
 
 // flatten maps dotted keys (through objects) to canonical value text.

@@ -27,16 +27,27 @@ import (
 const splitGoldenDir = "../../testdata/normalize-split"
 
 // splitFailOrdinals: records we expect to fail, per case.
-var splitFailOrdinals = map[string][]int64{}
+var splitFailOrdinals = map[string][]int64{
+	"rds-mysql-error/imperfect":     {6, 8},    // no match for log_pattern: es-loader drops them
+	"apache-access/imperfect":       {5, 6},    // no match for log_pattern: es-loader drops them
+	"apache-error/imperfect":        {4},       // no match for log_pattern: es-loader drops it
+	"rds-postgresql/imperfect":      {11},      // no match for log_pattern: es-loader drops it
+	"rds-mysql-audit/imperfect":     {5, 7},    // no match for log_pattern: es-loader drops them
+	"rds-mysql-general/imperfect":   {6},       // no match for log_pattern: es-loader drops it
+	"cloudhsm/imperfect":            {3},       // no match for log_pattern: es-loader drops it
+	"clb/imperfect":                 {1, 4, 5}, // no match for log_pattern: es-loader drops them
+	"nlb/imperfect":                 {1, 2, 3}, // no match for log_pattern: es-loader drops them
+	"cloudfront-realtime/imperfect": {6},       // no match for log_pattern: es-loader drops it
+	"nginx-error/imperfect":         {7},       // no match for log_pattern: es-loader drops it
+	"s3accesslog/imperfect":         {3, 7},    // no match for log_pattern: es-loader drops them
+	"cloudfront-standard/imperfect": {6},       // no match for log_pattern: es-loader drops it
+}
 
 // splitPending: cases whose mapping already matches es-loader but which
 // still differ in a part owned elsewhere; they are run (and their
 // .siemstream.jsonl rewritten with -update) but not compared. Remove an
 // entry when its reason is fixed.
 var splitPending = map[string]string{
-	"firelens-app/app": "error.message of a FireLens log that is not JSON: es-loader's json reader returns " +
-		"'invalid json file: ' + Python's JSONDecodeError text (stdout and stderr alike); decode's " +
-		"decodeFirelens uses the Go parse error (stdout) or the log itself (stderr)",
 	"opensearch-audit/audit": "user_agent.original stays a list until the user-agent stage " +
 		"(es-loader's enrichment makes it a string)",
 }
@@ -81,7 +92,7 @@ func runSplitCase(t *testing.T, base, name string) {
 		t.Fatal("object has no records")
 	}
 	runChain(t, reg, b)
-	ours, _, failed := ourDocs(t, b, base)
+	ours, ordinalOf, failed := ourDocs(t, b, base)
 	if reason, ok := splitPending[name]; ok {
 		t.Skipf("pending (%d docs, %d failed): %s", len(ours), len(failed), reason)
 	}
@@ -89,7 +100,12 @@ func runSplitCase(t *testing.T, base, name string) {
 		t.Errorf("failed records %v, want %v", failed, splitFailOrdinals[name])
 	}
 	exp, extra := compareEsloader(t, base, ours)
-	if len(extra) > 0 {
+	if lt.FileFormat == "csv" {
+		// es-loader defect #21: the last CSV row is never loaded; we load it.
+		if last := b.Events[len(b.Events)-1].Ordinal; len(extra) != 1 || ordinalOf[extra[0]] != last {
+			t.Errorf("csv: want exactly one extra document, from the last row %d; got %v", last, extra)
+		}
+	} else if len(extra) > 0 {
 		t.Errorf("documents es-loader does not produce: %v", extra)
 	}
 	t.Logf("%s: %d es-loader docs compared, %d ours, %d extra, %d failed", name, len(exp), len(ours), len(extra), len(failed))

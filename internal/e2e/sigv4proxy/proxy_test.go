@@ -77,7 +77,7 @@ func TestProxyVerify(t *testing.T) {
 		at      time.Duration // signing time relative to now
 		path    string
 		noSHA   bool
-		before  func(*http.Request)                // before signing
+		before  func(*http.Request)               // before signing
 		after   func(*http.Request) *http.Request // tampering after signing
 		status  int
 		reason  string

@@ -15,6 +15,7 @@ import (
 
 	"github.com/opensearch-project/opensearch-go/v4"
 	"github.com/rs/zerolog"
+	"github.com/tidwall/gjson"
 
 	"github.com/siemstream/siemstream/internal/backoff"
 	"github.com/siemstream/siemstream/schemas"
@@ -263,6 +264,16 @@ func pingOpenSearch(ctx context.Context, c *opensearch.Client) (int, string, err
 	}
 	defer resp.Body.Close()
 	// Error bodies are scrubbed of secrets by the client's transport.
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-	return resp.StatusCode, strings.TrimSpace(string(b)), nil
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	msg := strings.TrimSpace(string(b))
+	for _, path := range []string{"message", "error.reason", "Message"} {
+		if v := gjson.GetBytes(b, path); v.Type == gjson.String {
+			msg, _, _ = strings.Cut(v.String(), "\n")
+			break
+		}
+	}
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	return resp.StatusCode, msg, nil
 }

@@ -88,3 +88,25 @@ func TestScrub(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// FuzzResolve: no URL, however odd, panics or leaks its password into an
+// error or the summary.
+func FuzzResolve(f *testing.F) {
+	for _, s := range []string{"http://127.0.0.1:9200", "https://u:pw@search-x.eu-west-1.es.amazonaws.com", "https://x.aoss.amazonaws.com.cn", "::", "http://[::1]:9200/", "https://u:p%zz@h"} {
+		f.Add(s, "")
+	}
+	f.Fuzz(func(t *testing.T, u, auth string) {
+		c := DefaultConfig()
+		c.URLs, c.Auth = []string{u}, auth
+		r, err := c.Resolve()
+		const pw = "fuzz-secret-pw"
+		c.Password = pw
+		if err == nil {
+			_ = r.Summary()
+		}
+		if _, err := c.Resolve(); err != nil && strings.Contains(err.Error(), pw) {
+			t.Fatalf("error holds the password: %v", err)
+		}
+		_ = RedactURL(u)
+	})
+}

@@ -3,7 +3,6 @@ package osclient
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -108,10 +107,20 @@ func (t *transport) sign(r *http.Request) error {
 		return nil
 	}
 	if err := t.signer.SignRequest(r); err != nil {
-		return fmt.Errorf("%s %s: sign request: %s", r.Method, r.URL.Path, t.scrub(err.Error(), r))
+		return &scrubbedError{msg: fmt.Sprintf("%s %s: sign request: %s", r.Method, r.URL.Path, t.scrub(err.Error(), r)), err: err}
 	}
 	return nil
 }
+
+// scrubbedError carries an error whose message had secrets removed; the
+// chain stays intact for errors.Is/As (context.Canceled, net.Error).
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
 
 // send runs the request and scrubs an error response's body, so no caller
 // can put a secret the cluster echoed (AWS quotes the canonical request,
@@ -119,7 +128,7 @@ func (t *transport) sign(r *http.Request) error {
 func (t *transport) send(r *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
-		return nil, errors.New(t.scrub(err.Error(), r))
+		return nil, &scrubbedError{msg: t.scrub(err.Error(), r), err: err}
 	}
 	if resp.StatusCode < 400 {
 		return resp, nil

@@ -244,3 +244,19 @@ func TestCredsRenewEarly(t *testing.T) {
 		t.Errorf("log:\n%s", lb.String())
 	}
 }
+
+func TestTransportErrorKeepsChain(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.URLs = []string{"http://127.0.0.1:1"} // nothing listens
+	c, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "/", nil)
+	_, err = c.OpenSearch().Perform(req)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err %v: want context.Canceled in the chain", err)
+	}
+}

@@ -3,10 +3,12 @@ package osclient
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -258,5 +260,44 @@ func TestTransportErrorKeepsChain(t *testing.T) {
 	_, err = c.OpenSearch().Perform(req)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err %v: want context.Canceled in the chain", err)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(&node{})
+	defer srv.Close()
+	dir := t.TempDir()
+	ca := dir + "/ca.pem"
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := dir + "/bad.pem"
+	os.WriteFile(bad, []byte("not a certificate"), 0o600)
+	try := func(caFile string, insecure bool) (error, string) {
+		lb := &logBuf{}
+		cfg := DefaultConfig()
+		cfg.URLs, cfg.CAFile, cfg.Insecure, cfg.Logger = []string{srv.URL}, caFile, insecure, zerolog.New(lb)
+		c, err := New(context.Background(), cfg)
+		if err != nil {
+			return err, lb.String()
+		}
+		req, _ := http.NewRequest("GET", "/", nil)
+		resp, err := c.OpenSearch().Perform(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err, lb.String()
+	}
+	if err, _ := try("", false); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("system roots only: err %v, want an unknown-authority error", err)
+	}
+	if err, log := try(ca, false); err != nil || log != "" {
+		t.Errorf("--opensearch-ca: err %v, log %q", err, log)
+	}
+	if err, _ := try(bad, false); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("bad CA file: err %v", err)
+	}
+	if err, log := try("", true); err != nil || !strings.Contains(log, "NOT verified") {
+		t.Errorf("--opensearch-insecure: err %v, log %q: want success and a warning", err, log)
 	}
 }

@@ -23,6 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/tidwall/gjson"
 
 	"github.com/siemstream/siemstream/internal/e2e/sigv4proxy"
@@ -92,6 +95,7 @@ func sigv4Fleet(t *testing.T, ctx context.Context, s *Stack, bin, name string, s
 	if err != nil {
 		t.Fatal(err)
 	}
+	dropResources(t, s, r)
 	coord, err := ChooseCoordinator(ctx, bin)
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +110,20 @@ func sigv4Fleet(t *testing.T, ctx context.Context, s *Stack, bin, name string, s
 		}
 	})
 	return f
+}
+
+// dropResources deletes r's stream and lease tables (the live one and a
+// replay's) when the test ends: the shared stack's account has a shard
+// limit.
+func dropResources(t *testing.T, s *Stack, r Resources) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = s.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: &r.Stream, EnforceConsumerDeletion: aws.Bool(true)})
+		for _, tb := range []string{r.App, r.App + "-replay"} {
+			_, _ = s.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(tb)})
+		}
+	})
 }
 
 // badVPCObject is a VPC flow log object with one unparseable line: a dead
@@ -448,6 +466,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dropResources(t, s, r)
 	cenv := append(r.Env(), sigv4Env(px.URL(), sec, true)...)
 	start := time.Now()
 	p, err := Start(bin, "consumer", "", cenv, "consumer", "--opensearch-wait", "1m")

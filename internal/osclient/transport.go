@@ -59,11 +59,21 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return t.send(out)
 	}
-	plain, err := readBody(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: read request body: %w", req.Method, req.URL.Path, err)
+	// Compress straight from the caller's body. A request that can hand
+	// out its body again (GetBody: http.NewRequest over bytes or a string,
+	// as every caller here makes them) needs no copy of the plain bytes
+	// for a fallback; any other body is read into memory first.
+	var plain []byte
+	src, size := io.Reader(req.Body), req.ContentLength
+	if req.GetBody == nil {
+		var err error
+		if plain, err = readBody(req); err != nil {
+			return nil, fmt.Errorf("%s %s: read request body: %w", req.Method, req.URL.Path, err)
+		}
+		src, size = bytes.NewReader(plain), int64(len(plain))
 	}
-	gz, err := t.gzip(plain)
+	gz, err := t.gzip(src, size)
+	closeBody(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: gzip request body: %w", req.Method, req.URL.Path, err)
 	}
@@ -82,6 +92,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	refused := resp.StatusCode
 	msg, _ := io.ReadAll(resp.Body) // already scrubbed and bounded by send
 	resp.Body.Close()
+	if plain == nil {
+		rc, err := req.GetBody()
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: request body again: %w", req.Method, req.URL.Path, err)
+		}
+		plain, err = readBody(&http.Request{Body: rc, ContentLength: req.ContentLength})
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: read request body: %w", req.Method, req.URL.Path, err)
+		}
+	}
 	again := withBody(req, plain, "")
 	if err := t.sign(again); err != nil {
 		return nil, err
@@ -195,11 +215,12 @@ func contains(a []string, s string) bool {
 	return false
 }
 
-func (t *transport) gzip(plain []byte) ([]byte, error) {
+// gzip compresses size bytes (-1 or 0: unknown) read from src.
+func (t *transport) gzip(src io.Reader, size int64) ([]byte, error) {
 	zw, _ := t.gzips.Get().(*gzip.Writer)
 	hint := int(t.lastGz.Load())
-	if hint < len(plain)/16 {
-		hint = len(plain) / 16
+	if hint < int(size/16) {
+		hint = int(size / 16)
 	}
 	// Fresh output buffer: the transport may still read it after
 	// RoundTrip returns, so it cannot go back into a pool here.
@@ -212,7 +233,7 @@ func (t *transport) gzip(plain []byte) ([]byte, error) {
 	} else {
 		zw.Reset(out)
 	}
-	if _, err := zw.Write(plain); err != nil {
+	if _, err := io.Copy(zw, src); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {

@@ -301,3 +301,21 @@ func TestTLS(t *testing.T) {
 		t.Errorf("--opensearch-insecure: err %v, log %q: want success and a warning", err, log)
 	}
 }
+
+// A body the request cannot hand out again (no GetBody, unknown length) is
+// buffered, signed with its length, and resent uncompressed on a refusal.
+func TestOpaqueBodyFallback(t *testing.T) {
+	p, c, n, _ := proxyAndClient(t, true, true, testSecret)
+	req, _ := http.NewRequest("POST", "/_bulk", io.MultiReader(strings.NewReader(bulkBody[:100]), strings.NewReader(bulkBody[100:])))
+	if req.GetBody != nil || req.ContentLength != 0 {
+		t.Fatal("test needs an opaque body")
+	}
+	resp, err := c.OpenSearch().Perform(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(n.bodies) != 1 || string(n.bodies[0]) != bulkBody {
+		t.Fatalf("status %d, node got %d bodies; proxy %+v", resp.StatusCode, len(n.bodies), p.Stats())
+	}
+}

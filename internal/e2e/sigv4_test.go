@@ -252,12 +252,14 @@ func TestSigV4ConsumerReplayTemplates(t *testing.T) {
 		t.Errorf("consumer: proxy stats %+v: want gzip bodies and no refusal", st)
 	}
 
-	// Replay the stream, uncompressed, into suffixed indices.
+	// Replay the stream, uncompressed, into suffixed indices (debug log:
+	// its completion probe logs why a shard is not finished, and the
+	// secret scan covers debug lines too).
 	plainBefore := st.PlainBodies
 	sfx := fmt.Sprintf("-sigv4replay-%04x", rand.N(1<<16))
 	rp, err := f.Replay("r1", "--from", "1h", "--app-name", f.Res.App+"-replay", "--index-suffix", sfx,
 		"--opensearch-compress=false", "--failover-time-ms", "5000", "--shard-sync-interval-ms", "1000",
-		"--idle-time-between-reads-ms", "200", "--probe-interval", "1s")
+		"--idle-time-between-reads-ms", "200", "--probe-interval", "1s", "--log-level", "debug")
 	if err != nil {
 		t.Fatal(err)
 	}

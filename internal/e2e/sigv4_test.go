@@ -480,9 +480,6 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	if werr == nil || time.Since(start) > 30*time.Second || !strings.Contains(out, "OpenSearch refused the credentials (HTTP 403") {
 		t.Errorf("consumer with a wrong secret key: exit %v after %s, want a quick failure naming the refusal:\n%s", werr, time.Since(start).Round(time.Millisecond), tail(out, 2000))
 	}
-	if !strings.Contains(out, "x-amz-security-token:[redacted]") {
-		t.Logf("note: the refusal message did not quote the canonical request:\n%s", tail(out, 1500))
-	}
 	checkNoSecrets(t, "consumer output", out, append(sec.list(), "the-real-secret-"+sec.Secret)...)
 
 	// Basic auth refused: the proxy wants SigV4 and answers 403.

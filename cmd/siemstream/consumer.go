@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -28,9 +27,7 @@ func runConsumer(ctx context.Context, args []string) error {
 	app := f.str("app-name", "SIEM_APP_NAME", kd.ApplicationName, "KCL applicationName: names the DynamoDB lease table")
 	workerID := f.str("worker-id", "SIEM_WORKER_ID", "", "unique worker id (default: host-pid-random)")
 	region := f.str("region", "AWS_REGION", "us-east-1", "AWS region")
-	osURL := f.str("opensearch-url", "OPENSEARCH_URL", "http://127.0.0.1:9200", "OpenSearch URL(s), comma-separated")
-	osUser := f.str("opensearch-user", "OPENSEARCH_USER", "", "OpenSearch basic-auth user")
-	osPass := f.str("opensearch-password", "OPENSEARCH_PASSWORD", "", "OpenSearch basic-auth password")
+	osf := openSearchFlags(f)
 	lf := newLeaseFlags(f, "lease coordinator: dynamo (Java KCL lease table, fenced checkpoints) or kcl (vmware-go-kcl-v2)", "let workers of a fleet steal leases to balance")
 	initPos := f.str("initial-position", "SIEM_INITIAL_POSITION", kd.InitialPositionInStream, "initialPositionInStream for new leases: TRIM_HORIZON or LATEST")
 	batch := f.integer("batch-events", "SIEM_BATCH_EVENTS", consumer.DefaultConfig().BatchEvents, "events per bulk write and checkpoint")
@@ -83,9 +80,12 @@ func runConsumer(ctx context.Context, args []string) error {
 	default:
 		return fmt.Errorf("--coordinator %q: want dynamo or kcl", *lf.coordinator)
 	}
+	osc, err := osf.Client(ctx, log)
+	if err != nil {
+		return err
+	}
 	sc := sink.DefaultOpenSearchConfig()
-	sc.URLs = strings.Split(*osURL, ",")
-	sc.Username, sc.Password, sc.MaxBulkBytes = *osUser, *osPass, *bulkBytes
+	sc.Client, sc.MaxBulkBytes = osc, *bulkBytes
 	sc.KeepReadOnlyIndices, sc.Logger = *keepRO, log.With().Str("component", "sink").Logger()
 	s, err := sink.NewOpenSearch(sc)
 	if err != nil {
@@ -122,7 +122,7 @@ func runConsumer(ctx context.Context, args []string) error {
 		return err
 	}
 	go chain.Run(ctx)
-	log.Info().Str("stream", *stream).Str("app", *app).Str("coordinator", *lf.coordinator).Str("opensearch", *osURL).Msg("consumer starting")
+	log.Info().Str("stream", *stream).Str("app", *app).Str("coordinator", *lf.coordinator).Str("opensearch", osc.Summary()).Msg("consumer starting")
 	return c.Run(ctx)
 }
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -41,9 +40,7 @@ func runReplay(ctx context.Context, args []string) error {
 	stream := f.str("stream", "SIEM_STREAM", "", "Kinesis stream name")
 	workerID := f.str("worker-id", "SIEM_REPLAY_WORKER_ID", "", "unique worker id (default: host-pid-random)")
 	region := f.str("region", "AWS_REGION", "us-east-1", "AWS region")
-	osURL := f.str("opensearch-url", "OPENSEARCH_URL", "http://127.0.0.1:9200", "OpenSearch URL(s), comma-separated")
-	osUser := f.str("opensearch-user", "OPENSEARCH_USER", "", "OpenSearch basic-auth user")
-	osPass := f.str("opensearch-password", "OPENSEARCH_PASSWORD", "", "OpenSearch basic-auth password")
+	osf := openSearchFlags(f)
 	batch := f.integer("batch-events", "SIEM_BATCH_EVENTS", consumer.DefaultConfig().BatchEvents, "events per bulk write and checkpoint")
 	bulkBytes := f.integer("bulk-bytes", "SIEM_BULK_BYTES", 5<<20, "max bytes per _bulk request")
 	keepRO := f.boolean("keep-read-only-indices", "SIEM_KEEP_READ_ONLY_INDICES", false, "do not redirect documents for a read-only index (closed, write-blocked, UltraWarm, cold) to <index>_01 as es-loader does; retry or dead-letter them instead")
@@ -144,9 +141,12 @@ func runReplay(ctx context.Context, args []string) error {
 		ends = kends
 	}
 
+	osc, err := osf.Client(ctx, log)
+	if err != nil {
+		return err
+	}
 	sc := sink.DefaultOpenSearchConfig()
-	sc.URLs = strings.Split(*osURL, ",")
-	sc.Username, sc.Password, sc.MaxBulkBytes = *osUser, *osPass, *bulkBytes
+	sc.Client, sc.MaxBulkBytes = osc, *bulkBytes
 	sc.KeepReadOnlyIndices, sc.Logger = *keepRO, log.With().Str("component", "sink").Logger()
 	osSink, err := sink.NewOpenSearch(sc)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -14,8 +15,8 @@ import (
 
 	"github.com/opensearch-project/opensearch-go/v4"
 	"github.com/rs/zerolog"
+	"github.com/tidwall/gjson"
 
-	"github.com/siemstream/siemstream/consumer/sink"
 	"github.com/siemstream/siemstream/internal/backoff"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/schemas/templates"
@@ -43,9 +44,7 @@ Run 'siemstream templates install -h' for the flags.
 	}
 	sub := args[0]
 	f := newFlags("templates "+sub, "[flags]")
-	osURL := f.str("opensearch-url", "OPENSEARCH_URL", "http://127.0.0.1:9200", "OpenSearch URL(s), comma-separated")
-	osUser := f.str("opensearch-user", "OPENSEARCH_USER", "", "OpenSearch basic-auth user")
-	osPass := f.str("opensearch-password", "OPENSEARCH_PASSWORD", "", "OpenSearch basic-auth password")
+	osf := openSearchFlags(f)
 	userINI := f.str("user-ini", "SIEM_USER_INI", "", "es-loader user.ini: its log types get templates too")
 	dlIndex := f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", "siemstream-deadletter", "dead-letter index prefix (as the consumer's)")
 	tf := templateFlags(f, false)
@@ -76,17 +75,18 @@ Run 'siemstream templates install -h' for the flags.
 		_, err = fmt.Printf("%s\n", b)
 		return err
 	}
-	sc := sink.DefaultOpenSearchConfig()
-	sc.URLs = strings.Split(*osURL, ",")
-	sc.Username, sc.Password = *osUser, *osPass
-	s, err := sink.NewOpenSearch(sc)
+	log, err := newLogger(*f.logFormat, *f.logLevel)
+	if err != nil {
+		return err
+	}
+	osc, err := osf.Client(ctx, log)
 	if err != nil {
 		return err
 	}
 	if sub == "show" {
-		return showTemplates(ctx, s.Client(), reg, opts)
+		return showTemplates(ctx, osc.OpenSearch(), reg, opts)
 	}
-	rep, err := templates.Install(ctx, s.Client(), reg, opts)
+	rep, err := templates.Install(ctx, osc.OpenSearch(), reg, opts)
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "KIND\tNAME\tACTION\tDETAIL")
 	for _, it := range rep.Items {
@@ -223,7 +223,7 @@ func waitOpenSearch(ctx context.Context, log zerolog.Logger, c *opensearch.Clien
 	deadline := time.Now().Add(wait)
 	var lastLog time.Time
 	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 10*time.Second) {
-		status, err := pingOpenSearch(ctx, c)
+		status, msg, err := pingOpenSearch(ctx, c)
 		switch {
 		case err == nil && status < 300:
 			if !lastLog.IsZero() {
@@ -231,7 +231,7 @@ func waitOpenSearch(ctx context.Context, log zerolog.Logger, c *opensearch.Clien
 			}
 			return nil
 		case err == nil && (status == 401 || status == 403):
-			return fmt.Errorf("OpenSearch refused the credentials (HTTP %d): check --opensearch-user/--opensearch-password", status)
+			return fmt.Errorf("OpenSearch refused the credentials (HTTP %d: %s): check --opensearch-auth and its credentials (basic: --opensearch-user/--opensearch-password and the user's roles; sigv4: the AWS credentials, their IAM policy and the role mapping in OpenSearch)", status, msg)
 		case err == nil:
 			err = fmt.Errorf("HTTP %d", status)
 		}
@@ -251,17 +251,29 @@ func waitOpenSearch(ctx context.Context, log zerolog.Logger, c *opensearch.Clien
 	}
 }
 
-func pingOpenSearch(ctx context.Context, c *opensearch.Client) (int, error) {
+func pingOpenSearch(ctx context.Context, c *opensearch.Client) (int, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	resp, err := c.Perform(req)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	defer resp.Body.Close()
+	// Error bodies are scrubbed of secrets by the client's transport.
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	msg := strings.TrimSpace(string(b))
+	for _, path := range []string{"message", "error.reason", "Message"} {
+		if v := gjson.GetBytes(b, path); v.Type == gjson.String {
+			msg, _, _ = strings.Cut(v.String(), "\n")
+			break
+		}
+	}
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	return resp.StatusCode, msg, nil
 }

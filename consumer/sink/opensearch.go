@@ -14,14 +14,20 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/tidwall/gjson"
 
+	"github.com/siemstream/siemstream/internal/osclient"
 	"github.com/siemstream/siemstream/internal/pyjson"
 )
 
 // OpenSearchConfig configures the bulk sink.
 type OpenSearchConfig struct {
-	// URLs of the cluster's nodes, e.g. http://127.0.0.1:9200.
+	// Client is the connection (auth, TLS, compression) every call of the
+	// sink goes through; nil means one built by osclient from URLs and
+	// Username/Password with everything else defaulted from the endpoint.
+	Client *osclient.Client
+	// URLs of the cluster's nodes, e.g. http://127.0.0.1:9200 (without
+	// Client).
 	URLs []string
-	// Username/Password for basic auth; empty = none.
+	// Username/Password for basic auth; empty = none (without Client).
 	Username, Password string
 	// MaxBulkBytes caps one _bulk request body; zero means 5 MiB.
 	MaxBulkBytes int
@@ -50,7 +56,7 @@ func DefaultOpenSearchConfig() OpenSearchConfig {
 
 // Validate checks the config.
 func (c OpenSearchConfig) Validate() error {
-	if len(c.URLs) == 0 {
+	if c.Client == nil && len(c.URLs) == 0 {
 		return errors.New("opensearch: at least one URL is required")
 	}
 	if c.MaxBulkBytes < 0 || c.MaxBulkDocs < 0 {
@@ -82,18 +88,16 @@ func NewOpenSearch(cfg OpenSearchConfig) (*OpenSearch, error) {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 60 * time.Second
 	}
-	c, err := opensearch.NewClient(opensearch.Config{
-		Addresses: cfg.URLs,
-		Username:  cfg.Username,
-		Password:  cfg.Password,
-		// Retries are ours (per item, with backoff); the client must not
-		// resend whole bulk bodies behind our back.
-		DisableRetry:          true,
-		HealthCheckMaxRetries: -1,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("opensearch client: %w", err)
+	oc := cfg.Client
+	if oc == nil {
+		cc := osclient.DefaultConfig()
+		cc.URLs, cc.Username, cc.Password, cc.Logger = cfg.URLs, cfg.Username, cfg.Password, cfg.Logger
+		var err error
+		if oc, err = osclient.New(context.Background(), cc); err != nil {
+			return nil, err
+		}
 	}
+	c := oc.OpenSearch()
 	o := &OpenSearch{cfg: cfg, client: c}
 	if !cfg.KeepReadOnlyIndices {
 		log := cfg.Logger

@@ -41,7 +41,7 @@ import (
 )
 
 // allParts in run order.
-var allParts = []string{"hot", "profile", "producer", "consumer", "normalize", "mem", "e2e"}
+var allParts = []string{"hot", "profile", "producer", "consumer", "normalize", "transport", "mem", "e2e"}
 
 // options are the command line.
 type options struct {
@@ -160,6 +160,7 @@ func run(ctx context.Context, o options) error {
 		{"producer", r.producer},
 		{"consumer", r.consumer},
 		{"normalize", r.normalizeCLI},
+		{"transport", r.transport},
 		{"mem", r.memory},
 		{"e2e", r.endToEnd},
 	}

@@ -34,6 +34,9 @@ type Config struct {
 	ProgressEvery time.Duration
 	// Retry is the backoff for documents OpenSearch did not take.
 	Retry sink.RetryPolicy
+	// Observer is told about leases, batches and dead letters (metrics);
+	// nil means none.
+	Observer Observer
 }
 
 // DefaultConfig returns the defaults.
@@ -80,7 +83,7 @@ func New(cfg Config, coord lease.Coordinator, chain func() (stages.Chain, error)
 	}
 	return &Consumer{
 		cfg: cfg, coord: coord, chain: chain, sink: s, counts: counts, log: log,
-		dl: &sink.IndexDeadLetters{Sink: s, Prefix: cfg.DeadLetterIndex, Policy: cfg.Retry},
+		dl: observeDeadLetters(cfg.Observer, &sink.IndexDeadLetters{Sink: s, Prefix: cfg.DeadLetterIndex, Policy: cfg.Retry}),
 	}, nil
 }
 
@@ -102,7 +105,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return &processor{
 			unpack: &WireUnpacker{}, chain: ch, sink: c.sink, deadLetters: c.dl,
 			policy: c.retryPolicy(), batchEvents: c.cfg.BatchEvents, counts: c.counts,
-			log: c.log, now: time.Now,
+			log: c.log, now: time.Now, obs: c.cfg.Observer,
 		}
 	}
 	// Build one chain up front so configuration errors fail at start.

@@ -40,6 +40,7 @@ type processor struct {
 	counts      *obs.Registry
 	log         zerolog.Logger
 	now         func() time.Time
+	obs         Observer // nil: none
 
 	batch   stages.Batch
 	docs    []sink.Doc
@@ -52,10 +53,12 @@ type processor struct {
 func (p *processor) Initialize(_ context.Context, shardID string) {
 	p.shardID = shardID
 	p.log = p.log.With().Str("shard", shardID).Logger()
+	p.observer().ShardStarted(shardID)
 	p.log.Info().Msg("shard lease taken")
 }
 
 func (p *processor) ProcessRecords(ctx context.Context, records []lease.Record, cp lease.Checkpointer, millisBehind int64) {
+	p.observer().RecordsRead(p.shardID, len(records), millisBehind)
 	if err := p.process(ctx, records, cp); err != nil {
 		// Not checkpointed: the records will be delivered again (at least
 		// once); deterministic _ids make that harmless.
@@ -81,6 +84,7 @@ func (p *processor) process(ctx context.Context, records []lease.Record, cp leas
 			if err := cp.Checkpoint(ctx, &records[i]); err != nil {
 				return fmt.Errorf("checkpoint after %d records: %w", i+1, err)
 			}
+			p.observer().Checkpointed(p.shardID)
 			p.batch.Reset()
 			p.unpack.Release()
 			p.dls = p.dls[:0]
@@ -116,7 +120,10 @@ func (p *processor) flush(ctx context.Context) error {
 		}
 	}
 	p.results = append(p.results[:0], make([]sink.Result, len(p.docs))...)
+	p.observer().Delivering(p.shardID, len(p.batch.Events))
+	start := time.Now()
 	st, err := sink.Deliver(ctx, p.sink, p.docs, p.results, p.policy)
+	p.observer().BatchDone(p.shardID, &p.batch, st, time.Since(start), err)
 	if err != nil {
 		return err
 	}
@@ -136,7 +143,6 @@ func (p *processor) flush(ctx context.Context) error {
 			p.dls = append(p.dls, dl)
 		}
 	}
-	_ = st
 	if len(p.dls) > 0 {
 		if err := p.deadLetters.Put(ctx, p.dls); err != nil {
 			if ctx.Err() != nil {
@@ -184,6 +190,7 @@ func (p *processor) deadLetter(e *stages.Event, stage, reason string) sink.DeadL
 
 func (p *processor) Shutdown(ctx context.Context, reason lease.ShutdownReason, cp lease.Checkpointer) {
 	p.log.Info().Stringer("reason", reason).Msg("shard processor stopping")
+	p.observer().ShardStopped(p.shardID, reason)
 	if reason == lease.ShardEnd {
 		// Everything read from a closed shard has been acknowledged by the
 		// time the coordinator reports its end.
@@ -198,4 +205,11 @@ func errString(err error) string {
 		return "unknown error"
 	}
 	return err.Error()
+}
+
+func (p *processor) observer() Observer {
+	if p.obs == nil {
+		return nopObserver{}
+	}
+	return p.obs
 }

@@ -30,6 +30,9 @@ type Config struct {
 	MaxRecordBytes int
 	// PutRetryMax caps one PutRecords backoff (default 10s).
 	PutRetryMax time.Duration
+	// Observer is told about objects, messages and visibility extensions
+	// (metrics); nil means none.
+	Observer Observer
 }
 
 // DefaultConfig returns the defaults.

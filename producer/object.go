@@ -42,10 +42,10 @@ type ObjectResult struct {
 	Reason         string
 }
 
-// LoadObject streams one object into the stream. A nil error means the
+// loadObject streams one object into the stream. A nil error means the
 // object is done with (loaded, or deliberately skipped or quarantined): its
 // notification may be deleted. An error means try again later.
-func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResult, error) {
+func (p *Producer) loadObject(ctx context.Context, o notify.Object) (ObjectResult, error) {
 	var res ObjectResult
 	if strings.HasPrefix(o.Key, p.cfg.DeadLetterPrefix) || strings.HasSuffix(o.Key, "/") {
 		res.Outcome = Ignored

@@ -136,6 +136,8 @@ func (p *Producer) handleMessage(ctx context.Context, m sqstypes.Message) {
 			Msg("message is not an S3 notification; leaving it for the DLQ")
 		return
 	}
+	p.observer().MessagesInFlight(1)
+	defer p.observer().MessagesInFlight(-1)
 	stop := p.keepInvisible(ctx, m.ReceiptHandle, log)
 	var failed error
 	for _, o := range objs {
@@ -175,7 +177,10 @@ func (p *Producer) keepInvisible(ctx context.Context, receipt *string, log zerol
 					VisibilityTimeout: int32(p.cfg.VisibilityTimeout / time.Second),
 				})
 				if err != nil && ctx.Err() == nil {
-					log.Warn().Err(err).Msg("extend visibility failed")
+					log.Warn().Err(err).Str("error_kind", "sqs_visibility").Msg("extend visibility failed")
+				}
+				if ctx.Err() == nil {
+					p.observer().VisibilityExtended(err)
 				}
 			}
 		}

@@ -23,8 +23,6 @@ import (
 	"github.com/rs/zerolog"
 )
 
-var version = "dev"
-
 type command struct {
 	name    string
 	summary string
@@ -41,7 +39,7 @@ func commands() []command {
 		{"redrive", "drain a dead-letter queue: load the objects of its notifications, or move them back", runRedrive},
 		{"templates", "install (or show) the OpenSearch index templates, ISM policy and rollover aliases of every log type", runTemplates},
 		{"logtypes", "print the supported log types (and, with --keys, user.ini keys) as Markdown tables", runLogtypes},
-		{"version", "print the version", func(context.Context, []string) error { fmt.Println("siemstream", version); return nil }},
+		{"version", "print the version, commit and build date", func(context.Context, []string) error { printVersion(); return nil }},
 	}
 }
 
@@ -77,6 +75,10 @@ func main() {
 			fmt.Fprintf(os.Stderr, "siemstream %s: %v\n", name, err)
 			os.Exit(1)
 		}
+		return
+	}
+	if name == "--version" || name == "-version" || name == "-v" {
+		printVersion()
 		return
 	}
 	if name == "-h" || name == "--help" || name == "help" {

@@ -43,6 +43,7 @@ import (
 	"github.com/siemstream/siemstream/consumer/sink"
 	"github.com/siemstream/siemstream/internal/awsconf"
 	"github.com/siemstream/siemstream/internal/backoff"
+	"github.com/siemstream/siemstream/internal/metrics"
 	"github.com/siemstream/siemstream/internal/obs"
 	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/internal/wire"
@@ -73,6 +74,7 @@ func runReplay(ctx context.Context, args []string) error {
 	probe := f.duration("probe-interval", "SIEM_REPLAY_PROBE", 2*time.Second, "how often idle shards are checked for being finished")
 	popts := pipelineFlags(f, true)
 	tf := templateFlags(f, true)
+	of := opsFlags(f, metrics.RoleConsumer)
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -116,6 +118,9 @@ func runReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	o := of.start(ctx, log)
+	defer o.close()
+	o.aws(&awsCfg)
 	kc := kinesis.NewFromConfig(awsCfg)
 	all, err := replayListShards(ctx, kc, *stream)
 	if err != nil {
@@ -200,9 +205,12 @@ func runReplay(ctx context.Context, args []string) error {
 	}
 	coord := &replayCoordinator{inner: inner, tr: tr}
 	counts := obs.NewRegistry()
+	o.counts(counts)
+	o.m.RegisterPipeline(chain.Stats)
 	cc := consumer.DefaultConfig()
+	cc.Observer = o.m.Consumer(o.h)
 	cc.BatchEvents, cc.DeadLetterIndex, cc.ProgressEvery = *batch, *dlIndex, -1
-	c, err := consumer.New(cc, coord, chain.Chain, out, counts, log)
+	c, err := consumer.New(cc, coord, chain.Chain, o.m.Sink(out), counts, log)
 	if err != nil {
 		return err
 	}

@@ -94,6 +94,7 @@ func runConsumer(ctx context.Context, args []string) error {
 	sc.URLs = strings.Split(*osURL, ",")
 	sc.Username, sc.Password, sc.MaxBulkBytes = *osUser, *osPass, *bulkBytes
 	sc.KeepReadOnlyIndices, sc.Logger = *keepRO, log.With().Str("component", "sink").Logger()
+	sc.OnReadOnlyRedirect = o.m.ReadOnlyRedirect
 	s, err := sink.NewOpenSearch(sc)
 	if err != nil {
 		return err

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/siemstream/siemstream/internal/metrics"
 )
 
 type command struct {
@@ -39,6 +41,7 @@ func commands() []command {
 		{"redrive", "drain a dead-letter queue: load the objects of its notifications, or move them back", runRedrive},
 		{"templates", "install (or show) the OpenSearch index templates, ISM policy and rollover aliases of every log type", runTemplates},
 		{"logtypes", "print the supported log types (and, with --keys, user.ini keys) as Markdown tables", runLogtypes},
+		{"metrics", "print the Prometheus metrics the commands export (--metrics-addr) as a Markdown table", func(context.Context, []string) error { return metrics.WriteTable(os.Stdout) }},
 		{"version", "print the version, commit and build date", func(context.Context, []string) error { printVersion(); return nil }},
 	}
 }

@@ -170,6 +170,7 @@ func runReplay(ctx context.Context, args []string) error {
 	sc.URLs = strings.Split(*osURL, ",")
 	sc.Username, sc.Password, sc.MaxBulkBytes = *osUser, *osPass, *bulkBytes
 	sc.KeepReadOnlyIndices, sc.Logger = *keepRO, log.With().Str("component", "sink").Logger()
+	sc.OnReadOnlyRedirect = o.m.ReadOnlyRedirect
 	osSink, err := sink.NewOpenSearch(sc)
 	if err != nil {
 		return err

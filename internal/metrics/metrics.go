@@ -90,7 +90,7 @@ func New(b Build) *Metrics {
 	m.inputBytes = f.counterVec("input_bytes_total", "Raw record bytes in: producer, decompressed object bytes; consumer, raw record bytes read from the stream.", "log_type")
 	m.outputBytes = f.counterVec("output_bytes_total", "Document bytes sent to OpenSearch (es-loader OutputDataSize), by log type.", "log_type")
 	m.deliverSeconds = f.counterVec("deliver_seconds_total", "Time spent delivering batches to OpenSearch, shared among log types by their share of the batch's documents (es-loader EsResponseTime).", "log_type")
-	m.readOnlyRedir = f.counter("readonly_redirects_total", "Documents of a read-only index (closed, write-blocked, UltraWarm, cold) written to another index as es-loader does.")
+	m.readOnlyRedir = f.counter("readonly_redirects_total", "Read-only indices (closed, write-blocked, UltraWarm, cold) whose documents were sent to a writable one (<index>_01, …) as es-loader does; counted once per index each time the read-only list is refreshed.")
 
 	m.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info", Help: "Always 1; the labels name the build."}, []string{"version", "commit", "go_version"})

@@ -233,9 +233,9 @@ func (s *observedSink) Write(ctx context.Context, docs []sink.Doc, results []sin
 	return nil
 }
 
-// ReadOnlyRedirect counts one document written to another index because
-// its own is read-only (hook for the OpenSearch sink).
-func (m *Metrics) ReadOnlyRedirect() {
+// ReadOnlyRedirect counts a read-only index redirected to a writable one
+// (sink.OpenSearchConfig.OnReadOnlyRedirect).
+func (m *Metrics) ReadOnlyRedirect(from, to string) {
 	if m != nil {
 		m.readOnlyRedir.Inc()
 	}

@@ -100,7 +100,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		ch, err := c.chain()
 		if err != nil {
 			chainErr = err
-			c.log.Error().Err(err).Msg("cannot build stage chain")
+			c.log.Error().Err(err).Str("error_kind", "stage_chain").Msg("cannot build stage chain")
 		}
 		return &processor{
 			unpack: &WireUnpacker{}, chain: ch, sink: c.sink, deadLetters: c.dl,
@@ -128,7 +128,7 @@ func (c *Consumer) retryPolicy() sink.RetryPolicy {
 			if round > 1 && round%10 != 0 {
 				ev = c.log.Debug()
 			}
-			ev.Err(err).Int("round", round).Int("pending_docs", pending).Dur("backoff", wait).Msg("documents not accepted yet; retrying")
+			ev.Err(err).Str("error_kind", "bulk_retry").Int("round", round).Int("pending_docs", pending).Dur("backoff", wait).Msg("documents not accepted yet; retrying")
 		}
 	}
 	return p

@@ -62,7 +62,7 @@ func (p *processor) ProcessRecords(ctx context.Context, records []lease.Record, 
 	if err := p.process(ctx, records, cp); err != nil {
 		// Not checkpointed: the records will be delivered again (at least
 		// once); deterministic _ids make that harmless.
-		p.log.Warn().Err(err).Int("records", len(records)).Msg("batch not acknowledged; it will be re-read")
+		p.log.Warn().Err(err).Str("error_kind", "batch_not_acknowledged").Int("records", len(records)).Msg("batch not acknowledged; it will be re-read")
 	}
 }
 
@@ -151,11 +151,11 @@ func (p *processor) flush(ctx context.Context) error {
 			// The dead-letter index itself refused them: the last place
 			// left is the log, in full, so nothing disappears silently.
 			for i := range p.dls {
-				p.log.Error().Str("stage", p.dls[i].Stage).Str("reason", p.dls[i].Reason).
-					Str("bucket", p.dls[i].Bucket).Str("key", p.dls[i].Key).Int64("ordinal", p.dls[i].Ordinal).
+				p.log.Error().Str("error_kind", "dead_letter_logged").Str("stage", p.dls[i].Stage).Str("reason", p.dls[i].Reason).
+					Str("s3_bucket", p.dls[i].Bucket).Str("s3_key", p.dls[i].Key).Str("log_type", p.dls[i].LogType).Int64("ordinal", p.dls[i].Ordinal).
 					Bytes("raw", p.dls[i].Raw).Msg("dead letter could not be stored")
 			}
-			p.log.Error().Err(err).Msg("dead letters logged instead of indexed")
+			p.log.Error().Err(err).Str("error_kind", "dead_letter_store").Msg("dead letters logged instead of indexed")
 		}
 	}
 	for t, c := range p.perType {
@@ -195,7 +195,7 @@ func (p *processor) Shutdown(ctx context.Context, reason lease.ShutdownReason, c
 		// Everything read from a closed shard has been acknowledged by the
 		// time the coordinator reports its end.
 		if err := cp.CheckpointShardEnd(ctx); err != nil {
-			p.log.Error().Err(err).Msg("checkpoint SHARD_END failed")
+			p.log.Error().Err(err).Str("error_kind", "checkpoint").Msg("checkpoint SHARD_END failed")
 		}
 	}
 }

@@ -56,11 +56,11 @@ func (p *Producer) loadObject(ctx context.Context, o notify.Object) (ObjectResul
 	if lt == nil {
 		res.Outcome = Unknown
 		p.counts.Add("unknown", obs.Counts{Unknown: 1})
-		p.log.Warn().Str("bucket", o.Bucket).Str("key", o.Key).Msg("unknown log type: no s3_key pattern matches this key; object skipped")
+		p.log.Warn().Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", "unknown").Msg("unknown log type: no s3_key pattern matches this key; object skipped")
 		return res, nil
 	}
 	res.LogType = lt.Name
-	log := p.log.With().Str("bucket", o.Bucket).Str("key", o.Key).Str("log_type", lt.Name).Logger()
+	log := p.log.With().Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", lt.Name).Logger()
 	if ignored {
 		res.Outcome = Ignored
 		p.counts.Add(lt.Name, obs.Counts{Ignored: 1})
@@ -71,7 +71,7 @@ func (p *Producer) loadObject(ctx context.Context, o notify.Object) (ObjectResul
 	if err != nil {
 		res.Outcome, res.Reason = Rejected, err.Error()
 		p.counts.Add(lt.Name, obs.Counts{Failed: 1})
-		log.Error().Err(err).Msg("object skipped")
+		log.Error().Err(err).Str("error_kind", "unsupported_format").Msg("object skipped")
 		return res, p.quarantineObject(ctx, o, lt.Name, err.Error())
 	}
 
@@ -89,7 +89,7 @@ func (p *Producer) loadObject(ctx context.Context, o notify.Object) (ObjectResul
 		}
 		res.Outcome, res.Reason = Corrupt, err.Error()
 		p.counts.Add(lt.Name, obs.Counts{Objects: 1, Failed: 1})
-		log.Error().Err(err).Msg("object cannot be read; quarantined")
+		log.Error().Err(err).Str("error_kind", "object_corrupt").Msg("object cannot be read; quarantined")
 		return res, p.quarantineObject(ctx, o, lt.Name, err.Error())
 	}
 	defer body.Close()
@@ -156,7 +156,7 @@ func (p *Producer) loadObject(ctx context.Context, o notify.Object) (ObjectResul
 		}
 		res.Outcome, res.Reason = Corrupt, fatal.Error()
 		dl.add(sp.Ordinal()+1, "object unreadable from here on: "+fatal.Error(), nil)
-		log.Error().Err(fatal).Int64("records_loaded", res.Records).Msg("object is corrupt part-way; records before the damage were loaded, the rest quarantined")
+		log.Error().Err(fatal).Str("error_kind", "object_corrupt").Int64("records_loaded", res.Records).Msg("object is corrupt part-way; records before the damage were loaded, the rest quarantined")
 	}
 	if err := p.writeDeadLetters(ctx, o, lt.Name, &dl); err != nil {
 		return res, err
@@ -220,7 +220,7 @@ func (p *Producer) writeDeadLetters(ctx context.Context, o notify.Object, logTyp
 	if _, err := p.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(body), ContentType: aws.String("application/x-ndjson")}); err != nil {
 		return fmt.Errorf("write dead letters s3://%s/%s: %w", bucket, key, err)
 	}
-	p.log.Warn().Str("bucket", o.Bucket).Str("key", o.Key).Int("records", len(d.lines)).Str("dead_letters", "s3://"+bucket+"/"+key).
+	p.log.Warn().Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", logType).Str("error_kind", "records_quarantined").Int("records", len(d.lines)).Str("dead_letters", "s3://"+bucket+"/"+key).
 		Msg("records quarantined")
 	return nil
 }

@@ -28,6 +28,7 @@ var (
 	descReloadAge   = desc("reload_data_age_seconds", "Age of the data a reloadable stage uses: time since it was loaded.", "stage")
 	descLookups     = desc("enrich_lookups_total", "Enrichment lookups (GeoIP: IP addresses; IoC: documents with an IP or domain to check).", "stage")
 	descMatches     = desc("enrich_matches_total", "Enrichment lookups that found something.", "stage")
+	descStage       = desc("stage_events_total", "Events by stage and outcome: normalize ok, failed (quarantined), transform_error (a Go transform stopped early; the document is kept); encode ok, truncated (big strings cut to fit OpenSearch's limits).", "stage", "outcome")
 )
 
 // countsCollector reads an obs.Registry when scraped.
@@ -72,7 +73,7 @@ func (m *Metrics) RegisterPipeline(stats func() pipeline.Stats) {
 }
 
 func (c pipelineCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCounted, descReloads, descReloadAge, descLookups, descMatches} {
+	for _, d := range []*prometheus.Desc{descCounted, descReloads, descReloadAge, descLookups, descMatches, descStage} {
 		ch <- d
 	}
 }
@@ -88,6 +89,9 @@ func (c pipelineCollector) Collect(ch chan<- prometheus.Metric) {
 		if !r.LoadedAt.IsZero() {
 			ch <- prometheus.MustNewConstMetric(descReloadAge, prometheus.GaugeValue, c.now().Sub(r.LoadedAt).Seconds(), r.Name)
 		}
+	}
+	for _, s := range st.Stages {
+		ch <- prometheus.MustNewConstMetric(descStage, prometheus.CounterValue, float64(s.N), s.Stage, s.Outcome)
 	}
 	for _, l := range st.Lookups {
 		ch <- prometheus.MustNewConstMetric(descLookups, prometheus.CounterValue, float64(l.Lookups), l.Stage)

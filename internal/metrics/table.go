@@ -37,7 +37,7 @@ func (m *Metrics) touch() {
 	m.RegisterCounts(c)
 	m.RegisterPipeline(func() pipeline.Stats {
 		return pipeline.Stats{Counted: map[string]uint64{"t": 1}, Reloads: []reload.Status{{Name: "s", LoadedAt: time.Now()}},
-			Lookups: []pipeline.Lookups{{Stage: "s"}}}
+			Lookups: []pipeline.Lookups{{Stage: "s"}}, Stages: []pipeline.StageCount{{Stage: "s", Outcome: "o"}}}
 	})
 	m.SetLeaseStatus(func() LeaseStatus { return LeaseStatus{Behind: map[string]int64{"s": 0}} })
 	m.shards.checkpoint["s"] = time.Now()

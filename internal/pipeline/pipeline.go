@@ -254,6 +254,15 @@ type Stats struct {
 	Reloads []reload.Status
 	// Lookups are the enrichment stages' lookups and matches, by stage.
 	Lookups []Lookups
+	// Stages are the other stages' own counters (normalize: ok, failed,
+	// transform_error; encode: ok, truncated).
+	Stages []StageCount
+}
+
+// StageCount is one counter of one stage.
+type StageCount struct {
+	Stage, Outcome string
+	N              uint64
 }
 
 // Lookups counts one enrichment stage's lookups.
@@ -266,6 +275,17 @@ type Lookups struct {
 // reloadable stage).
 func (p *Pipeline) Stats() Stats {
 	st := Stats{Counted: map[string]uint64{}}
+	for _, s := range p.chain {
+		switch s := s.(type) {
+		case *normalize.Stage:
+			n := s.Stats()
+			st.Stages = append(st.Stages, StageCount{"normalize", "ok", n.Normalized}, StageCount{"normalize", "failed", n.Failed},
+				StageCount{"normalize", "transform_error", n.TransformErrors})
+		case *encode.Stage:
+			n := s.Stats()
+			st.Stages = append(st.Stages, StageCount{"encode", "ok", n.Encoded}, StageCount{"encode", "truncated", n.Truncated})
+		}
+	}
 	for _, r := range p.reloaders {
 		if s, ok := r.(interface{ Status() reload.Status }); ok {
 			rs := s.Status()

@@ -79,7 +79,6 @@ func runConsumer(ctx context.Context, args []string) error {
 		}
 		coord = dcoord
 		o.m.SetLeaseStatus(leaseStatus(dcoord))
-		o.h.Loop("consumer", 2*time.Minute) // lease renewals and GetRecords beat it
 		o.h.Check("lease_table", checkLeaseTable(awsCfg, dc))
 	case "kcl":
 		kc := lf.kcl(*app, *stream, *region, *workerID, log)
@@ -131,6 +130,12 @@ func runConsumer(ctx context.Context, args []string) error {
 		return err
 	}
 	go chain.Run(ctx)
+	if *lf.coordinator == "dynamo" {
+		// From here on lease renewals (every failover/3) and GetRecords
+		// beat it; not before, so waiting for OpenSearch at start is not
+		// a failed liveness check.
+		o.h.Loop("consumer", 2*time.Minute)
+	}
 	log.Info().Str("stream", *stream).Str("app", *app).Str("coordinator", *lf.coordinator).Str("opensearch", *osURL).Msg("consumer starting")
 	return c.Run(ctx)
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -499,3 +500,25 @@ func editLines(t *testing.T, gz []byte, repl map[int]string) []byte {
 }
 
 func must[T any](v T, _ error) T { return v }
+
+// TestVersionFlag: the test binary is built with the Taskfile's -ldflags,
+// and --version prints them.
+func TestVersionFlag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := binary(t, root)
+	for _, arg := range []string{"--version", "version"} {
+		out, err := exec.Command(bin, arg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", arg, err, out)
+		}
+		if !regexp.MustCompile(`^siemstream e2e \(commit [0-9a-f]{4,}, built 20\d\d-\d\d-\d\dT[0-9:]+Z, go1\.`).Match(out) {
+			t.Errorf("%s printed %q", arg, out)
+		}
+	}
+}

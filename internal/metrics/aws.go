@@ -13,7 +13,7 @@ import (
 // AWSMiddleware returns an API option for aws.Config.APIOptions that counts
 // every AWS call by operation and outcome, PutRecords entries by outcome and
 // per shard, GetRecords calls, and beats h's loops: "producer" on each SQS
-// ReceiveMessage, "consumer" on each DynamoDB call and GetRecords. It runs
+// call and PutRecords, "consumer" on each DynamoDB call and GetRecords. It runs
 // in the initialize step, so it sees each call once, after the SDK's own
 // retries, and reads the typed input and output without touching the wire.
 func (m *Metrics) AWSMiddleware(h *Health) func(*middleware.Stack) error {
@@ -38,7 +38,10 @@ func (m *Metrics) observeAWS(ctx context.Context, h *Health, params, result any,
 	}
 	m.awsRequests.WithLabelValues(svc+"."+op, outcome).Inc()
 	switch {
-	case svc == "SQS" && op == "ReceiveMessage":
+	case svc == "SQS":
+		// ReceiveMessage when idle, ChangeMessageVisibility every half
+		// timeout while a long object streams (then the receive loop
+		// waits for a free worker), DeleteMessage when one is done.
 		h.Beat("producer")
 	case svc == "DynamoDB":
 		h.Beat("consumer")
@@ -46,6 +49,7 @@ func (m *Metrics) observeAWS(ctx context.Context, h *Health, params, result any,
 		h.Beat("consumer")
 		m.getRecords.WithLabelValues(outcome).Inc()
 	case svc == "Kinesis" && op == "PutRecords":
+		h.Beat("producer")
 		m.observePut(params, result, outcome)
 	}
 }

@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/siemstream/siemstream/consumer/lease"
@@ -240,5 +239,3 @@ func (m *Metrics) ReadOnlyRedirect(from, to string) {
 		m.readOnlyRedir.Inc()
 	}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -296,6 +297,25 @@ func TestMetrics(t *testing.T) {
 	}
 	if pe["vpcflowlogs"]["TotalDurationTime"] <= 0 || ce["vpcflowlogs"]["EsResponseTime"] <= 0 {
 		t.Errorf("EMF durations: TotalDurationTime %v, EsResponseTime %v", pe["vpcflowlogs"]["TotalDurationTime"], ce["vpcflowlogs"]["EsResponseTime"])
+	}
+	// The README's Logs Insights query, played on the JSON lines: every line
+	// about object b (producer: records quarantined; consumer: COUNT
+	// matches) carries its bucket, key and log type.
+	var aboutB []string
+	for _, out := range []string{prod.Output(), cons.Output()} {
+		for _, line := range strings.Split(out, "\n") {
+			var l map[string]any
+			if json.Unmarshal([]byte(line), &l) != nil || l["s3_key"] != b.key {
+				continue
+			}
+			if l["s3_bucket"] != r.Bucket || l["log_type"] != "vpcflowlogs" {
+				t.Errorf("log line about %s without bucket or log type: %s", b.key, line)
+			}
+			aboutB = append(aboutB, fmt.Sprint(l["message"]))
+		}
+	}
+	if !slices.Contains(aboutB, "records quarantined") {
+		t.Errorf("no 'records quarantined' line with s3_key %s; lines about it: %q", b.key, aboutB)
 	}
 	t.Logf("METRICS: %v events in, %v delivered, %v excluded, %v counted, 1+1 failed, %v rejected; EMF lines agree",
 		vpcLines-1+len(ctDocs), wantDone-want["consumer/siemstream_events_excluded_total"]["vpcflowlogs"]-want["consumer/siemstream_events_excluded_total"]["cloudtrail"]-1-float64(rejected),

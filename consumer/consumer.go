@@ -34,6 +34,9 @@ type Config struct {
 	ProgressEvery time.Duration
 	// Retry is the backoff for documents OpenSearch did not take.
 	Retry sink.RetryPolicy
+	// Observer is told about leases, batches and dead letters (metrics);
+	// nil means none.
+	Observer Observer
 }
 
 // DefaultConfig returns the defaults.
@@ -93,6 +96,7 @@ func New(cfg Config, coord lease.Coordinator, chain func() (stages.Chain, error)
 	if c.dl == nil {
 		c.dl = &sink.IndexDeadLetters{Sink: s, Prefix: cfg.DeadLetterIndex, Policy: cfg.Retry}
 	}
+	c.dl = observeDeadLetters(cfg.Observer, c.dl)
 	return c, nil
 }
 
@@ -109,12 +113,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 		ch, err := c.chain()
 		if err != nil {
 			chainErr = err
-			c.log.Error().Err(err).Msg("cannot build stage chain")
+			c.log.Error().Err(err).Str("error_kind", "stage_chain").Msg("cannot build stage chain")
 		}
 		return &processor{
 			unpack: &WireUnpacker{}, chain: namedChain(ch), sink: c.sink, deadLetters: c.dl,
 			policy: c.retryPolicy(), batchEvents: c.cfg.BatchEvents, counts: c.counts,
-			log: c.log, now: time.Now,
+			log: c.log, now: time.Now, obs: c.cfg.Observer,
 		}
 	}
 	// Build one chain up front so configuration errors fail at start.
@@ -137,7 +141,7 @@ func (c *Consumer) retryPolicy() sink.RetryPolicy {
 			if round > 1 && round%10 != 0 {
 				ev = c.log.Debug()
 			}
-			ev.Err(err).Int("round", round).Int("pending_docs", pending).Dur("backoff", wait).Msg("documents not accepted yet; retrying")
+			ev.Err(err).Str("error_kind", "bulk_retry").Int("round", round).Int("pending_docs", pending).Dur("backoff", wait).Msg("documents not accepted yet; retrying")
 		}
 	}
 	return p

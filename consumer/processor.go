@@ -43,6 +43,7 @@ type processor struct {
 	counts      *obs.Registry
 	log         zerolog.Logger
 	now         func() time.Time
+	obs         Observer // nil: none
 
 	batch   stages.Batch
 	records []lease.Record // the records being processed (Event.Unit indexes it)
@@ -56,14 +57,16 @@ type processor struct {
 func (p *processor) Initialize(_ context.Context, shardID string) {
 	p.shardID = shardID
 	p.log = p.log.With().Str("shard", shardID).Logger()
+	p.observer().ShardStarted(shardID)
 	p.log.Info().Msg("shard lease taken")
 }
 
 func (p *processor) ProcessRecords(ctx context.Context, records []lease.Record, cp lease.Checkpointer, millisBehind int64) {
+	p.observer().RecordsRead(p.shardID, len(records), millisBehind)
 	if err := p.process(ctx, records, cp); err != nil {
 		// Not checkpointed: the records will be delivered again (at least
 		// once); deterministic _ids make that harmless.
-		p.log.Warn().Err(err).Int("records", len(records)).Msg("batch not acknowledged; it will be re-read")
+		p.log.Warn().Err(err).Str("error_kind", "batch_not_acknowledged").Int("records", len(records)).Msg("batch not acknowledged; it will be re-read")
 	}
 }
 
@@ -88,6 +91,7 @@ func (p *processor) process(ctx context.Context, records []lease.Record, cp leas
 			if err := cp.Checkpoint(ctx, &records[i]); err != nil {
 				return fmt.Errorf("checkpoint after %d records: %w", i+1, err)
 			}
+			p.observer().Checkpointed(p.shardID)
 			p.batch.Reset()
 			p.unpack.Release()
 			p.dls = p.dls[:0]
@@ -123,7 +127,10 @@ func (p *processor) flush(ctx context.Context) error {
 		}
 	}
 	p.results = append(p.results[:0], make([]sink.Result, len(p.docs))...)
+	p.observer().Delivering(p.shardID, len(p.batch.Events))
+	start := time.Now()
 	st, err := sink.Deliver(ctx, p.sink, p.docs, p.results, p.policy)
+	p.observer().BatchDone(p.shardID, &p.batch, st, time.Since(start), err)
 	if err != nil {
 		return err
 	}
@@ -143,7 +150,6 @@ func (p *processor) flush(ctx context.Context) error {
 			p.dls = append(p.dls, dl)
 		}
 	}
-	_ = st
 	if len(p.dls) > 0 {
 		if err := p.deadLetters.Put(ctx, p.dls); err != nil {
 			if ctx.Err() != nil {
@@ -152,11 +158,11 @@ func (p *processor) flush(ctx context.Context) error {
 			// The dead-letter index itself refused them: the last place
 			// left is the log, in full, so nothing disappears silently.
 			for i := range p.dls {
-				p.log.Error().Str("stage", p.dls[i].Stage).Str("reason", p.dls[i].Reason).
-					Str("bucket", p.dls[i].Bucket).Str("key", p.dls[i].Key).Int64("ordinal", p.dls[i].Ordinal).
+				p.log.Error().Str("error_kind", "dead_letter_logged").Str("stage", p.dls[i].Stage).Str("reason", p.dls[i].Reason).
+					Str("s3_bucket", p.dls[i].Bucket).Str("s3_key", p.dls[i].Key).Str("log_type", p.dls[i].LogType).Int64("ordinal", p.dls[i].Ordinal).
 					Bytes("raw", p.dls[i].Raw).Msg("dead letter could not be stored")
 			}
-			p.log.Error().Err(err).Msg("dead letters logged instead of indexed")
+			p.log.Error().Err(err).Str("error_kind", "dead_letter_store").Msg("dead letters logged instead of indexed")
 		}
 	}
 	for t, c := range p.perType {
@@ -324,11 +330,12 @@ func resetEvent(e *stages.Event) {
 
 func (p *processor) Shutdown(ctx context.Context, reason lease.ShutdownReason, cp lease.Checkpointer) {
 	p.log.Info().Stringer("reason", reason).Msg("shard processor stopping")
+	p.observer().ShardStopped(p.shardID, reason)
 	if reason == lease.ShardEnd {
 		// Everything read from a closed shard has been acknowledged by the
 		// time the coordinator reports its end.
 		if err := cp.CheckpointShardEnd(ctx); err != nil {
-			p.log.Error().Err(err).Msg("checkpoint SHARD_END failed")
+			p.log.Error().Err(err).Str("error_kind", "checkpoint").Msg("checkpoint SHARD_END failed")
 		}
 	}
 }
@@ -338,4 +345,11 @@ func errString(err error) string {
 		return "unknown error"
 	}
 	return err.Error()
+}
+
+func (p *processor) observer() Observer {
+	if p.obs == nil {
+		return nopObserver{}
+	}
+	return p.obs
 }

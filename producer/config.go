@@ -39,6 +39,9 @@ type Config struct {
 	// Limits is the per-object and per-record resource budget against
 	// hostile or broken objects (zero fields: the defaults).
 	Limits Limits
+	// Observer is told about objects, messages and visibility extensions
+	// (metrics); nil means none.
+	Observer Observer
 }
 
 // Limits is the resource budget of one object and one record. Exceeding

@@ -40,10 +40,10 @@ type ObjectResult struct {
 	Reason         string
 }
 
-// LoadObject streams one object into the stream. A nil error means the
+// loadObject streams one object into the stream. A nil error means the
 // object is done with (loaded, or deliberately skipped or quarantined): its
 // notification may be deleted. An error means try again later.
-func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResult, error) {
+func (p *Producer) loadObject(ctx context.Context, o notify.Object) (ObjectResult, error) {
 	var res ObjectResult
 	if strings.HasPrefix(o.Key, p.cfg.DeadLetterPrefix) || strings.HasSuffix(o.Key, "/") {
 		res.Outcome = Ignored
@@ -54,11 +54,11 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 	if lt == nil {
 		res.Outcome = Unknown
 		p.counts.Add("unknown", obs.Counts{Unknown: 1})
-		p.log.Warn().Str("bucket", o.Bucket).Str("key", o.Key).Msg("unknown log type: no s3_key pattern matches this key; object skipped")
+		p.log.Warn().Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", "unknown").Msg("unknown log type: no s3_key pattern matches this key; object skipped")
 		return res, nil
 	}
 	res.LogType = lt.Name
-	log := p.log.With().Str("bucket", o.Bucket).Str("key", o.Key).Str("log_type", lt.Name).Logger()
+	log := p.log.With().Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", lt.Name).Logger()
 	if ignored {
 		res.Outcome = Ignored
 		p.counts.Add(lt.Name, obs.Counts{Ignored: 1})
@@ -69,7 +69,7 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 	if err != nil {
 		res.Outcome, res.Reason = Rejected, err.Error()
 		p.counts.Add(lt.Name, obs.Counts{Failed: 1})
-		log.Error().Err(err).Msg("object skipped")
+		log.Error().Err(err).Str("error_kind", "unsupported_format").Msg("object skipped")
 		return res, p.quarantineObject(ctx, o, lt.Name, err.Error())
 	}
 
@@ -87,7 +87,7 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 		}
 		res.Outcome, res.Reason = Corrupt, err.Error()
 		p.counts.Add(lt.Name, obs.Counts{Objects: 1, Failed: 1})
-		log.Error().Err(err).Msg("object cannot be read; quarantined")
+		log.Error().Err(err).Str("error_kind", "object_corrupt").Msg("object cannot be read; quarantined")
 		return res, p.quarantineObject(ctx, o, lt.Name, err.Error())
 	}
 	defer body.Close()
@@ -183,7 +183,7 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 		if err := dl.add(ctx, deadletter.StageObject, sp.Ordinal()+1, "object unreadable from here on: "+fatal.Error(), nil, sp.Context()); err != nil {
 			return res, err
 		}
-		log.Error().Err(fatal).Int64("records_loaded", res.Records).Msg("object is corrupt part-way; records before the damage were loaded, the rest quarantined")
+		log.Error().Err(fatal).Str("error_kind", "object_corrupt").Int64("records_loaded", res.Records).Msg("object is corrupt part-way; records before the damage were loaded, the rest quarantined")
 	}
 	if err := dl.close(ctx); err != nil {
 		return res, err
@@ -251,7 +251,7 @@ func (d *objectDeadLetters) close(ctx context.Context) error {
 		return err
 	}
 	if n := d.w.Records(); n > 0 {
-		d.p.log.Warn().Str("bucket", d.o.Bucket).Str("key", d.o.Key).Int64("records", n).Int("parts", d.w.Parts()).
+		d.p.log.Warn().Str("s3_bucket", d.o.Bucket).Str("s3_key", d.o.Key).Str("log_type", d.logType).Str("error_kind", "records_quarantined").Int64("records", n).Int("parts", d.w.Parts()).
 			Str("dead_letters", "s3://"+d.w.Bucket+"/"+d.w.Folder).Msg("records quarantined")
 	}
 	return nil

@@ -109,7 +109,7 @@ func (p *Producer) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				break
 			}
-			p.log.Warn().Err(err).Msg("receive from SQS failed; retrying")
+			p.log.Warn().Err(err).Str("error_kind", "sqs_receive").Msg("receive from SQS failed; retrying")
 			if !backoff.Sleep(ctx, 2*time.Second) {
 				break
 			}
@@ -132,16 +132,18 @@ func (p *Producer) handleMessage(ctx context.Context, m sqstypes.Message) {
 	if err != nil {
 		// Not a notification at all: no retry can help; it goes to the
 		// DLQ through the redrive policy where an operator can look at it.
-		log.Error().Err(err).Str("receive_count", m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)]).
+		log.Error().Err(err).Str("error_kind", "not_a_notification").Str("receive_count", m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)]).
 			Msg("message is not an S3 notification; leaving it for the DLQ")
 		return
 	}
+	p.observer().MessagesInFlight(1)
+	defer p.observer().MessagesInFlight(-1)
 	stop := p.keepInvisible(ctx, m.ReceiptHandle, log)
 	var failed error
 	for _, o := range objs {
-		if _, err := p.LoadObject(ctx, o); err != nil {
+		if res, err := p.LoadObject(ctx, o); err != nil {
 			failed = err
-			log.Error().Err(err).Str("bucket", o.Bucket).Str("key", o.Key).
+			log.Error().Err(err).Str("error_kind", "object_load").Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", res.LogType).
 				Str("receive_count", m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)]).
 				Msg("object not loaded; the message will be retried and reach the DLQ if it keeps failing")
 			break
@@ -152,7 +154,7 @@ func (p *Producer) handleMessage(ctx context.Context, m sqstypes.Message) {
 		return
 	}
 	if _, err := p.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &p.cfg.QueueURL, ReceiptHandle: m.ReceiptHandle}); err != nil {
-		log.Warn().Err(err).Msg("delete message failed; it will be delivered again (loads are idempotent)")
+		log.Warn().Err(err).Str("error_kind", "sqs_delete").Msg("delete message failed; it will be delivered again (loads are idempotent)")
 	}
 }
 
@@ -175,7 +177,10 @@ func (p *Producer) keepInvisible(ctx context.Context, receipt *string, log zerol
 					VisibilityTimeout: int32(p.cfg.VisibilityTimeout / time.Second),
 				})
 				if err != nil && ctx.Err() == nil {
-					log.Warn().Err(err).Msg("extend visibility failed")
+					log.Warn().Err(err).Str("error_kind", "sqs_visibility").Msg("extend visibility failed")
+				}
+				if ctx.Err() == nil {
+					p.observer().VisibilityExtended(err)
 				}
 			}
 		}

@@ -36,7 +36,7 @@ func (p *Producer) Resend(ctx context.Context, obj pack.Object, recs []ResendRec
 	res := ResendResult{Refused: map[int64]string{}}
 	slices.SortStableFunc(recs, func(a, b ResendRecord) int { return cmp.Compare(a.Ordinal, b.Ordinal) })
 	recs = slices.CompactFunc(recs, func(a, b ResendRecord) bool { return a.Ordinal == b.Ordinal })
-	log := p.log.With().Str("bucket", obj.Bucket).Str("key", obj.Key).Str("log_type", obj.LogType).Logger()
+	log := p.log.With().Str("s3_bucket", obj.Bucket).Str("s3_key", obj.Key).Str("log_type", obj.LogType).Logger()
 	put := newPutter(ctx, p, log)
 	packer, err := pack.New(pack.DefaultConfig(), put.add)
 	if err != nil {

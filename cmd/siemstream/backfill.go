@@ -16,6 +16,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/siemstream/siemstream/internal/awsconf"
+	"github.com/siemstream/siemstream/internal/metrics"
+	"github.com/siemstream/siemstream/internal/obs"
 	"github.com/siemstream/siemstream/producer"
 	"github.com/siemstream/siemstream/producer/backfill"
 	"github.com/siemstream/siemstream/schemas"
@@ -85,10 +87,13 @@ func runBackfill(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	o := pf.ops.start(ctx, log)
+	defer o.close()
+	o.aws(&awsCfg)
 	s3c := s3.NewFromConfig(awsCfg, awsconf.S3Options)
 	var loader backfill.Loader
 	if !cfg.DryRun {
-		p, err := pf.producer(awsCfg, s3c, reg, log)
+		p, err := pf.producer(awsCfg, s3c, reg, o, log)
 		if err != nil {
 			return err
 		}
@@ -167,6 +172,7 @@ func endOfRun(log zerolog.Logger, runErr error, failed int64, interrupted bool, 
 type loaderFlagValues struct {
 	stream, region, userINI, dlBucket, dlPrefix *string
 	maxRec                                      *int
+	ops                                         *opsFlagValues
 }
 
 func loaderFlags(f *flags) *loaderFlagValues {
@@ -178,15 +184,19 @@ func loaderFlags(f *flags) *loaderFlagValues {
 		dlBucket: f.str("dead-letter-bucket", "SIEM_DEAD_LETTER_BUCKET", "", "bucket for quarantined records/objects (default: the object's bucket)"),
 		dlPrefix: f.str("dead-letter-prefix", "SIEM_DEAD_LETTER_PREFIX", d.DeadLetterPrefix, "key prefix for quarantined records/objects (never loaded)"),
 		maxRec:   f.integer("max-record-bytes", "SIEM_MAX_RECORD_BYTES", d.MaxRecordBytes, "largest raw record accepted; longer ones are quarantined"),
+		ops:      opsFlags(f, metrics.RoleProducer),
 	}
 }
 
 // producer builds the producer whose LoadObject does the loading; no queue
 // is read.
-func (v *loaderFlagValues) producer(awsCfg aws.Config, s3c *s3.Client, reg *schemas.Registry, log zerolog.Logger) (*producer.Producer, error) {
+func (v *loaderFlagValues) producer(awsCfg aws.Config, s3c *s3.Client, reg *schemas.Registry, o *ops, log zerolog.Logger) (*producer.Producer, error) {
 	cfg := producer.DefaultConfig()
 	cfg.Stream, cfg.DeadLetterBucket, cfg.DeadLetterPrefix, cfg.MaxRecordBytes = *v.stream, *v.dlBucket, *v.dlPrefix, *v.maxRec
-	return producer.New(cfg, reg, s3c, nil, kinesis.NewFromConfig(awsCfg), nil, log)
+	cfg.Observer = o.m.Producer(o.h)
+	counts := obs.NewRegistry()
+	o.counts(counts)
+	return producer.New(cfg, reg, s3c, nil, kinesis.NewFromConfig(awsCfg), counts, log)
 }
 
 // listFlag is a repeatable, comma-separable string flag.

@@ -16,6 +16,8 @@ import (
 	"github.com/siemstream/siemstream/consumer/lease/kcl"
 	"github.com/siemstream/siemstream/consumer/sink"
 	"github.com/siemstream/siemstream/internal/awsconf"
+	"github.com/siemstream/siemstream/internal/metrics"
+	"github.com/siemstream/siemstream/internal/obs"
 	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/schemas"
 )
@@ -40,6 +42,7 @@ func runConsumer(ctx context.Context, args []string) error {
 	progress := f.duration("progress", "SIEM_PROGRESS", 10*time.Second, "log totals this often")
 	popts := pipelineFlags(f, true)
 	tf := templateFlags(f, true)
+	of := opsFlags(f, metrics.RoleConsumer)
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -51,6 +54,8 @@ func runConsumer(ctx context.Context, args []string) error {
 		*workerID = defaultWorkerID()
 	}
 	log = log.With().Str("worker", *workerID).Logger()
+	o := of.start(ctx, log)
+	defer o.close()
 
 	reg, err := schemas.Load(schemas.Options{UserINI: *popts.userINI})
 	if err != nil {
@@ -63,14 +68,19 @@ func runConsumer(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	o.aws(&awsCfg)
 	var coord lease.Coordinator
 	switch *lf.coordinator {
 	case "dynamo":
 		dc := lf.dynamo(*app, *stream, *workerID, log)
 		dc.InitialPositionInStream = *initPos
-		if coord, err = dynamo.New(dc, awsCfg); err != nil {
+		dcoord, err := dynamo.New(dc, awsCfg)
+		if err != nil {
 			return err
 		}
+		coord = dcoord
+		o.m.SetLeaseStatus(leaseStatus(dcoord))
+		o.h.Check("lease_table", checkLeaseTable(awsCfg, dc))
 	case "kcl":
 		kc := lf.kcl(*app, *stream, *region, *workerID, log)
 		kc.InitialPositionInStream = *initPos
@@ -87,10 +97,12 @@ func runConsumer(ctx context.Context, args []string) error {
 	sc := sink.DefaultOpenSearchConfig()
 	sc.Client, sc.MaxBulkBytes = osc, *bulkBytes
 	sc.KeepReadOnlyIndices, sc.Logger = *keepRO, log.With().Str("component", "sink").Logger()
+	sc.OnReadOnlyRedirect = o.m.ReadOnlyRedirect
 	s, err := sink.NewOpenSearch(sc)
 	if err != nil {
 		return err
 	}
+	o.h.Check("opensearch", checkOpenSearch(s.Client()))
 	// Indices created before their templates keep wrong field types for
 	// life, so templates go in before the first document.
 	if err := tf.InstallAtStart(ctx, log, s.Client(), reg, *dlIndex); err != nil {
@@ -105,7 +117,9 @@ func runConsumer(ctx context.Context, args []string) error {
 		return err
 	}
 	defer chain.Close()
+	o.m.RegisterPipeline(chain.Stats)
 	cc := consumer.DefaultConfig()
+	cc.Observer = o.m.Consumer(o.h)
 	cc.BatchEvents, cc.DeadLetterIndex, cc.ProgressEvery = *batch, *dlIndex, *progress
 	var out sink.Sink = s
 	if *suffix != "" {
@@ -117,11 +131,19 @@ func runConsumer(ctx context.Context, args []string) error {
 	if *dlBucket != "" {
 		dls.RawS3, dls.RawBucket, dls.RawPrefix = s3.NewFromConfig(awsCfg, awsconf.S3Options), *dlBucket, *dlPrefix
 	}
-	c, err := consumer.New(cc, coord, chain.Chain, out, nil, log, consumer.WithDeadLetters(dls))
+	counts := obs.NewRegistry()
+	o.counts(counts)
+	c, err := consumer.New(cc, coord, chain.Chain, o.m.Sink(out), counts, log, consumer.WithDeadLetters(dls))
 	if err != nil {
 		return err
 	}
 	go chain.Run(ctx)
+	if *lf.coordinator == "dynamo" {
+		// From here on lease renewals (every failover/3) and GetRecords
+		// beat it; not before, so waiting for OpenSearch at start is not
+		// a failed liveness check.
+		o.h.Loop("consumer", 2*time.Minute)
+	}
 	log.Info().Str("stream", *stream).Str("app", *app).Str("coordinator", *lf.coordinator).Str("opensearch", osc.Summary()).Msg("consumer starting")
 	return c.Run(ctx)
 }

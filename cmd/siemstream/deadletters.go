@@ -43,9 +43,8 @@ func runDeadletters(ctx context.Context, args []string) error {
 	v.store = f.str("store", "", "all", "which stores: all, s3 (the producer's) or index (the consumer's)")
 	v.dlIndex = f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", "siemstream-deadletter", "dead-letter index prefix (as the consumer's)")
 	v.suffix = f.str("index-suffix", "SIEM_INDEX_SUFFIX", "", "index suffix of the consumer fleet (as its --index-suffix)")
-	v.osURL = f.str("opensearch-url", "OPENSEARCH_URL", "http://127.0.0.1:9200", "OpenSearch URL(s), comma-separated")
-	v.osUser = f.str("opensearch-user", "OPENSEARCH_USER", "", "OpenSearch basic-auth user")
-	v.osPass = f.str("opensearch-password", "OPENSEARCH_PASSWORD", "", "OpenSearch basic-auth password")
+	// The same connection flags (auth, SigV4, CA, …) as consumer and replay.
+	v.os = openSearchFlags(f)
 	var lf *loaderFlagValues
 	var dryRun *bool
 	if sub == "redrive" {
@@ -102,7 +101,11 @@ func runDeadletters(ctx context.Context, args []string) error {
 	st.S3 = s3c
 	if st.Which != "s3" {
 		sc := sink.DefaultOpenSearchConfig()
-		sc.URLs, sc.Username, sc.Password = strings.Split(*v.osURL, ","), *v.osUser, *v.osPass
+		c, err := v.os.Client(ctx, log)
+		if err != nil {
+			return err
+		}
+		sc.Client = c
 		osc, err := sink.NewOpenSearch(sc)
 		if err != nil {
 			return err
@@ -112,7 +115,8 @@ func runDeadletters(ctx context.Context, args []string) error {
 	if sub == "list" {
 		return st.List(ctx, log, os.Stdout)
 	}
-	p, err := lf.producer(awsCfg, s3c, nil, log)
+	// No metrics endpoint for this one-off command.
+	p, err := lf.producer(awsCfg, s3c, nil, opsOff(ctx, log), log)
 	if err != nil {
 		return err
 	}
@@ -132,5 +136,6 @@ func runDeadletters(ctx context.Context, args []string) error {
 }
 
 type dlFlags struct {
-	since, stage, logType, store, dlIndex, suffix, osURL, osUser, osPass *string
+	since, stage, logType, store, dlIndex, suffix *string
+	os                                            *openSearchFlagValues
 }

@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-)
 
-var version = "dev"
+	"github.com/siemstream/siemstream/internal/metrics"
+)
 
 type command struct {
 	name    string
@@ -44,7 +44,8 @@ func commands() []command {
 		{"templates", "install (or show) the OpenSearch index templates, ISM policy and rollover aliases of every log type", runTemplates},
 		{"logtypes", "print the supported log types (and, with --keys, user.ini keys) as Markdown tables", runLogtypes},
 		{"healthcheck", "exit 0 if this container's /healthz answers 200 (ECS health check; the image has no shell)", runHealthcheck},
-		{"version", "print the version", func(context.Context, []string) error { fmt.Println("siemstream", version); return nil }},
+		{"metrics", "print the Prometheus metrics the commands export (--metrics-addr) as a Markdown table", func(context.Context, []string) error { return metrics.WriteTable(os.Stdout) }},
+		{"version", "print the version, commit and build date", func(context.Context, []string) error { printVersion(); return nil }},
 	}
 }
 
@@ -80,6 +81,10 @@ func main() {
 			fmt.Fprintf(os.Stderr, "siemstream %s: %v\n", name, err)
 			os.Exit(1)
 		}
+		return
+	}
+	if name == "--version" || name == "-version" || name == "-v" {
+		printVersion()
 		return
 	}
 	if name == "-h" || name == "--help" || name == "help" {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/rs/zerolog"
 
+	"github.com/siemstream/siemstream/internal/metrics"
 	"github.com/siemstream/siemstream/internal/obs"
 
 	"github.com/siemstream/siemstream/internal/awsconf"
@@ -30,6 +31,7 @@ func runProducer(ctx context.Context, args []string) error {
 	dlPrefix := f.str("dead-letter-prefix", "SIEM_DEAD_LETTER_PREFIX", d.DeadLetterPrefix, "key prefix for quarantined records/objects (never loaded)")
 	maxRec := f.integer("max-record-bytes", "SIEM_MAX_RECORD_BYTES", d.MaxRecordBytes, "largest raw record accepted; longer ones are quarantined")
 	limits := addLimitFlags(f)
+	of := opsFlags(f, metrics.RoleProducer)
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -37,6 +39,8 @@ func runProducer(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	o := of.start(ctx, log)
+	defer o.close()
 	reg, err := schemas.Load(schemas.Options{UserINI: *userINI})
 	if err != nil {
 		return err
@@ -48,11 +52,19 @@ func runProducer(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	o.aws(&awsCfg)
 	cfg := d
 	cfg.QueueURL, cfg.Stream, cfg.Workers, cfg.VisibilityTimeout, cfg.WaitTime = *queue, *stream, *workers, *vis, *wait
 	cfg.DeadLetterBucket, cfg.DeadLetterPrefix, cfg.MaxRecordBytes = *dlBucket, *dlPrefix, *maxRec
 	cfg.Limits = limits()
-	p, err := producer.New(cfg, reg, s3.NewFromConfig(awsCfg, awsconf.S3Options), sqs.NewFromConfig(awsCfg), kinesis.NewFromConfig(awsCfg), nil, log)
+	cfg.Observer = o.m.Producer(o.h)
+	sqsc, kin := sqs.NewFromConfig(awsCfg), kinesis.NewFromConfig(awsCfg)
+	o.h.Loop("producer", cfg.WaitTime+time.Minute) // every ReceiveMessage beats it
+	o.h.Check("queue", checkQueue(sqsc, *queue))
+	o.h.Check("stream", checkStream(kin, *stream))
+	counts := obs.NewRegistry()
+	o.counts(counts)
+	p, err := producer.New(cfg, reg, s3.NewFromConfig(awsCfg, awsconf.S3Options), sqsc, kin, counts, log)
 	if err != nil {
 		return err
 	}

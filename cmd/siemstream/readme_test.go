@@ -6,11 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/siemstream/siemstream/internal/metrics"
 	"github.com/siemstream/siemstream/schemas"
 )
 
 // TestReadmeTables keeps the README's log-type and user.ini key tables equal
-// to what `siemstream logtypes [--keys]` prints. After changing
+// to what `siemstream logtypes [--keys]` prints, and its metric table to
+// `siemstream metrics` (the registry's catalog). After changing
 // schemas/types, paste the command's output between the markers.
 func TestReadmeTables(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
@@ -21,13 +23,16 @@ func TestReadmeTables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var types, keys bytes.Buffer
+	var types, keys, mets bytes.Buffer
 	writeLogtypes(&types, reg)
 	writeUserINIKeys(&keys)
-	for _, c := range []struct{ marker, want string }{{"logtypes", types.String()}, {"logkeys", keys.String()}} {
+	if err := metrics.WriteTable(&mets); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ marker, want string }{{"logtypes", types.String()}, {"logkeys", keys.String()}, {"metrics", mets.String()}} {
 		got := between(string(readme), "<!-- "+c.marker+":begin -->", "<!-- "+c.marker+":end -->")
 		if strings.TrimSpace(got) != strings.TrimSpace(c.want) {
-			t.Errorf("README.md %s table is out of date: paste the output of `siemstream logtypes` (--keys for keys) between the markers", c.marker)
+			t.Errorf("README.md %s table is out of date: paste the output of `siemstream logtypes` (--keys for keys; `siemstream metrics` for metrics) between the markers", c.marker)
 		}
 	}
 }

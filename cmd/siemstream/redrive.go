@@ -48,6 +48,9 @@ func runRedrive(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	o := pf.ops.start(ctx, log)
+	defer o.close()
+	o.aws(&awsCfg)
 	var loader backfill.Loader
 	if cfg.ToQueueURL == "" {
 		reg, err := schemas.Load(schemas.Options{UserINI: *pf.userINI})
@@ -57,7 +60,7 @@ func runRedrive(ctx context.Context, args []string) error {
 		for _, w := range reg.Warnings() {
 			log.Warn().Msg(w)
 		}
-		p, err := pf.producer(awsCfg, s3.NewFromConfig(awsCfg, awsconf.S3Options), reg, log)
+		p, err := pf.producer(awsCfg, s3.NewFromConfig(awsCfg, awsconf.S3Options), reg, o, log)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/siemstream/siemstream/consumer/replay"
 	"github.com/siemstream/siemstream/consumer/sink"
 	"github.com/siemstream/siemstream/internal/awsconf"
+	"github.com/siemstream/siemstream/internal/metrics"
 	"github.com/siemstream/siemstream/internal/obs"
 	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/schemas"
@@ -49,6 +50,7 @@ func runReplay(ctx context.Context, args []string) error {
 	probe := f.duration("probe-interval", "SIEM_REPLAY_PROBE", 2*time.Second, "how often the replay's lease table is read to see which shards are finished (by any worker)")
 	popts := pipelineFlags(f, true)
 	tf := templateFlags(f, true)
+	of := opsFlags(f, metrics.RoleConsumer)
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -91,6 +93,9 @@ func runReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	o := of.start(ctx, log)
+	defer o.close()
+	o.aws(&awsCfg)
 	kc := kinesis.NewFromConfig(awsCfg)
 	all, err := replay.ListShards(ctx, kc, *stream)
 	if err != nil {
@@ -148,10 +153,12 @@ func runReplay(ctx context.Context, args []string) error {
 	sc := sink.DefaultOpenSearchConfig()
 	sc.Client, sc.MaxBulkBytes = osc, *bulkBytes
 	sc.KeepReadOnlyIndices, sc.Logger = *keepRO, log.With().Str("component", "sink").Logger()
+	sc.OnReadOnlyRedirect = o.m.ReadOnlyRedirect
 	osSink, err := sink.NewOpenSearch(sc)
 	if err != nil {
 		return err
 	}
+	o.h.Check("opensearch", checkOpenSearch(osSink.Client()))
 	// Same as the consumer: templates before the first document (suffixed
 	// indices still match the log-<type>-* patterns).
 	if err := tf.InstallAtStart(ctx, log, osSink.Client(), reg, *dlIndex); err != nil {
@@ -175,6 +182,8 @@ func runReplay(ctx context.Context, args []string) error {
 
 	resume := fmt.Sprintf("--from %s --to %s --app-name %s", rng.From.Format(time.RFC3339Nano), rng.To.Format(time.RFC3339Nano), *app)
 	counts := obs.NewRegistry()
+	o.counts(counts)
+	o.m.RegisterPipeline(chain.Stats)
 	rp, err := replay.New(replay.Config{
 		Stream: *stream, Range: rng, Scope: scope, Ends: ends, Kinesis: kc, Counts: counts,
 		ProbeEvery: *probe, ProgressEvery: *progress, Resume: "run again with " + resume + " to resume", Log: log,
@@ -183,8 +192,9 @@ func runReplay(ctx context.Context, args []string) error {
 		return err
 	}
 	cc := consumer.DefaultConfig()
+	cc.Observer = o.m.Consumer(o.h)
 	cc.BatchEvents, cc.DeadLetterIndex, cc.ProgressEvery = *batch, *dlIndex, -1
-	c, err := consumer.New(cc, rp.Coordinator(inner), chain.Chain, out, counts, log)
+	c, err := consumer.New(cc, rp.Coordinator(inner), chain.Chain, o.m.Sink(out), counts, log)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,9 @@ type OpenSearchConfig struct {
 	// Logger receives the redirects and failed read-only lookups; the zero
 	// value logs nothing.
 	Logger zerolog.Logger
+	// OnReadOnlyRedirect, if set, is told each time a read-only index is
+	// redirected to a writable one (metrics).
+	OnReadOnlyRedirect func(from, to string)
 }
 
 // DefaultOpenSearchConfig returns the defaults.
@@ -106,6 +109,9 @@ func NewOpenSearch(cfg OpenSearchConfig) (*OpenSearch, error) {
 			now:     time.Now,
 			onRedir: func(from, to string) {
 				log.Warn().Str("index", from).Str("writing_to", to).Msg("index is read-only (closed, write-blocked, UltraWarm or cold): writing its documents to another index, as es-loader does")
+				if cfg.OnReadOnlyRedirect != nil {
+					cfg.OnReadOnlyRedirect(from, to)
+				}
 			},
 			onError: func(err error) { log.Warn().Err(err).Msg("cannot list read-only indices") },
 		}

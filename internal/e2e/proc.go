@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -15,12 +16,22 @@ import (
 // Build compiles the siemstream binary into dir and returns its path.
 func Build(ctx context.Context, root, dir string) (string, error) {
 	out := filepath.Join(dir, "siemstream")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/siemstream")
+	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags", Ldflags(ctx, root, "e2e"), "-o", out, "./cmd/siemstream")
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, b)
 	}
 	return out, nil
+}
+
+// Ldflags sets the version, commit and build date that `siemstream
+// --version` prints (as the Taskfile's build does).
+func Ldflags(ctx context.Context, root, version string) string {
+	commit := "unknown"
+	if b, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", "HEAD").Output(); err == nil {
+		commit = strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("-X main.version=%s -X main.commit=%s -X main.date=%s", version, commit, time.Now().UTC().Format(time.RFC3339))
 }
 
 // Proc is a running siemstream process whose output is kept for the test

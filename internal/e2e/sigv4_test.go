@@ -451,7 +451,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	px := startProxy(t, s, keys, false)
 	env := append(os.Environ(), sigv4Env(px.URL(), sec, true)...)
 	env = append(env, "OPENSEARCH_URL=https://siem:"+sec.Password+"@127.0.0.1:1", "OPENSEARCH_USER=siem")
-	for _, cmd := range [][]string{{"producer"}, {"consumer"}, {"replay"}, {"normalize"}, {"backfill"}, {"redrive"}, {"templates", "install"}, {"templates", "show"}, {"logtypes"}} {
+	for _, cmd := range [][]string{{"producer"}, {"consumer"}, {"replay"}, {"normalize"}, {"backfill"}, {"redrive"}, {"templates", "install"}, {"templates", "show"}, {"logtypes"}, {"deadletters", "list"}, {"deadletters", "redrive"}, {"healthcheck"}, {"metrics"}} {
 		out, _ := exec.CommandContext(ctx, bin, append(cmd, "-h")...).CombinedOutput()
 		out2 := func() []byte {
 			c := exec.CommandContext(ctx, bin, append(cmd, "-h")...)

@@ -396,9 +396,9 @@ func (b *Backfill) decide(e Entry, done func(string) bool) (logType string, ok b
 	d, lt := b.cfg.Filter.Decide(b.det, e)
 	if d != Load {
 		if n := b.st.skipped[d].Add(1); d == SkipUnknown && n <= 20 {
-			b.log.Info().Str("bucket", e.Bucket).Str("key", e.Key).Msg("skipped: no log type matches the key")
+			b.log.Info().Str("s3_bucket", e.Bucket).Str("s3_key", e.Key).Str("log_type", "unknown").Msg("skipped: no log type matches the key")
 		} else {
-			b.log.Debug().Str("bucket", e.Bucket).Str("key", e.Key).Stringer("reason", d).Msg("skipped")
+			b.log.Debug().Str("s3_bucket", e.Bucket).Str("s3_key", e.Key).Stringer("reason", d).Msg("skipped")
 		}
 		return "", false
 	}
@@ -438,7 +438,7 @@ func (b *Backfill) loadOne(work, stop context.Context, j *Journal, e Entry) erro
 	}
 	if lr.failure != "" {
 		b.st.failed.Add(1)
-		b.log.Error().Str("bucket", e.Bucket).Str("key", e.Key).Int("line", e.Line).Str("reason", lr.failure).Msg("object not loaded")
+		b.log.Error().Str("error_kind", "object_load").Str("s3_bucket", e.Bucket).Str("s3_key", e.Key).Str("log_type", lr.res.LogType).Int("line", e.Line).Str("reason", lr.failure).Msg("object not loaded")
 		return j.Fail(line, e.URI(), lr.failure)
 	}
 	switch lr.res.Outcome {

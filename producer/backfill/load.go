@@ -74,7 +74,7 @@ func load(work, stop context.Context, l Loader, o notify.Object, rp retryPolicy,
 		if lr.attempts > rp.retries || stop.Err() != nil || work.Err() != nil {
 			break
 		}
-		log.Warn().Err(lr.err).Str("bucket", o.Bucket).Str("key", o.Key).Int("attempt", lr.attempts).
+		log.Warn().Err(lr.err).Str("error_kind", "object_load").Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", lr.res.LogType).Int("attempt", lr.attempts).
 			Dur("retry_in", wait).Msg("load failed; retrying")
 		if !backoff.Sleep(stop, wait) {
 			break

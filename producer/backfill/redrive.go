@@ -379,7 +379,7 @@ func (r *Redrive) handle(ctx, stop context.Context, j *Journal, rm receivedMsg) 
 		r.st.bytes.Add(lr.res.Bytes)
 		if lr.failure != "" {
 			ok = false
-			log.Error().Str("bucket", o.Bucket).Str("key", o.Key).Str("reason", lr.failure).Msg("object not loaded; message left in the queue")
+			log.Error().Str("error_kind", "object_load").Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", lr.res.LogType).Str("reason", lr.failure).Msg("object not loaded; message left in the queue")
 			if err := j.Fail(id, uri, lr.failure); err != nil {
 				return err
 			}
@@ -388,7 +388,7 @@ func (r *Redrive) handle(ctx, stop context.Context, j *Journal, rm receivedMsg) 
 		if lr.res.Outcome == producer.Loaded {
 			r.st.objects.Add(1)
 		} else {
-			log.Info().Str("bucket", o.Bucket).Str("key", o.Key).Str("outcome", string(lr.res.Outcome)).Msg("object skipped")
+			log.Info().Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", lr.res.LogType).Str("outcome", string(lr.res.Outcome)).Msg("object skipped")
 		}
 		if err := j.Finish(id, uri); err != nil {
 			return err

@@ -149,13 +149,15 @@ func (c *Conditions) Process(ctx context.Context, b *stages.Batch) error {
 		ctr := bc.of(e.Src.LogType)
 		for _, pe := range out.Errors {
 			if c.sample(c.errLog.get(e.Src.LogType)) {
-				c.log.Error("Failed to query JMESPath", "condition_name", pe.Name, "err", pe.Err)
+				c.log.Error("Failed to query JMESPath", "condition_name", pe.Name, "err", pe.Err, "error_kind", "condition_eval",
+					"s3_bucket", e.Src.Bucket, "s3_key", e.Src.Key, "log_type", e.Src.LogType)
 			}
 		}
 		for _, cond := range out.Counted {
 			if c.sample(ctr) {
 				c.log.Info(fmt.Sprintf("Log record matched '%s' with %s in Parameter Store", cond.Expression, cond.Name),
-					"condition_name", cond.Name, "expression", cond.Expression, "log_record", v)
+					"condition_name", cond.Name, "expression", cond.Expression, "log_record", v,
+					"s3_bucket", e.Src.Bucket, "s3_key", e.Src.Key, "log_type", e.Src.LogType)
 			}
 		}
 		if len(out.Counted) > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/pyjson"
@@ -22,6 +23,9 @@ type entity struct {
 type Stage struct {
 	holder   *reload.Holder[DB] // nil: pass-through
 	entities map[string][]entity
+	// lookups and matches count IP addresses looked up and found, added
+	// once per batch (metrics).
+	lookups, matches atomic.Uint64
 }
 
 var _ stages.Stage = (*Stage)(nil)
@@ -92,35 +96,46 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	if db == nil {
 		return nil
 	}
+	var looked, found uint64
 	for i := range b.Events {
 		e := &b.Events[i]
 		if e.Status != stages.Keep || e.Doc == nil || e.Src == nil {
 			continue
 		}
 		for _, ent := range s.entities[e.Src.LogType] {
-			enrich(e.Doc, ent, db)
+			l, f := enrich(e.Doc, ent, db)
+			looked += l
+			found += f
 		}
+	}
+	if looked > 0 {
+		s.lookups.Add(looked)
+		s.matches.Add(found)
 	}
 	return ctx.Err()
 }
+
+// Lookups returns how many IP addresses were looked up and how many were
+// found in the databases, for metrics.
+func (s *Stage) Lookups() (lookups, matches uint64) { return s.lookups.Load(), s.matches.Load() }
 
 // enrich writes one entity, as es-loader's LogParser.enrich merges
 // {entity: {geo: ..., as: ...}} into the document: each key is set, and a
 // key the database leaves null is set to null, which replaces an existing
 // value and is dropped when the document is encoded (del_none), exactly as
 // merge_dicts + del_none do.
-func enrich(d *doc.Doc, ent entity, db *DB) {
+func enrich(d *doc.Doc, ent entity, db *DB) (looked, found uint64) {
 	n := d.Find(ent.ip)
 	if n == doc.Nil || d.Kind(n) != doc.String {
-		return
+		return 0, 0
 	}
 	r := db.LookupString(string(d.Bytes(n)))
 	if r.Empty() {
-		return
+		return 1, 0
 	}
 	obj := d.Find(ent.obj)
 	if d.Kind(obj) != doc.Object {
-		return
+		return 1, 1
 	}
 	if g := r.Geo; g != nil {
 		geo := d.SetObject(obj, "geo")
@@ -141,6 +156,7 @@ func enrich(d *doc.Doc, ent entity, db *DB) {
 		org := d.SetObject(as, "organization")
 		setStr(d, org, "name", a.Organization)
 	}
+	return 1, 1
 }
 
 func setStr(d *doc.Doc, obj doc.Node, key, v string) {

@@ -28,7 +28,8 @@ type Stage struct {
 	holder  *reload.Holder[DB] // nil: pass-through
 	fields  map[string]logTypeFields
 	matched atomic.Uint64
-	pool    sync.Pool // *scratch
+	looked  atomic.Uint64 // documents with a value to look up (metrics)
+	pool    sync.Pool     // *scratch
 }
 
 var _ stages.Stage = (*Stage)(nil)
@@ -106,6 +107,10 @@ func (s *Stage) DB() *DB {
 // Matched is the number of documents that got threat.* so far.
 func (s *Stage) Matched() uint64 { return s.matched.Load() }
 
+// Lookups returns how many documents were looked up (had an IP or domain
+// in a configured field) and how many of them matched, for metrics.
+func (s *Stage) Lookups() (lookups, matches uint64) { return s.looked.Load(), s.matched.Load() }
+
 type scratch struct {
 	ips, domains []Value
 	fields       []string
@@ -120,7 +125,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	}
 	sc := s.pool.Get().(*scratch)
 	defer s.pool.Put(sc)
-	var n uint64
+	var n, looked uint64
 	for i := range b.Events {
 		e := &b.Events[i]
 		if e.Status != stages.Keep || e.Doc == nil || e.Src == nil {
@@ -136,6 +141,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		if len(sc.ips)+len(sc.domains) == 0 {
 			continue
 		}
+		looked++
 		var res *Result
 		res, sc.inds = db.Enrich(sc.ips, sc.domains, sc.inds)
 		if res == nil {
@@ -146,6 +152,9 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	}
 	if n > 0 {
 		s.matched.Add(n)
+	}
+	if looked > 0 {
+		s.looked.Add(looked)
 	}
 	return ctx.Err()
 }

@@ -272,7 +272,7 @@ func (f *fetcher) next(ctx context.Context) (batch, bool) {
 					return batch{}, false
 				}
 				throttled := isThrottle(err)
-				c.log.Warn().Err(err).Str("shard", f.shard).Msg("GetShardIterator failed; retrying")
+				c.log.Warn().Err(err).Str("error_kind", "kinesis_iterator").Str("shard", f.shard).Msg("GetShardIterator failed; retrying")
 				if !backoff.Sleep(ctx, c.backoff(errs, throttled)) {
 					return batch{}, false
 				}
@@ -298,12 +298,12 @@ func (f *fetcher) next(ctx context.Context) (batch, bool) {
 				f.iter = nil
 				continue
 			case isThrottle(err):
-				c.log.Warn().Err(err).Str("shard", f.shard).Msg("GetRecords throttled; backing off")
+				c.log.Warn().Err(err).Str("error_kind", "kinesis_throttled").Str("shard", f.shard).Msg("GetRecords throttled; backing off")
 			case errors.As(err, &invalid):
-				c.log.Warn().Err(err).Str("shard", f.shard).Msg("GetRecords refused the iterator; getting a new one")
+				c.log.Warn().Err(err).Str("error_kind", "kinesis_iterator").Str("shard", f.shard).Msg("GetRecords refused the iterator; getting a new one")
 				f.iter = nil
 			default:
-				c.log.Warn().Err(err).Str("shard", f.shard).Msg("GetRecords failed; retrying")
+				c.log.Warn().Err(err).Str("error_kind", "kinesis_get_records").Str("shard", f.shard).Msg("GetRecords failed; retrying")
 				if errs >= 2 {
 					f.iter = nil // maybe the iterator is the problem
 				}

@@ -53,6 +53,11 @@ func stackOrSkip(t *testing.T) (string, *Stack) {
 		}
 		t.Skipf("OpenSearch not reachable (%v): run `go tool task up`", err)
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s.DeleteCreated(ctx)
+	})
 	return root, s
 }
 

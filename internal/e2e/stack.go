@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -125,6 +126,31 @@ type Stack struct {
 	// User and Password, when set, are sent as basic auth to OpenSearch
 	// (the security profile; see WithOpenSearch).
 	User, Password string
+
+	// created lists the streams CreateResources made (shared by the copies
+	// WithOpenSearch returns), so DeleteCreated can remove them: the local
+	// Kinesis is one long-lived emulator for the whole suite.
+	created *createdStreams
+}
+
+type createdStreams struct {
+	mu    sync.Mutex
+	names []string
+}
+
+// DeleteCreated deletes every stream this Stack's CreateResources made
+// (errors ignored: a test may have deleted its stream itself).
+func (s *Stack) DeleteCreated(ctx context.Context) {
+	if s.created == nil {
+		return
+	}
+	s.created.mu.Lock()
+	names := s.created.names
+	s.created.names = nil
+	s.created.mu.Unlock()
+	for _, n := range names {
+		_, _ = s.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(n), EnforceConsumerDeletion: aws.Bool(true)})
+	}
 }
 
 // WithOpenSearch returns a copy of s that talks to another OpenSearch node:
@@ -160,7 +186,8 @@ func Connect(ctx context.Context) (*Stack, error) {
 		os = "http://127.0.0.1:9200"
 	}
 	return &Stack{
-		S3: s3.NewFromConfig(cfg, awsconf.S3Options), SQS: sqs.NewFromConfig(cfg),
+		created: &createdStreams{},
+		S3:      s3.NewFromConfig(cfg, awsconf.S3Options), SQS: sqs.NewFromConfig(cfg),
 		Kinesis: kinesis.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg),
 		OpenSearch: strings.TrimRight(os, "/"), HTTP: &http.Client{Timeout: 30 * time.Second},
 	}, nil
@@ -216,6 +243,11 @@ func (s *Stack) CreateResources(ctx context.Context, name string, shards int) (R
 	}
 	if _, err := s.Kinesis.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &r.Stream, ShardCount: aws.Int32(int32(shards))}); err != nil {
 		return r, fmt.Errorf("create stream: %w", err)
+	}
+	if s.created != nil {
+		s.created.mu.Lock()
+		s.created.names = append(s.created.names, r.Stream)
+		s.created.mu.Unlock()
 	}
 	err = WaitFor(ctx, 30*time.Second, func() (bool, error) {
 		d, err := s.Kinesis.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &r.Stream})

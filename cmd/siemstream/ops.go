@@ -3,19 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/opensearch-project/opensearch-go/v4"
 	"github.com/rs/zerolog"
 
 	"github.com/siemstream/siemstream/consumer/lease/dynamo"
@@ -100,59 +93,6 @@ func (o *ops) close() {
 
 // Readiness checks: each makes one cheap call that proves the dependency
 // answers and this process may use it.
-
-func checkOpenSearch(c *opensearch.Client) func(context.Context) error {
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := c.Perform(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, resp.Body)
-		if resp.StatusCode >= 300 {
-			return fmt.Errorf("HTTP %d", resp.StatusCode)
-		}
-		return nil
-	}
-}
-
-func checkLeaseTable(awsCfg aws.Config, dc dynamo.Config) func(context.Context) error {
-	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-		if dc.DynamoDBEndpoint != "" {
-			o.BaseEndpoint = aws.String(dc.DynamoDBEndpoint)
-		}
-	})
-	table := dc.TableName
-	if table == "" {
-		table = dc.ApplicationName
-	}
-	return func(ctx context.Context) error {
-		_, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: &table, Limit: aws.Int32(1)})
-		if err != nil {
-			return fmt.Errorf("lease table %s: %w", table, err)
-		}
-		return nil
-	}
-}
-
-func checkQueue(c *sqs.Client, url string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		_, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &url,
-			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
-		return err
-	}
-}
-
-func checkStream(c *kinesis.Client, stream string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		_, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &stream})
-		return err
-	}
-}
 
 // leaseStatus adapts the dynamo coordinator's status for the metrics.
 func leaseStatus(c *dynamo.Coordinator) func() metrics.LeaseStatus {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/pyjson"
+	"github.com/siemstream/siemstream/internal/pystr"
 )
 
 // Go transforms for AWS Config (config-history, config-snapshot,
@@ -735,7 +736,7 @@ func pyIntNode(d *doc.Doc, n doc.Node) (int64, bool) {
 	var s string
 	switch d.Kind(n) {
 	case doc.String, doc.Number:
-		s = strings.TrimFunc(string(d.Bytes(n)), isPyWhitespace)
+		s = strings.TrimFunc(string(d.Bytes(n)), pystr.IsSpace)
 	default:
 		return 0, false
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/pyjson"
+	"github.com/siemstream/siemstream/internal/pystr"
 )
 
 // Go transforms for database and streaming logs: rds-postgresql,
@@ -263,7 +264,7 @@ func transformMySQLAudit(tc *TransformContext) error {
 		return stop("mysql_timestamp missing")
 	}
 	if s, ok := strOf(d, ts); ok {
-		if v, err := strconv.ParseInt(pyStripString(s), 10, 64); err == nil && v > 1000000000000000 {
+		if v, err := strconv.ParseInt(pystr.Strip(s), 10, 64); err == nil && v > 1000000000000000 {
 			setFloat(d, root, "mysql_timestamp", float64(v)/1000000.0)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/pystr"
 )
 
 // Go transforms for logs shipped from hosts through CloudWatch Logs:
@@ -315,7 +316,7 @@ func nodeStrPtr(d *doc.Doc, n doc.Node, key string) *string {
 func parseXFF(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
-		p = pyStripString(p)
+		p = pystr.Strip(p)
 		if _, err := netip.ParseAddr(p); err == nil && !strings.Contains(p, "%") {
 			out = append(out, p)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/pystr"
 )
 
 // Go transforms for the security-finding types: networkfirewall, guardduty,
@@ -132,7 +133,7 @@ func transformGuardDuty(tc *TransformContext) error {
 	if !ok {
 		return stop("rule.name missing")
 	}
-	d.ReplaceString(nameNode, strings.TrimRight(pyStripString(name), "."))
+	d.ReplaceString(nameNode, strings.TrimRight(pystr.Strip(name), "."))
 
 	sev, ok := number(d, d.Child(root, "severity"))
 	if !ok {
@@ -184,20 +185,6 @@ func transformGuardDuty(tc *TransformContext) error {
 		d.SetString(ev, "category", "malware")
 	}
 	return nil
-}
-
-// pyStripString is str.strip() (Unicode white space).
-func pyStripString(s string) string {
-	return strings.TrimFunc(s, isPyWhitespace)
-}
-
-func isPyWhitespace(r rune) bool {
-	switch r {
-	case ' ', '\t', '\n', '\r', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x1f, 0x85, 0xa0, 0x1680,
-		0x2028, 0x2029, 0x202f, 0x205f, 0x3000:
-		return true
-	}
-	return r >= 0x2000 && r <= 0x200a
 }
 
 // transformInspector: @id is the MD5 of findingArn and the _id suffix the
@@ -478,7 +465,7 @@ func transformSecurityHub(tc *TransformContext) error {
 	if !ok {
 		return stop("rule.name missing")
 	}
-	d.ReplaceString(nameNode, strings.TrimRight(pyStripString(name), "."))
+	d.ReplaceString(nameNode, strings.TrimRight(pystr.Strip(name), "."))
 
 	resources := d.Child(root, "Resources")
 	if d.Kind(resources) != doc.Array {

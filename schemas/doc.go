@@ -38,7 +38,7 @@
 //
 // Adding a type = adding its file (and, if it sets script_ecs, a Go
 // transform registered under the type's name with RegisterTransform from an
-// init function in this package, like transform_aws.go). A section may name
+// init function in this package, in transform_<type>.go). A section may name
 // another transform with the siemstream-only key `transform = <name>`.
 //
 // # Configuration language

@@ -8,7 +8,7 @@ import (
 	"github.com/siemstream/siemstream/internal/pystr"
 )
 
-// Go transform for AWS CloudHSM audit logs (es-loader's sf_cloudhsm).
+// Go transform of the cloudhsm log type (es-loader's sf_cloudhsm.py).
 
 func init() {
 	RegisterTransform("cloudhsm", transformCloudHSM)

@@ -53,13 +53,7 @@ func transformWebAccess(tc *TransformContext, apache bool) error {
 	urlObj = freshObject(d, wd, "url")
 	urlHTTPFromRequest(d, httpObj, urlObj, nodeStrPtr(d, root, "request_method"), nodeStrPtr(d, root, "request_path"),
 		nodeStrPtr(d, root, "request_version"), nodeStrPtr(d, root, "request_raw"))
-	lg := strOr(d, root, "@log_group")
-	switch {
-	case lg != "" && strings.Contains(lg, "ssl"):
-		d.SetString(urlObj, "scheme", "https")
-	case lg != "" && strings.Contains(lg, "access"):
-		d.SetString(urlObj, "scheme", "http")
-	}
+	setSchemeFromLogGroup(d, root, urlObj, "access")
 	status, ok := pyIntNode(d, d.Child(root, "response_status"))
 	switch {
 	case ok && status != 0 && status < 400:

@@ -1,8 +1,6 @@
 package schemas
 
 import (
-	"strings"
-
 	"github.com/siemstream/siemstream/internal/doc"
 )
 
@@ -28,13 +26,7 @@ func transformApacheError(tc *TransformContext) error {
 			d.SetString(d.SetObject(d.SetObject(wd, "http"), "request"), "referrer", m[1])
 		}
 	}
-	lg := strOr(d, root, "@log_group")
-	switch {
-	case lg != "" && strings.Contains(lg, "ssl"):
-		d.SetString(urlObj, "scheme", "https")
-	case lg != "" && strings.Contains(lg, "error"):
-		d.SetString(urlObj, "scheme", "http")
-	}
+	setSchemeFromLogGroup(d, root, urlObj, "error")
 	lvl := d.Child(root, "log_level")
 	if lvl == doc.Nil {
 		return stop("log_level missing")

@@ -400,15 +400,7 @@ func pyUnquote(s string) string {
 	if !strings.Contains(s, "%") {
 		return s
 	}
-	var raw []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			raw = append(raw, unhex(s[i+1])<<4|unhex(s[i+2]))
-			i += 2
-			continue
-		}
-		raw = append(raw, s[i])
-	}
+	raw := percentDecode(s)
 	if utf8.Valid(raw) {
 		return string(raw)
 	}
@@ -418,6 +410,12 @@ func pyUnquote(s string) string {
 // pyUnquoteStrict is urllib.parse.unquote(s, errors='strict'): ok is
 // false when the decoded bytes are not valid UTF-8 (UnicodeDecodeError).
 func pyUnquoteStrict(s string) (string, bool) {
+	raw := percentDecode(s)
+	return string(raw), utf8.Valid(raw)
+}
+
+// percentDecode replaces each %XX of s by its byte (unquote_to_bytes).
+func percentDecode(s string) []byte {
 	var raw []byte
 	for i := 0; i < len(s); i++ {
 		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
@@ -427,7 +425,20 @@ func pyUnquoteStrict(s string) (string, bool) {
 		}
 		raw = append(raw, s[i])
 	}
-	return string(raw), utf8.Valid(raw)
+	return raw
+}
+
+// setSchemeFromLogGroup sets url.scheme as the sf_apache_* and sf_nginx_*
+// scripts do: https when the CloudWatch log group's name contains "ssl",
+// else http when it contains plain ("access" or "error").
+func setSchemeFromLogGroup(d *doc.Doc, root, urlObj doc.Node, plain string) {
+	lg := strOr(d, root, "@log_group")
+	switch {
+	case lg != "" && strings.Contains(lg, "ssl"):
+		d.SetString(urlObj, "scheme", "https")
+	case lg != "" && strings.Contains(lg, plain):
+		d.SetString(urlObj, "scheme", "http")
+	}
 }
 
 func isHex(c byte) bool {

@@ -54,13 +54,7 @@ func transformNginxError(tc *TransformContext) error {
 			setOptString(d, rel, "ip", g["client_ip"])
 		}
 	}
-	lg := strOr(d, root, "@log_group")
-	switch {
-	case lg != "" && strings.Contains(lg, "ssl"):
-		d.SetString(urlObj, "scheme", "https")
-	case lg != "" && strings.Contains(lg, "error"):
-		d.SetString(urlObj, "scheme", "http")
-	}
+	setSchemeFromLogGroup(d, root, urlObj, "error")
 	if c := d.Child(root, "connection_id"); d.Truthy(c) {
 		d.SetCopy(d.SetObject(d.SetObject(wd, "nginx"), "error"), "connection_id", c)
 	}

@@ -85,6 +85,22 @@ func RStripBytes(b []byte) []byte {
 // AppendFields appends the fields of b split like str.split() with no
 // separator; the fields alias b.
 func AppendFields(dst [][]byte, b []byte) [][]byte {
+	if isASCII(b) { // the common case: a table lookup per byte
+		i := 0
+		for {
+			for i < len(b) && asciiSpace[b[i]] {
+				i++
+			}
+			if i >= len(b) {
+				return dst
+			}
+			start := i
+			for i < len(b) && !asciiSpace[b[i]] {
+				i++
+			}
+			dst = append(dst, b[start:i])
+		}
+	}
 	i := 0
 	for i < len(b) {
 		for i < len(b) {
@@ -108,4 +124,13 @@ func AppendFields(dst [][]byte, b []byte) [][]byte {
 		dst = append(dst, b[start:i])
 	}
 	return dst
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

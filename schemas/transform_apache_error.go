@@ -4,7 +4,8 @@ import (
 	"github.com/siemstream/siemstream/internal/doc"
 )
 
-// Go transform of the apache-error log type (es-loader's sf_apache_error.py).
+// Go transform of the apache-error log type (es-loader's
+// sf_apache_error.py).
 
 func init() {
 	RegisterTransform("apache_error", transformApacheError)

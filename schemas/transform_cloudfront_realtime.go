@@ -2,7 +2,8 @@ package schemas
 
 import "strings"
 
-// Go transform of the cloudfront-realtime log type (es-loader's sf_cloudfront_realtime.py).
+// Go transform of the cloudfront-realtime log type (es-loader's
+// sf_cloudfront_realtime.py).
 
 func init() {
 	RegisterTransform("cloudfront_realtime", transformCloudFrontRealtime)

@@ -7,7 +7,8 @@ import (
 	"github.com/siemstream/siemstream/internal/doc"
 )
 
-// Go transform of the cloudfront-standard log type (es-loader's sf_cloudfront_standard.py).
+// Go transform of the cloudfront-standard log type (es-loader's
+// sf_cloudfront_standard.py).
 
 func init() {
 	RegisterTransform("cloudfront_standard", transformCloudFrontStandard)

@@ -2,7 +2,8 @@ package schemas
 
 import "strings"
 
-// Go transform of the elasticache-redis-slowlog log type (es-loader's sf_elasticache_redis_slowlog.py).
+// Go transform of the elasticache-redis-slowlog log type (es-loader's
+// sf_elasticache_redis_slowlog.py).
 
 func init() {
 	RegisterTransform("elasticache_redis_slowlog", transformRedisSlowlog)

@@ -6,7 +6,8 @@ import (
 	"github.com/siemstream/siemstream/internal/doc"
 )
 
-// Go transform of the networkfirewall log type (es-loader's sf_networkfirewall.py).
+// Go transform of the networkfirewall log type (es-loader's
+// sf_networkfirewall.py).
 
 func init() {
 	RegisterTransform("networkfirewall", transformNetworkFirewall)

@@ -2,7 +2,8 @@ package schemas
 
 import "github.com/siemstream/siemstream/internal/doc"
 
-// Go transform of the opensearch-audit log type (es-loader's sf_opensearch_audit.py).
+// Go transform of the opensearch-audit log type (es-loader's
+// sf_opensearch_audit.py).
 
 func init() {
 	RegisterTransform("opensearch_audit", transformOpenSearchAudit)

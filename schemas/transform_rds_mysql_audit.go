@@ -9,7 +9,8 @@ import (
 	"github.com/siemstream/siemstream/internal/pystr"
 )
 
-// Go transform of the rds-mysql-audit log type (es-loader's sf_rds_mysql_audit.py).
+// Go transform of the rds-mysql-audit log type (es-loader's
+// sf_rds_mysql_audit.py).
 
 func init() {
 	RegisterTransform("rds_mysql_audit", transformMySQLAudit)

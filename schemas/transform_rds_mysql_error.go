@@ -6,7 +6,8 @@ import (
 	"github.com/siemstream/siemstream/internal/doc"
 )
 
-// Go transform of the rds-mysql-error log type (es-loader's sf_rds_mysql_error.py).
+// Go transform of the rds-mysql-error log type (es-loader's
+// sf_rds_mysql_error.py).
 
 func init() {
 	RegisterTransform("rds_mysql_error", transformMySQLError)

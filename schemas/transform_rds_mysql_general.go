@@ -1,6 +1,7 @@
 package schemas
 
-// Go transform of the rds-mysql-general log type (es-loader's sf_rds_mysql_general.py).
+// Go transform of the rds-mysql-general log type (es-loader's
+// sf_rds_mysql_general.py).
 
 func init() {
 	RegisterTransform("rds_mysql_general", transformMySQLGeneral)

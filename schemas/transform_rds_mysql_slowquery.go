@@ -7,7 +7,8 @@ import (
 	"github.com/siemstream/siemstream/internal/doc"
 )
 
-// Go transform of the rds-mysql-slowquery log type (es-loader's sf_rds_mysql_slowquery.py).
+// Go transform of the rds-mysql-slowquery log type (es-loader's
+// sf_rds_mysql_slowquery.py).
 
 func init() {
 	RegisterTransform("rds_mysql_slowquery", transformMySQLSlowquery)

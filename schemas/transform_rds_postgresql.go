@@ -8,7 +8,8 @@ import (
 	"github.com/siemstream/siemstream/internal/doc"
 )
 
-// Go transform of the rds-postgresql log type (es-loader's sf_rds_postgresql.py).
+// Go transform of the rds-postgresql log type (es-loader's
+// sf_rds_postgresql.py).
 
 func init() {
 	RegisterTransform("rds_postgresql", transformRDSPostgreSQL)

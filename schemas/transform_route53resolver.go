@@ -6,7 +6,8 @@ import (
 	"github.com/siemstream/siemstream/internal/doc"
 )
 
-// Go transform of the route53resolver log type (es-loader's sf_route53resolver.py).
+// Go transform of the route53resolver log type (es-loader's
+// sf_route53resolver.py).
 
 func init() {
 	RegisterTransform("route53resolver", transformRoute53Resolver)

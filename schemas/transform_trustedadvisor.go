@@ -6,7 +6,8 @@ import (
 	"github.com/siemstream/siemstream/internal/doc"
 )
 
-// Go transform of the trustedadvisor log type (es-loader's sf_trustedadvisor.py).
+// Go transform of the trustedadvisor log type (es-loader's
+// sf_trustedadvisor.py).
 
 func init() {
 	RegisterTransform("trustedadvisor", transformTrustedAdvisor)

@@ -15,31 +15,19 @@
 // first type whose s3_key regular expression is found in the decoded key
 // wins, exactly as es-loader tests its aws.ini sections in order).
 // 000-defaults.ini holds the [DEFAULT] section every type inherits. The
-// numbers follow es-loader's aws.ini order, in steps of 10:
+// numbers follow es-loader's aws.ini order, in steps of 10. The files are
+// the list of types: `siemstream logtypes` prints it (the README's
+// "Supported log types" table is that output, kept in step by a test in
+// cmd/siemstream) and the tests derive every list of type names from the
+// files (types_test.go).
 //
-//	010 securitylake      020 ocsf-json          030 vpcflowlogs*
-//	040 cloudtrail*       050 networkfirewall    060 guardduty
-//	070 inspector         080 securityhub        090 nlb*
-//	100 alb*              110 clb*               120 s3accesslog
-//	130 config-history    140 config-snapshot    150 config-rules
-//	160 cloudfront-realtime 170 cloudfront-standard 180 waf
-//	190 route53resolver   200 clientvpn          210 rds-postgresql
-//	220 rds-mysql-audit   230 rds-mysql-general  240 rds-mysql-error
-//	250 rds-mysql-slowquery 260 elasticache-redis-slowlog 270 msk
-//	280 cloudhsm          290 opensearch-audit   300 workspaces-event
-//	310 workspaces-inventory 320 trustedadvisor  330 directory-service
-//	340 fsx-win           350 windows-event      360 linux-secure
-//	370 linux-os-syslog   380 apache-access      390 apache-error
-//	400 nginx-access      410 nginx-error        420 index-metrics
-//
-// (* = defined today.) Until the earlier types exist, a key that es-loader
-// would give to one of them (e.g. a Security Lake key containing
-// "CloudTrail/") may be detected as a later type here.
-//
-// Adding a type = adding its file (and, if it sets script_ecs, a Go
-// transform registered under the type's name with RegisterTransform from an
-// init function in this package, like transform_aws.go). A section may name
-// another transform with the siemstream-only key `transform = <name>`.
+// Adding a type = adding its file NNN-<type>.ini holding the one section
+// [<type>] (and, if it sets script_ecs, a Go transform in
+// transform_<type>.go, "-" written "_", registered under the type's name
+// with RegisterTransform from an init function; helpers used by several
+// transforms are in transform_helpers.go). A section may name another
+// transform with the siemstream-only key `transform = <name>`.
+// TestNewTypeFileIsEnough checks that a new file needs no other edit.
 //
 // # Configuration language
 //

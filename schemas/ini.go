@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/siemstream/siemstream/internal/pystr"
 )
 
 // iniConfig is a reader with the semantics of Python's configparser as
@@ -73,17 +75,6 @@ type IniError struct {
 
 func (e *IniError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
 
-// isPySpace reports whether r is whitespace for Python's str.strip/split.
-func isPySpace(r rune) bool {
-	switch r {
-	case ' ', '\t', '\n', '\v', '\f', '\r', 0x1c, 0x1d, 0x1e, 0x1f, 0x85, 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000:
-		return true
-	}
-	return r >= 0x2000 && r <= 0x200a
-}
-
-func pyStrip(s string) string { return strings.TrimFunc(s, isPySpace) }
-
 // read parses one file's text into the config.
 func (c *iniConfig) read(file, text string) error {
 	var (
@@ -103,14 +94,14 @@ func (c *iniConfig) read(file, text string) error {
 	flush := func() {
 		if cur != nil && optname != "" {
 			v := strings.Join(optLines, "\n")
-			v = strings.TrimRightFunc(v, isPySpace)
+			v = strings.TrimRightFunc(v, pystr.IsSpace)
 			cur.vals[optname] = v
 		}
 		optname, optLines = "", nil
 	}
 	for i, line := range lines {
 		lineno := i + 1
-		stripped := pyStrip(line)
+		stripped := pystr.Strip(line)
 		if strings.HasPrefix(stripped, "#") || strings.HasPrefix(stripped, ";") {
 			continue // full-line comment: does not end a multi-line value
 		}
@@ -120,7 +111,7 @@ func (c *iniConfig) read(file, text string) error {
 			}
 			continue
 		}
-		curIndent := len(line) - len(strings.TrimLeftFunc(line, isPySpace))
+		curIndent := len(line) - len(strings.TrimLeftFunc(line, pystr.IsSpace))
 		if cur != nil && optname != "" && curIndent > indentLevel {
 			optLines = append(optLines, stripped) // continuation line
 			continue
@@ -161,7 +152,7 @@ func (c *iniConfig) read(file, text string) error {
 			flush()
 			return &IniError{file, lineno, fmt.Sprintf("line is neither a [section], an option = value nor a comment: %q", stripped)}
 		}
-		name := strings.TrimRightFunc(stripped[:k], isPySpace)
+		name := strings.TrimRightFunc(stripped[:k], pystr.IsSpace)
 		if name == "" {
 			return &IniError{file, lineno, "option with an empty name"}
 		}
@@ -172,7 +163,7 @@ func (c *iniConfig) read(file, text string) error {
 		added[curName+"\x00"+name] = true
 		optname = name
 		cur.set(name, "", fmt.Sprintf("%s:%d", file, lineno))
-		optLines = append(optLines[:0], pyStrip(stripped[k+1:]))
+		optLines = append(optLines[:0], pystr.Strip(stripped[k+1:]))
 	}
 	flush()
 	return nil

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/pystr"
 )
 
 // Rotation is index_rotation.
@@ -210,20 +211,17 @@ func setOf(s ...string) map[string]bool {
 	return m
 }
 
-// pyFields splits like Python's str.split() (runs of Unicode whitespace).
-func pyFields(s string) []string { return strings.FieldsFunc(s, isPySpace) }
-
 // pyList parses a list-typed value as es-loader does: "[a, b]" -> comma
 // separated (brackets and '|' stripped from the ends), else whitespace split.
 func pyList(v string) []string {
 	if strings.HasPrefix(v, "[") {
 		parts := strings.Split(strings.Trim(v, "[|]"), ",")
 		for i := range parts {
-			parts[i] = pyStrip(parts[i])
+			parts[i] = pystr.Strip(parts[i])
 		}
 		return parts
 	}
-	return pyFields(v)
+	return pystr.Fields(v)
 }
 
 // pyBool is configparser's getboolean.
@@ -239,9 +237,9 @@ func pyBool(v string) (bool, error) {
 
 // pyInt is int(str): whitespace, sign, underscores between digits.
 func pyInt(v string) (int, error) {
-	t := strings.ReplaceAll(pyStrip(v), "_", "")
+	t := strings.ReplaceAll(pystr.Strip(v), "_", "")
 	n, err := strconv.Atoi(t)
-	if err != nil || strings.Contains(pyStrip(v), "__") || strings.HasPrefix(pyStrip(v), "_") {
+	if err != nil || strings.Contains(pystr.Strip(v), "__") || strings.HasPrefix(pystr.Strip(v), "_") {
 		return 0, fmt.Errorf("not an integer: %q", v)
 	}
 	return n, nil
@@ -399,7 +397,7 @@ func buildLogType(c *iniConfig, s *iniSection, order int) (*LogType, []string, e
 		be.add("index_tz", err)
 	}
 
-	if kl := pyFields(r["timestamp_key_list"]); len(kl) > 0 {
+	if kl := pystr.Fields(r["timestamp_key_list"]); len(kl) > 0 {
 		lt.TimestampKeys = kl
 	} else if k := r["timestamp_key"]; k != "" {
 		lt.TimestampKeys = []string{k}
@@ -460,13 +458,13 @@ func buildLogType(c *iniConfig, s *iniSection, order int) (*LogType, []string, e
 		if f.List {
 			for _, el := range pyList(v) {
 				var alts []doc.Path
-				for _, p := range pyFields(el) {
+				for _, p := range pystr.Fields(el) {
 					alts = append(alts, doc.ParsePath(p))
 				}
 				f.Groups = append(f.Groups, alts)
 			}
 		} else {
-			for _, p := range pyFields(v) {
+			for _, p := range pystr.Fields(v) {
 				f.Alternatives = append(f.Alternatives, doc.ParsePath(p))
 			}
 		}
@@ -490,8 +488,8 @@ func buildLogType(c *iniConfig, s *iniSection, order int) (*LogType, []string, e
 		}
 		lt.StaticECS = append(lt.StaticECS, f)
 	}
-	lt.ScriptECS = pyFields(r["script_ecs"])
-	for _, k := range pyFields(r["json_to_text"]) {
+	lt.ScriptECS = pystr.Fields(r["script_ecs"])
+	for _, k := range pystr.Fields(r["json_to_text"]) {
 		lt.JSONToText = append(lt.JSONToText, doc.ParsePath(k))
 	}
 	for _, nf := range pyList(r["renamed_newfields"]) {
@@ -508,7 +506,7 @@ func buildLogType(c *iniConfig, s *iniSection, order int) (*LogType, []string, e
 	}
 	lt.FieldPrefix = r["field_prefix"]
 	lt.ClientIPXFF = pyList(r["clientip_xff"])
-	lt.Geoip = pyFields(r["geoip"])
+	lt.Geoip = pystr.Fields(r["geoip"])
 	lt.IOCIP = pyList(r["ioc_ip"])
 	lt.IOCDomain = pyList(r["ioc_domain"])
 	lt.UserAgentEnrichmentField = r["user_agent_enrichment_field"]

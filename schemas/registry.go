@@ -19,6 +19,11 @@ type Options struct {
 	// types key by key or define new types (evaluated after the built-ins,
 	// in file order). Empty: built-in types only.
 	UserINI string
+	// Types holds the built-in type files (*.ini at its root, read in name
+	// order) in place of the ones embedded from schemas/types. Nil: the
+	// embedded ones. Tests use it to load a types directory with a file
+	// added (TestNewTypeFileIsEnough).
+	Types fs.FS
 }
 
 // Registry is the set of log types in detection order. It is immutable
@@ -29,25 +34,36 @@ type Registry struct {
 	warnings []string
 }
 
-// Load reads the built-in type definitions (schemas/types/*.ini, in file
-// name order, the DEFAULT section first) and then opts.UserINI, and
+// Load reads the built-in type definitions (schemas/types/*.ini or
+// opts.Types, in file name order, the DEFAULT section first) and then
+// opts.UserINI, and
 // validates every type. Syntax errors, broken interpolation, invalid
 // regular expressions (including Python-only syntax Go cannot run) and
 // invalid typed values are errors naming the section and key; unknown keys
 // are warnings.
 func Load(opts Options) (*Registry, error) {
 	cfg := newINI()
-	names, err := fs.Glob(builtinFS, "types/*.ini")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		b, err := builtinFS.ReadFile(n)
+	types, dir := opts.Types, "schemas/types/"
+	if types == nil {
+		sub, err := fs.Sub(builtinFS, "types")
 		if err != nil {
 			return nil, err
 		}
-		if err := cfg.read("schemas/"+n, string(b)); err != nil {
+		types = sub
+	} else {
+		dir = ""
+	}
+	names, err := fs.Glob(types, "*.ini")
+	if err != nil {
+		return nil, fmt.Errorf("built-in log types: %w", err)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := fs.ReadFile(types, n)
+		if err != nil {
+			return nil, fmt.Errorf("built-in log types: %w", err)
+		}
+		if err := cfg.read(dir+n, string(b)); err != nil {
 			return nil, fmt.Errorf("built-in log types: %w", err)
 		}
 	}

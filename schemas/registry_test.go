@@ -12,24 +12,7 @@ func TestLoadBuiltin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range r.Warnings() {
-		t.Errorf("warning: %s", w)
-	}
-	want := []string{"securitylake", "ocsf-json", "vpcflowlogs", "cloudtrail", "networkfirewall", "guardduty",
-		"inspector", "securityhub", "nlb", "alb", "clb", "s3accesslog", "config-history", "config-snapshot",
-		"config-rules", "cloudfront-realtime", "cloudfront-standard", "waf", "route53resolver", "clientvpn",
-		"rds-postgresql", "rds-mysql-audit", "rds-mysql-general", "rds-mysql-error", "rds-mysql-slowquery",
-		"elasticache-redis-slowlog", "msk", "cloudhsm", "opensearch-audit", "workspaces-event",
-		"workspaces-inventory", "trustedadvisor", "directory-service", "fsx-win", "windows-event",
-		"linux-secure", "linux-os-syslog", "apache-access", "apache-error", "nginx-access", "nginx-error",
-		"index-metrics"}
-	var got []string
-	for _, lt := range r.Types() {
-		got = append(got, lt.Name)
-	}
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Fatalf("types %v, want %v", got, want)
-	}
+	checkTypes(t, builtinTypes(), r)
 	vpc := r.Lookup("vpcflowlogs")
 	if vpc.FileFormat != "csv" || vpc.IndexName != "log-aws-vpcflowlogs" || vpc.TimestampFormat.Kind != TimeEpoch ||
 		vpc.TimestampKeys[0] != "end" || vpc.Transform == nil || vpc.IndexRotation != RotateMonthly {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/siemstream/siemstream/internal/pystr"
 )
 
 // Time is an aware Python datetime: an instant with microsecond precision
@@ -229,7 +231,7 @@ func EpochToTime(v float64, tz int32) (Time, bool) {
 // parsePyFloat parses like Python float(str): surrounding whitespace,
 // underscores between digits, inf/nan spellings.
 func parsePyFloat(s []byte) (float64, bool) {
-	t := pyStrip(string(s))
+	t := pystr.Strip(string(s))
 	if t == "" {
 		return 0, false
 	}
@@ -699,8 +701,8 @@ func compileStrptime(f string) (*strptime, error) {
 			if d == 'z' {
 				st.groups = append(st.groups, 0, 0) // its two inner groups
 			}
-		case isPySpace(rune(c)):
-			for i+1 < len(f) && isPySpace(rune(f[i+1])) {
+		case pystr.IsSpace(rune(c)):
+			for i+1 < len(f) && pystr.IsSpace(rune(f[i+1])) {
 				i++
 			}
 			b.WriteString(`[` + pySpace + `]+`)
@@ -898,7 +900,7 @@ func index(list []string, s string) int {
 // which gives -3.5 for "-04:30"; here the minutes take the sign of the hours
 // (-04:30 is -4.5 h), a deliberate fix.
 func ParseTZ(s string) (int32, error) {
-	s = pyStrip(s)
+	s = pystr.Strip(s)
 	if s == "" {
 		return 0, nil
 	}

@@ -5,9 +5,10 @@ import (
 	"strings"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/pystr"
 )
 
-// Go transform for AWS CloudHSM audit logs (es-loader's sf_cloudhsm).
+// Go transform of the cloudhsm log type (es-loader's sf_cloudhsm.py).
 
 func init() {
 	RegisterTransform("cloudhsm", transformCloudHSM)
@@ -88,7 +89,7 @@ func transformCloudHSM(tc *TransformContext) error {
 		if !ok {
 			return stop("%s is not a string", k)
 		}
-		s = strings.TrimPrefix(strings.TrimPrefix(pyStripString(s), "0x"), "0X")
+		s = strings.TrimPrefix(strings.TrimPrefix(pystr.Strip(s), "0x"), "0X")
 		v, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 16, 64)
 		if err != nil {
 			return stop("%s: %v", k, err)

@@ -3,8 +3,7 @@ package normalize_test
 import (
 	"bytes"
 	"context"
-	"os"
-	"strings"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -26,19 +25,8 @@ func benchCase(b *testing.B, name string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	base := goldenDir + "/" + name
-	kb, _ := os.ReadFile(base + ".key")
-	key := strings.TrimSpace(string(kb))
-	lt, _ := reg.Detect(key)
-	var obj []byte
-	for _, ext := range []string{".log", ".json"} {
-		if obj, err = os.ReadFile(base + ext); err == nil {
-			break
-		}
-	}
-	src := &stages.Source{LogType: lt.Name, Bucket: bucket, Key: key}
-	t := &testing.T{}
-	one := splitObject(t, lt, src, obj)
+	key, lt, obj := readCase(b, reg, filepath.Join(testdataDir, "normalize", name))
+	one := splitObject(b, lt, key, obj, nil)
 	var recs []stages.Event
 	for _, e := range one.Events {
 		if lt.FileFormat == "text" && !bytes.HasPrefix(e.Raw, []byte("h")) && !bytes.HasPrefix(e.Raw, []byte("w")) {

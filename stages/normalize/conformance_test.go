@@ -1,28 +1,18 @@
 package normalize_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tidwall/gjson"
 
-	"github.com/siemstream/siemstream/producer"
-	"github.com/siemstream/siemstream/producer/split"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
-	"github.com/siemstream/siemstream/stages/decode"
-	"github.com/siemstream/siemstream/stages/encode"
-	"github.com/siemstream/siemstream/stages/normalize"
 )
 
 // The conformance corpus (shared/corpus/elastic-aws, Elastic License 2.0:
@@ -319,34 +309,8 @@ func conformanceRun(t *testing.T, reg *schemas.Registry, c conformanceCase, name
 	if lt == nil || lt.Name != want {
 		t.Fatalf("key %s: type %v, want %s", key, lt, want)
 	}
-	format, err := producer.FormatFor(lt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := split.New(bytes.NewReader(c.object(lines, all)), format, split.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := &stages.Source{LogType: lt.Name, Bucket: bucket, Key: key}
-	b := &stages.Batch{}
-	for {
-		rec, ord, err := sp.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: split: %v", name, err)
-		}
-		b.Events = append(b.Events, stages.Event{Src: src, Ordinal: ord, Raw: append([]byte(nil), rec...)})
-	}
-	src.Context = sp.Context()
-	norm, err := normalize.New(reg, normalize.Config{Now: func() time.Time { return frozenNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (stages.Chain{decode.New(reg), norm, encode.New()}).Process(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
+	b := splitObject(t, lt, key, c.object(lines, all), nil)
+	runChain(t, reg, b)
 	var ours []gjson.Result
 	var failed []int64
 	for _, e := range b.Events {

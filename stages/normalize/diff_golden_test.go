@@ -1,76 +1,38 @@
 package normalize_test
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/siemstream/siemstream/producer"
 	"github.com/siemstream/siemstream/producer/split"
-	"github.com/siemstream/siemstream/stages"
 )
 
 // Goldens of deliberate differences from es-loader (README "Differences
-// from es-loader"): testdata/normalize-diff/<type>/<case>.{key,log|json}
-// with <case>.esloader.jsonl made by esl_ref.py (--now
-// 2025-03-14T12:00:00+00:00), run through the producer's real splitter and
-// the stage chain like TestGoldenParitySplit. Instead of requiring
+// from es-loader"): testdata/normalize-diff/<type>/<case>, run through the
+// same harness as the parity goldens (golden_test.go). Instead of requiring
 // equality, every difference (per _id: a field, an _index, a document only
-// one side has) must be listed in <case>.diff, and every listed one must
-// occur: the file is the exact, reviewed statement of how we differ. With
-// -update both <case>.siemstream.jsonl and <case>.diff are rewritten for
-// review.
-
-const diffGoldenDir = "../../testdata/normalize-diff"
+// one side has, a record the splitter quarantines or that fails here) must
+// be listed in <case>.diff, and every listed one must occur: the file is
+// the exact, reviewed statement of how we differ. With -update both
+// <case>.siemstream.jsonl and <case>.diff are rewritten for review.
 
 func TestGoldenDifferences(t *testing.T) {
-	keys, _ := filepath.Glob(filepath.Join(diffGoldenDir, "*", "*.key"))
-	if len(keys) == 0 {
-		t.Fatal("no difference goldens")
-	}
-	for _, keyFile := range keys {
-		base := strings.TrimSuffix(keyFile, ".key")
-		name, _ := filepath.Rel(diffGoldenDir, base)
-		t.Run(name, func(t *testing.T) { runDiffCase(t, base) })
+	for _, name := range goldenCases(t, "normalize-diff") {
+		t.Run(strings.TrimPrefix(name, "normalize-diff/"), func(t *testing.T) { runDiffCase(t, filepath.Join(testdataDir, name)) })
 	}
 }
 
 func runDiffCase(t *testing.T, base string) {
 	reg := loadRegistry(t, filepath.Dir(base))
 	key, lt, obj := readCase(t, reg, base)
-	format, err := producer.FormatFor(lt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := split.New(bytes.NewReader(obj), format, split.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := &stages.Source{LogType: lt.Name, Bucket: bucket, Key: key}
-	b := &stages.Batch{}
 	var diffs []string
-	for {
-		rec, ord, err := sp.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var re *split.RecordError
-		if errors.As(err, &re) { // quarantined by the producer, the object goes on
-			diffs = append(diffs, fmt.Sprintf("record %d: quarantined by the splitter: %v", re.Ordinal, re.Err))
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.Events = append(b.Events, stages.Event{Src: src, Ordinal: ord, Raw: append([]byte(nil), rec...)})
-	}
-	src.Context = sp.Context()
+	b := splitObject(t, lt, key, obj, func(re *split.RecordError) { // quarantined by the producer, the object goes on
+		diffs = append(diffs, fmt.Sprintf("record %d: quarantined by the splitter: %v", re.Ordinal, re.Err))
+	})
 	runChain(t, reg, b)
 	ours, _, failed := ourDocs(t, b, base)
 	for _, o := range failed {

@@ -2,8 +2,7 @@ package normalize_test
 
 import (
 	"context"
-	"os"
-	"strings"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,13 +16,8 @@ import (
 // BenchmarkStagesVPCFlow times each stage separately (per event).
 func BenchmarkStagesVPCFlow(b *testing.B) {
 	reg, _ := schemas.Load(schemas.Options{})
-	base := goldenDir + "/vpcflowlogs/default-v2"
-	kb, _ := os.ReadFile(base + ".key")
-	key := strings.TrimSpace(string(kb))
-	lt, _ := reg.Detect(key)
-	obj, _ := os.ReadFile(base + ".log")
-	src := &stages.Source{LogType: lt.Name, Bucket: bucket, Key: key}
-	one := splitObject(&testing.T{}, lt, src, obj)
+	key, lt, obj := readCase(b, reg, filepath.Join(testdataDir, "normalize/vpcflowlogs/default-v2"))
+	one := splitObject(b, lt, key, obj, nil)
 	n := 64
 	batch := &stages.Batch{Events: make([]stages.Event, n)}
 	norm, _ := normalize.New(reg, normalize.Config{Now: func() time.Time { return frozenNow }})

@@ -2,299 +2,24 @@ package schemas
 
 import (
 	"regexp"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/pystr"
 )
 
-// Go transforms for the security-finding types: networkfirewall, guardduty,
-// inspector, securityhub (es-loader's sf_networkfirewall, sf_guardduty,
-// sf_inspector, sf_securityhub).
+// Go transform of the securityhub log type (es-loader's sf_securityhub.py).
 
 func init() {
-	RegisterTransform("networkfirewall", transformNetworkFirewall)
-	RegisterTransform("guardduty", transformGuardDuty)
-	RegisterTransform("inspector", transformInspector)
 	RegisterTransform("securityhub", transformSecurityHub)
-}
-
-// transformNetworkFirewall: network.transport is event.proto lower-cased
-// (when the document has a network object); alert records become
-// event.kind "alert", event.category "intrusion_detection".
-func transformNetworkFirewall(tc *TransformContext) error {
-	d := tc.Doc
-	root := d.Root()
-	ev := d.Child(root, "event")
-	// try: network.transport = event.proto.lower() except KeyError: only a
-	// missing key is caught; a proto that is not a string (AttributeError)
-	// or a non-dict on the way (TypeError) stops the script.
-	if ev != doc.Nil {
-		proto, e := pySub(d, ev, "proto")
-		if e == pyTypeError {
-			return stop("event is not a dict")
-		}
-		if e == pyFound {
-			p, ok := strOf(d, proto)
-			if !ok {
-				return stop("event.proto is not a string")
-			}
-			switch nw := d.Child(root, "network"); {
-			case nw == doc.Nil: // KeyError: caught
-			case d.Kind(nw) != doc.Object:
-				return stop("network is not a dict")
-			default:
-				d.SetString(nw, "transport", strings.ToLower(p))
-			}
-		}
-	}
-	t := at(d, ev, "event_type")
-	if t == doc.Nil {
-		return stop("event.event_type missing")
-	}
-	if s, _ := strOf(d, t); s == "alert" {
-		d.SetString(ev, "kind", "alert")
-		d.SetString(ev, "category", "intrusion_detection")
-	}
-	return nil
-}
-
-// GuardDuty finding types: ThreatPurpose:ResourceTypeAffected/
-// ThreatFamilyName[.DetectionMechanism][!Artifact]. Matched at the start
-// only (Python re.match).
-var reGDType = regexp.MustCompile(`^(?P<ThreatPurpose>[\p{L}\p{N}_]*):(?P<ResourceTypeAffected>[\p{L}\p{N}_]*)/(?P<ThreatFamilyName>[\p{L}\p{N}_&]*)(\.(?P<DetectionMechanism>[\p{L}\p{N}_]*))?(!(?P<Artifact>[\p{L}\p{N}_]*))?`)
-
-type gdType struct {
-	purpose, resource, family string
-	mechanism, artifact       *string // nil = group did not take part
-}
-
-func splitGDType(re *regexp.Regexp, s string) (gdType, map[string]*string, bool) {
-	m := re.FindStringSubmatchIndex(s)
-	if m == nil {
-		return gdType{}, nil, false
-	}
-	groups := map[string]*string{}
-	for i, name := range re.SubexpNames() {
-		if name == "" || m[2*i] < 0 {
-			continue
-		}
-		v := s[m[2*i]:m[2*i+1]]
-		groups[name] = &v
-	}
-	g := func(k string) string {
-		if p := groups[k]; p != nil {
-			return *p
-		}
-		return ""
-	}
-	return gdType{
-		purpose: g("ThreatPurpose"), resource: g("ResourceTypeAffected"), family: g("ThreatFamilyName"),
-		mechanism: groups["DetectionMechanism"], artifact: groups["Artifact"],
-	}, groups, true
-}
-
-func setStrOrNull(d *doc.Doc, obj doc.Node, key string, v *string) {
-	if v == nil {
-		d.SetNull(obj, key)
-		return
-	}
-	d.SetString(obj, key, *v)
-}
-
-// guardDutySeverityLabel maps GuardDuty's 0-10 severity to its label.
-// es-loader (defect 22) has no branch above 8.9, so a finding of severity
-// 9.0 or more raises there and loses every later change; GuardDuty calls
-// 9.0-10.0 "Critical", and so do we.
-func guardDutySeverityLabel(sev float64) string {
-	switch {
-	case sev <= 3.9:
-		return "low"
-	case sev <= 6.9:
-		return "medium"
-	case sev <= 8.9:
-		return "high"
-	}
-	return "critical"
-}
-
-// transformGuardDuty: rule.name trimmed of spaces and final dots;
-// severitylabel; the finding type split into ThreatPurpose,
-// ResourceTypeAffected, ThreatFamilyName, DetectionMechanism, Artifact;
-// network.direction from the action; source and destination swapped for
-// outbound findings; event.category malware for malware purposes/families.
-func transformGuardDuty(tc *TransformContext) error {
-	d := tc.Doc
-	root := d.Root()
-	nameNode := at(d, root, "rule", "name")
-	name, ok := strOf(d, nameNode)
-	if !ok {
-		return stop("rule.name missing")
-	}
-	d.ReplaceString(nameNode, strings.TrimRight(pyStripString(name), "."))
-
-	sev, ok := number(d, d.Child(root, "severity"))
-	if !ok {
-		return stop("severity is not a number")
-	}
-	label := guardDutySeverityLabel(sev)
-	typ, ok := str(d, root, "type")
-	if !ok {
-		return stop("type is not a string")
-	}
-	gt, _, ok := splitGDType(reGDType, typ)
-	if !ok {
-		return stop("type %q does not match", typ)
-	}
-
-	action, _ := str(d, root, "service", "action", "actionType")
-	var direction string
-	switch {
-	case action == "NETWORK_CONNECTION":
-		v, ok := str(d, root, "service", "action", "networkConnectionAction", "connectionDirection")
-		if !ok {
-			return stop("connectionDirection missing")
-		}
-		direction = v
-	case action == "DNS_REQUEST":
-		direction = "OUTBOUND"
-	case strIn(gt.family, "SuspiciousFile", "MaliciousFile"):
-	default:
-		direction = "INBOUND"
-	}
-
-	d.SetString(root, "severitylabel", label)
-	d.SetString(root, "ThreatPurpose", gt.purpose)
-	d.SetString(root, "ResourceTypeAffected", gt.resource)
-	d.SetString(root, "ThreatFamilyName", gt.family)
-	setStrOrNull(d, root, "DetectionMechanism", gt.mechanism)
-	setStrOrNull(d, root, "Artifact", gt.artifact)
-	if direction != "" {
-		d.SetString(objectAt(d, root, "network"), "direction", strings.ToLower(direction))
-	}
-	if direction == "OUTBOUND" {
-		swapSourceDestination(d)
-	}
-	if strIn(gt.purpose, "Backdoor", "CryptoCurrency", "Trojan") || strIn(gt.family, "SuspiciousFile", "MaliciousFile") {
-		ev := d.Child(root, "event")
-		if d.Kind(ev) != doc.Object {
-			return stop("no event object")
-		}
-		d.SetString(ev, "category", "malware")
-	}
-	return nil
-}
-
-// pyStripString is str.strip() (Unicode white space).
-func pyStripString(s string) string {
-	return strings.TrimFunc(s, isPyWhitespace)
-}
-
-func isPyWhitespace(r rune) bool {
-	switch r {
-	case ' ', '\t', '\n', '\r', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x1f, 0x85, 0xa0, 0x1680,
-		0x2028, 0x2029, 0x202f, 0x205f, 0x3000:
-		return true
-	}
-	return r >= 0x2000 && r <= 0x200a
-}
-
-// transformInspector: @id is the MD5 of findingArn and the _id suffix the
-// epoch seconds of updatedAt (so each update is a new document); container
-// image findings lose related.hosts and cloud.instance.id; rule.id from the
-// finding type; the remediation text is appended to
-// vulnerability.description.
-func transformInspector(tc *TransformContext) error {
-	d := tc.Doc
-	root := d.Root()
-	arn, ok := str(d, root, "findingArn")
-	if !ok {
-		return stop("findingArn is not a string")
-	}
-	d.SetString(root, "@id", md5Hex(arn))
-	upd, ok := str(d, root, "updatedAt")
-	if !ok {
-		return stop("updatedAt is not a string")
-	}
-	t, err := time.ParseInLocation("Jan 2, 2006, 3:04:05 PM", upd, time.UTC)
-	if err != nil {
-		return stop("updatedAt %q: %v", upd, err)
-	}
-	tc.DocIDSuffix = strconv.FormatInt(t.Unix(), 10)
-
-	cat := at(d, root, "vulnerability", "category")
-	switch d.Kind(cat) {
-	case doc.Array:
-		if arrayHasString(d, cat, "AWS_ECR_CONTAINER_IMAGE") {
-			if rel := d.Child(root, "related"); d.Kind(rel) == doc.Object {
-				d.Delete(rel, "hosts")
-			}
-			if inst := at(d, root, "cloud", "instance"); d.Kind(inst) == doc.Object {
-				d.Delete(inst, "id")
-			}
-		}
-	case doc.String:
-		if s, _ := strOf(d, cat); strings.Contains(s, "AWS_ECR_CONTAINER_IMAGE") {
-			if rel := d.Child(root, "related"); d.Kind(rel) == doc.Object {
-				d.Delete(rel, "hosts")
-			}
-			if inst := at(d, root, "cloud", "instance"); d.Kind(inst) == doc.Object {
-				d.Delete(inst, "id")
-			}
-		}
-	default:
-		return stop("vulnerability.category missing")
-	}
-
-	typ, ok := str(d, root, "type")
-	if !ok {
-		return stop("type is not a string")
-	}
-	switch {
-	case strings.Contains(typ, "PACKAGE_VULNERABILITY"):
-		rule := d.Child(root, "rule")
-		vid := at(d, root, "vulnerability", "id")
-		if d.Kind(rule) != doc.Object || vid == doc.Nil {
-			return stop("rule or vulnerability.id missing")
-		}
-		d.SetString(rule, "id", "PACKAGE_VULNERABILITY_"+string(d.AppendPyStr(nil, vid)))
-	case strings.Contains(typ, "NETWORK_REACHABILITY"):
-		det := d.Child(root, "networkReachabilityDetails")
-		proto, begin, end := at(d, det, "protocol"), at(d, det, "openPortRange", "begin"), at(d, det, "openPortRange", "end")
-		rule := d.Child(root, "rule")
-		if proto == doc.Nil || begin == doc.Nil || end == doc.Nil || d.Kind(rule) != doc.Object {
-			return stop("networkReachabilityDetails incomplete")
-		}
-		d.SetString(rule, "id", "NETWORK_REACHABILITY_"+string(d.AppendPyStr(nil, proto))+"_"+
-			string(d.AppendPyStr(nil, begin))+"_"+string(d.AppendPyStr(nil, end)))
-	}
-	if desc := d.Child(root, "description"); d.Truthy(desc) {
-		rem := at(d, root, "remediation", "recommendation", "text")
-		vuln := d.Child(root, "vulnerability")
-		if rem != doc.Nil && d.Kind(vuln) == doc.Object {
-			d.SetString(vuln, "description", string(d.AppendPyStr(nil, desc))+"\n\nRemediation: "+string(d.AppendPyStr(nil, rem)))
-		}
-	}
-	return nil
-}
-
-func arrayHasString(d *doc.Doc, arr doc.Node, s string) bool {
-	for c := d.First(arr); c != doc.Nil; c = d.Next(c) {
-		if v, ok := strOf(d, c); ok && v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Security Hub finding types: Namespace/Category/[ThreatPurpose:]Resource
 // (/|-|.)Family[.Mechanism][!Artifact]; older GuardDuty/Macie findings use
 // the GuardDuty form.
-var (
-	reSHType    = regexp.MustCompile(`^(?P<asff_type_namespace>[^/]*)(/(?P<asff_type_category>[^/]*))?/((?P<ThreatPurpose>[\p{L}\p{N}_]*):)?(?P<ResourceTypeAffected>[\p{L}\p{N}_]*)(/|-|\.)(?P<ThreatFamilyName>[\p{L}\p{N}_&]*)(\.(?P<DetectionMechanism>[\p{L}\p{N}_]*))?(!(?P<Artifact>[\p{L}\p{N}_]*))?`)
-	reSHOldType = reGDType
-)
+var reSHType = regexp.MustCompile(`^(?P<asff_type_namespace>[^/]*)(/(?P<asff_type_category>[^/]*))?/((?P<ThreatPurpose>[\p{L}\p{N}_]*):)?(?P<ResourceTypeAffected>[\p{L}\p{N}_]*)(/|-|\.)(?P<ThreatFamilyName>[\p{L}\p{N}_&]*)(\.(?P<DetectionMechanism>[\p{L}\p{N}_]*))?(!(?P<Artifact>[\p{L}\p{N}_]*))?`)
+
+var reSHOldType = reGDType
 
 // transformSecurityHub follows sf_securityhub: event.module is the product
 // name; the _id suffix is MD5(@timestamp + workflow status), where @timestamp
@@ -478,7 +203,7 @@ func transformSecurityHub(tc *TransformContext) error {
 	if !ok {
 		return stop("rule.name missing")
 	}
-	d.ReplaceString(nameNode, strings.TrimRight(pyStripString(name), "."))
+	d.ReplaceString(nameNode, strings.TrimRight(pystr.Strip(name), "."))
 
 	resources := d.Child(root, "Resources")
 	if d.Kind(resources) != doc.Array {

@@ -1,101 +1,16 @@
 package schemas
 
 import (
-	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/siemstream/siemstream/internal/doc"
 )
 
-// Go transforms for the built-in AWS log types. Each reproduces what the
-// matching es-loader script (siem/sf_<type>.py) does to a document, including
-// where such a script stops on an exception (the changes made until then are
-// kept, the rest is skipped).
+// Go transform of the cloudtrail log type (es-loader's sf_cloudtrail.py).
 
 func init() {
-	RegisterTransform("vpcflowlogs", transformVPCFlowLogs)
 	RegisterTransform("cloudtrail", transformCloudTrail)
-	RegisterTransform("alb", transformELBURL)
-	RegisterTransform("clb", transformELBURL)
-}
-
-// errStop ends a transform early where the Python script would raise.
-var errStop = errors.New("transform stopped")
-
-func stop(format string, a ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{errStop}, a...)...)
-}
-
-var ianaTransport = map[string]string{
-	"6": "tcp", "17": "udp", "1": "icmp", "41": "ipv6", "8": "egp", "33": "dccp",
-	"42": "sdrp", "47": "gre", "132": "sctp",
-}
-
-// transformVPCFlowLogs: TGW flow logs (a resource_type field) become
-// @log_type transit-gateway; otherwise event.outcome from event.action;
-// network.transport from the IANA protocol number; network.type lower-cased.
-func transformVPCFlowLogs(tc *TransformContext) error {
-	d := tc.Doc
-	root := d.Root()
-	if rt := d.Child(root, "resource_type"); rt != doc.Nil && d.Truthy(rt) {
-		d.SetString(root, "@log_type", "transit-gateway")
-	} else {
-		ev := d.Child(root, "event")
-		if d.Kind(ev) != doc.Object {
-			return stop("no event object")
-		}
-		outcome := "unknown"
-		if a := d.Child(ev, "action"); d.Kind(a) == doc.String {
-			switch s := string(d.Bytes(a)); {
-			case strings.Contains(s, "ACCEPT"):
-				outcome = "success"
-			case strings.Contains(s, "REJECT"):
-				outcome = "failure"
-			}
-		}
-		d.SetString(ev, "outcome", outcome)
-	}
-	if p := d.Child(root, "protocol"); d.Kind(p) == doc.String {
-		if tr, ok := ianaTransport[string(d.Bytes(p))]; ok {
-			nw := d.Child(root, "network")
-			if d.Kind(nw) != doc.Object {
-				return stop("no network object")
-			}
-			d.SetString(nw, "transport", tr)
-		}
-	}
-	if nw := d.Child(root, "network"); d.Kind(nw) == doc.Object {
-		if t := d.Child(nw, "type"); t != doc.Nil {
-			if d.Kind(t) != doc.String {
-				return stop("network.type is not a string")
-			}
-			d.ReplaceString(t, strings.ToLower(string(d.Bytes(t))))
-		}
-	}
-	return nil
-}
-
-// transformELBURL: url.full is the second space-separated word of the
-// request line (ALB, CLB).
-func transformELBURL(tc *TransformContext) error {
-	d := tc.Doc
-	root := d.Root()
-	url := d.Child(root, "url")
-	req := d.Child(root, "request")
-	if url == doc.Nil || req == doc.Nil {
-		return nil // KeyError, caught by the script (clb) or by es-loader (alb)
-	}
-	if d.Kind(req) != doc.String || d.Kind(url) != doc.Object {
-		return stop("request/url of unexpected type")
-	}
-	parts := strings.SplitN(string(d.Bytes(req)), " ", 3)
-	if len(parts) < 2 {
-		return stop("request line has no URL")
-	}
-	d.SetString(url, "full", parts[1])
-	return nil
 }
 
 var reInstanceIDStart = regexp.MustCompile(`^(?:[^\p{L}\p{N}_]|_|^)i-(?:[0-9a-z]{8}|[0-9a-z]{17})(?:[^\p{L}\p{N}_]|_|$)`)
@@ -116,13 +31,6 @@ func child2(d *doc.Doc, a, b string) doc.Node {
 		return doc.Nil
 	}
 	return d.Child(x, b)
-}
-
-func strOf(d *doc.Doc, n doc.Node) (string, bool) {
-	if d.Kind(n) != doc.String {
-		return "", false
-	}
-	return string(d.Bytes(n)), true
 }
 
 // convertTextIntoDict follows sf_cloudtrail.convert_text_into_dict for the

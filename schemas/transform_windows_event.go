@@ -8,9 +8,9 @@ import (
 	"github.com/siemstream/siemstream/internal/doc"
 )
 
-// Go transforms for Windows event XML types: windows-event,
-// directory-service, fsx-win (es-loader's sf_windows_event,
-// sf_directory_service, sf_fsx_win).
+// Go transform of the windows-event log type, shared with directory-service
+// and fsx-win (es-loader's sf_windows_event.py, sf_directory_service.py,
+// sf_fsx_win.py).
 
 func init() {
 	RegisterTransform("windows_event", transformWindowsEvent)

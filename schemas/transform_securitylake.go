@@ -7,8 +7,8 @@ import (
 	"github.com/siemstream/siemstream/internal/doc"
 )
 
-// Go transform for OCSF records (securitylake, ocsf-json; es-loader's
-// sf_securitylake and sf_ocsf_json).
+// Go transform of the securitylake log type, shared with ocsf-json
+// (es-loader's sf_securitylake.py and sf_ocsf_json.py).
 
 func init() {
 	RegisterTransform("securitylake", transformOCSF)

@@ -58,7 +58,7 @@ func (p *Producer) LoadObject(ctx context.Context, o notify.Object) (ObjectResul
 		return res, nil
 	}
 	res.LogType = lt.Name
-	log := p.log.With().Str("bucket", o.Bucket).Str("key", o.Key).Str("log_type", lt.Name).Logger()
+	log := p.log.With().Str("bucket", o.Bucket).Str("key", o.Key).Str("log_type", lt.Name).Str("account", p.accountOf(o)).Logger()
 	if ignored {
 		res.Outcome = Ignored
 		p.counts.Add(lt.Name, obs.Counts{Ignored: 1})

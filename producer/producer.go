@@ -141,7 +141,7 @@ func (p *Producer) handleMessage(ctx context.Context, m sqstypes.Message) {
 	for _, o := range objs {
 		if _, err := p.LoadObject(ctx, o); err != nil {
 			failed = err
-			log.Error().Err(err).Str("bucket", o.Bucket).Str("key", o.Key).
+			log.Error().Err(err).Str("bucket", o.Bucket).Str("key", o.Key).Str("account", p.accountOf(o)).
 				Str("receive_count", m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)]).
 				Msg("object not loaded; the message will be retried and reach the DLQ if it keeps failing")
 			break

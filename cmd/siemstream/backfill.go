@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rs/zerolog"
 
 	"github.com/siemstream/siemstream/internal/awsconf"
@@ -85,7 +84,10 @@ func runBackfill(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s3c := s3.NewFromConfig(awsCfg, awsconf.S3Options)
+	s3c, err := s3Router(awsCfg, *pf.sources, log)
+	if err != nil {
+		return err
+	}
 	var loader backfill.Loader
 	if !cfg.DryRun {
 		p, err := pf.producer(awsCfg, s3c, reg, log)
@@ -165,8 +167,8 @@ func endOfRun(log zerolog.Logger, runErr error, failed int64, interrupted bool, 
 
 // loaderFlagValues are the producer settings backfill and redrive load with.
 type loaderFlagValues struct {
-	stream, region, userINI, dlBucket, dlPrefix *string
-	maxRec                                      *int
+	stream, region, userINI, dlBucket, dlPrefix, sources *string
+	maxRec                                               *int
 }
 
 func loaderFlags(f *flags) *loaderFlagValues {
@@ -178,12 +180,13 @@ func loaderFlags(f *flags) *loaderFlagValues {
 		dlBucket: f.str("dead-letter-bucket", "SIEM_DEAD_LETTER_BUCKET", "", "bucket for quarantined records/objects (default: the object's bucket)"),
 		dlPrefix: f.str("dead-letter-prefix", "SIEM_DEAD_LETTER_PREFIX", d.DeadLetterPrefix, "key prefix for quarantined records/objects (never loaded)"),
 		maxRec:   f.integer("max-record-bytes", "SIEM_MAX_RECORD_BYTES", d.MaxRecordBytes, "largest raw record accepted; longer ones are quarantined"),
+		sources:  f.str("sources", "SIEM_SOURCES", "", sourcesHelp),
 	}
 }
 
 // producer builds the producer whose LoadObject does the loading; no queue
 // is read.
-func (v *loaderFlagValues) producer(awsCfg aws.Config, s3c *s3.Client, reg *schemas.Registry, log zerolog.Logger) (*producer.Producer, error) {
+func (v *loaderFlagValues) producer(awsCfg aws.Config, s3c producer.S3API, reg *schemas.Registry, log zerolog.Logger) (*producer.Producer, error) {
 	cfg := producer.DefaultConfig()
 	cfg.Stream, cfg.DeadLetterBucket, cfg.DeadLetterPrefix, cfg.MaxRecordBytes = *v.stream, *v.dlBucket, *v.dlPrefix, *v.maxRec
 	return producer.New(cfg, reg, s3c, nil, kinesis.NewFromConfig(awsCfg), nil, log)

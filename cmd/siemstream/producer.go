@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/rs/zerolog"
 
@@ -29,6 +28,7 @@ func runProducer(ctx context.Context, args []string) error {
 	dlBucket := f.str("dead-letter-bucket", "SIEM_DEAD_LETTER_BUCKET", "", "bucket for quarantined records/objects (default: the object's bucket)")
 	dlPrefix := f.str("dead-letter-prefix", "SIEM_DEAD_LETTER_PREFIX", d.DeadLetterPrefix, "key prefix for quarantined records/objects (never loaded)")
 	maxRec := f.integer("max-record-bytes", "SIEM_MAX_RECORD_BYTES", d.MaxRecordBytes, "largest raw record accepted; longer ones are quarantined")
+	sources := f.str("sources", "SIEM_SOURCES", "", sourcesHelp)
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -50,7 +50,11 @@ func runProducer(ctx context.Context, args []string) error {
 	cfg := d
 	cfg.QueueURL, cfg.Stream, cfg.Workers, cfg.VisibilityTimeout, cfg.WaitTime = *queue, *stream, *workers, *vis, *wait
 	cfg.DeadLetterBucket, cfg.DeadLetterPrefix, cfg.MaxRecordBytes = *dlBucket, *dlPrefix, *maxRec
-	p, err := producer.New(cfg, reg, s3.NewFromConfig(awsCfg, awsconf.S3Options), sqs.NewFromConfig(awsCfg), kinesis.NewFromConfig(awsCfg), nil, log)
+	s3c, err := s3Router(awsCfg, *sources, log)
+	if err != nil {
+		return err
+	}
+	p, err := producer.New(cfg, reg, s3c, sqs.NewFromConfig(awsCfg), kinesis.NewFromConfig(awsCfg), nil, log)
 	if err != nil {
 		return err
 	}

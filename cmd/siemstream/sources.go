@@ -1,0 +1,28 @@
+package main
+
+import (
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/rs/zerolog"
+
+	"github.com/siemstream/siemstream/internal/awsconf"
+	"github.com/siemstream/siemstream/internal/s3access"
+)
+
+// sourcesHelp is the --sources flag's help, shared by producer, backfill and
+// redrive.
+const sourcesHelp = "per-bucket read roles (Control Tower, Security Lake, other accounts): a JSON file, or inline JSON; " +
+	"es-loader's CONTROL_TOWER_* and SECURITY_LAKE_* variables are read after it"
+
+// s3Router builds the S3 client every command reads objects with: each call
+// goes to its bucket's client (the process's credentials, or an assumed
+// role's, see internal/s3access).
+func s3Router(awsCfg aws.Config, setting string, log zerolog.Logger) (*s3access.Router, error) {
+	cfg, err := s3access.Load(setting)
+	if err != nil {
+		return nil, err
+	}
+	cfg.AddEnv(os.Getenv)
+	return s3access.New(cfg, awsCfg, log, awsconf.S3Options)
+}

@@ -28,7 +28,7 @@ func runProducer(ctx context.Context, args []string) error {
 	dlBucket := f.str("dead-letter-bucket", "SIEM_DEAD_LETTER_BUCKET", "", "bucket for quarantined records/objects (default: the object's bucket)")
 	dlPrefix := f.str("dead-letter-prefix", "SIEM_DEAD_LETTER_PREFIX", d.DeadLetterPrefix, "key prefix for quarantined records/objects (never loaded)")
 	maxRec := f.integer("max-record-bytes", "SIEM_MAX_RECORD_BYTES", d.MaxRecordBytes, "largest raw record accepted; longer ones are quarantined")
-	sources := f.str("sources", "SIEM_SOURCES", "", sourcesHelp)
+	sources := sourcesFlag(f)
 	if err := f.Parse(args); err != nil {
 		return err
 	}

@@ -203,17 +203,20 @@ func securityLakeNotification(bucket, key string, size int) string {
 
 // TestAccountsAssumedRoles reads buckets of "other accounts" through
 // assumed roles on a moto that enforces IAM: the producer's own user may
-// read no bucket, only assume roles. Objects of a log-archive bucket
-// (explicit --sources entry, a pattern) and of a Security Lake bucket (the
-// es-loader SECURITY_LAKE_* variables, with the external ID the role's trust
-// policy requires, from a Security Lake subscriber notification) load
-// exactly; an object of a bucket whose role's trust policy refuses us fails
-// with bucket and role named and reaches the DLQ while everything else goes
-// on; the log-archive role's 4-second
-// sessions are refreshed during the test. Then `siemstream backfill` does
-// the same with the same settings (the refused bucket's listing is refused,
-// named), and a user without sts:AssumeRole permission gets the refusal
-// naming bucket and role in backfill's error log.
+// read no bucket, only assume roles.
+//   - A log-archive bucket (a --sources pattern entry, 4-second sessions)
+//     loads exactly, and its role is assumed again after the first session
+//     expired (refresh, counted from the "assumed role" log lines).
+//   - A Security Lake bucket (es-loader's SECURITY_LAKE_* variables, with the
+//     external ID the role's trust policy requires) announced by a Security
+//     Lake subscriber notification loads its OCSF Parquet rows exactly.
+//   - An object of a bucket whose role's trust policy refuses us fails with
+//     bucket and role named and reaches the DLQ; everything else goes on.
+//     Mapped to a role that may read it (es-loader's CONTROL_TOWER_*
+//     variables), `siemstream redrive` loads it from the DLQ.
+//   - `siemstream backfill` lists and loads through the role; the refused
+//     bucket's listing is refused, named; a user without sts:AssumeRole
+//     permission gets the refusal naming bucket and role in the error log.
 func TestAccountsAssumedRoles(t *testing.T) {
 	root, s := stackOrSkip(t)
 	bin := binary(t, root)
@@ -241,7 +244,9 @@ func TestAccountsAssumedRoles(t *testing.T) {
 		}
 		return stmt("Allow", []string{"s3:GetObject", "s3:ListBucket"}, res, nil)
 	}
-	m.role(t, ctx, u+"-reader", acct+"user/"+prodUser, "", read(u+"-*-archive"))
+	// The reader may read the refused bucket too: once the operator maps
+	// that bucket to it, `redrive` loads the object from the DLQ.
+	m.role(t, ctx, u+"-reader", acct+"user/"+prodUser, "", read(u+"-*-archive", refused))
 	m.role(t, ctx, u+"-lake", acct+"user/"+prodUser, "ext-4f1c9a", read(lake))
 	m.role(t, ctx, u+"-noassume", acct+"user/"+u+"-someone-else", "", read(refused))
 
@@ -399,11 +404,24 @@ func TestAccountsAssumedRoles(t *testing.T) {
 		t.Errorf("producer log does not name the refused bucket and role:\n%s", tail(out, 3000))
 	}
 	if n, err := s.Count(ctx, "log-aws-*", BucketQuery(refused)); err != nil || n != 0 {
-		t.Errorf("refused bucket documents = %d (%v), want 0", n, err)
+		t.Errorf("refused bucket documents = %d (%v), want 0 before the redrive", n, err)
 	}
 	if v, inflight, err := s.QueueDepth(ctx, aws.ToString(q.QueueUrl)); err != nil || v+inflight != 0 {
 		t.Errorf("queue still holds %d+%d messages (%v)", v, inflight, err)
 	}
+
+	// The operator maps the refused bucket to a role that may read it —
+	// with es-loader's CONTROL_TOWER_* variables this time — and redrives
+	// the DLQ: the object loads.
+	wantRefused := int64(len(normalizeExpected(t, bin, refused, refusedObj)))
+	ctEnv := append(crossEnv(prodID, prodSecret), "SIEM_SOURCES=", "CONTROL_TOWER_LOG_BUCKETS=other-bucket,"+refused,
+		"CONTROL_TOWER_ROLE_ARN="+reader, "CONTROL_TOWER_ROLE_SESSION_NAME=siem-control-tower")
+	rdSum, rdOut, code := runToEnd(t, ctx, bin, "redrive-xa", logDir, ctEnv, "redrive", "--queue", aws.ToString(dlq.QueueUrl), "--log-dir", t.TempDir())
+	if code != 0 || summaryInt(rdSum, "deleted", "failed", "objects")[0] != 1 || summaryInt(rdSum, "failed")[0] != 0 ||
+		!strings.Contains(rdOut, `"session":"siem-control-tower"`) {
+		t.Errorf("redrive through CONTROL_TOWER_*: exit %d, summary %v\n%s", code, rdSum, tail(rdOut, 3000))
+	}
+	waitDocs(t, ctx, s, refused, wantRefused)
 
 	// backfill with the same settings: a listing through the role.
 	jdir := t.TempDir()

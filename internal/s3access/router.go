@@ -43,6 +43,33 @@ type Role struct {
 	s3                    *s3.Client
 	// Retrieves counts AssumeRole calls (the first and every refresh).
 	Retrieves atomic.Int64
+
+	// failErr is the last AssumeRole failure, returned without calling
+	// STS again until failUntil: a refused role must not cost one STS
+	// call per object of its buckets (STS throttles per account).
+	failMu    sync.Mutex
+	failErr   error
+	failUntil time.Time
+}
+
+// retryRefusedAfter is how long an AssumeRole failure is remembered.
+const retryRefusedAfter = 10 * time.Second
+
+func (role *Role) retrieve(ctx context.Context) error {
+	role.failMu.Lock()
+	if role.failErr != nil && time.Now().Before(role.failUntil) {
+		err := role.failErr
+		role.failMu.Unlock()
+		return err
+	}
+	role.failMu.Unlock()
+	_, err := role.creds.Retrieve(ctx)
+	if err != nil && ctx.Err() == nil {
+		role.failMu.Lock()
+		role.failErr, role.failUntil = err, time.Now().Add(retryRefusedAfter)
+		role.failMu.Unlock()
+	}
+	return err
 }
 
 // New builds a router over base (the process's AWS config; its STS endpoint
@@ -62,6 +89,10 @@ func New(cfg Config, base aws.Config, log zerolog.Logger, opts ...func(*s3.Optio
 		case s.RoleARN != "":
 			ev.Str("role", s.RoleARN).Str("account", s.Account()).Bool("external_id", s.ExternalID != "").
 				Dur("session_duration", r.duration(s)).Msg("source: read through an assumed role")
+			if r.duration(s) < 15*time.Minute {
+				log.Warn().Str("bucket", s.Bucket).Dur("session_duration", r.duration(s)).
+					Msg("AWS STS refuses sessions shorter than 15 minutes (emulators accept them)")
+			}
 		default:
 			ev.Msg("source: read with the process's own credentials")
 		}
@@ -152,7 +183,7 @@ func (r *Router) client(ctx context.Context, bucket string) (*s3.Client, *Role, 
 	if role == nil {
 		return r.def, nil, nil
 	}
-	if _, err := role.creds.Retrieve(ctx); err != nil {
+	if err := role.retrieve(ctx); err != nil {
 		return nil, role, fmt.Errorf("bucket %s: assume role %s (account %s, session %s): %w", bucket, role.ARN, role.Account, role.Session, err)
 	}
 	return role.s3, role, nil

@@ -84,3 +84,31 @@ func TestRouter(t *testing.T) {
 		t.Fatalf("AssumeRole calls after expiry = %d, want 2", n)
 	}
 }
+
+// TestRouterRefusedRoleRemembered: an AssumeRole failure (here: nothing
+// listens on the STS endpoint) fails the bucket's calls with bucket and role
+// named, and is remembered for a while rather than retried per object.
+func TestRouterRefusedRoleRemembered(t *testing.T) {
+	ctx := context.Background()
+	base := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:1"), RetryMaxAttempts: 1,
+		Credentials: aws.AnonymousCredentials{}}
+	cfg, err := Load(`[{"bucket":"archive","role_arn":"arn:aws:iam::111122223333:role/gone","session_name":"s1"}]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(cfg, base, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err1 := r.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("archive"), Key: aws.String("k")})
+	want := "bucket archive: assume role arn:aws:iam::111122223333:role/gone (account 111122223333, session s1)"
+	if err1 == nil || !strings.Contains(err1.Error(), want) {
+		t.Fatalf("err = %v, want it to contain %q", err1, want)
+	}
+	role, _ := r.Role("archive")
+	first := role.failErr
+	_, err2 := r.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("archive")})
+	if err2 == nil || role.failErr != first {
+		t.Fatalf("second call did not reuse the remembered failure: %v", err2)
+	}
+}

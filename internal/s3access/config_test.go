@@ -1,6 +1,8 @@
 package s3access
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -105,6 +107,13 @@ func TestValidate(t *testing.T) {
 	}
 	if _, err := Load("/nonexistent/sources.json"); err == nil {
 		t.Error("missing file accepted")
+	}
+	file := filepath.Join(t.TempDir(), "sources.json")
+	if err := os.WriteFile(file, []byte(`{"session_name":"fleet","sources":[{"bucket":"ct-*","role_arn":"arn:aws:iam::111122223333:role/r"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := Load(file); err != nil || cfg.SessionName != "fleet" || len(cfg.Sources) != 1 || cfg.Sources[0].origin != file {
+		t.Errorf("Load(file) = %+v, %v", cfg, err)
 	}
 }
 

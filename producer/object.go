@@ -58,7 +58,7 @@ func (p *Producer) loadObject(ctx context.Context, o notify.Object) (ObjectResul
 		return res, nil
 	}
 	res.LogType = lt.Name
-	log := p.log.With().Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", lt.Name).Logger()
+	log := p.log.With().Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", lt.Name).Str("account", p.accountOf(o)).Logger()
 	if ignored {
 		res.Outcome = Ignored
 		p.counts.Add(lt.Name, obs.Counts{Ignored: 1})

@@ -143,7 +143,7 @@ func (p *Producer) handleMessage(ctx context.Context, m sqstypes.Message) {
 	for _, o := range objs {
 		if res, err := p.LoadObject(ctx, o); err != nil {
 			failed = err
-			log.Error().Err(err).Str("error_kind", "object_load").Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", res.LogType).
+			log.Error().Err(err).Str("error_kind", "object_load").Str("s3_bucket", o.Bucket).Str("s3_key", o.Key).Str("log_type", res.LogType).Str("account", p.accountOf(o)).
 				Str("receive_count", m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)]).
 				Msg("object not loaded; the message will be retried and reach the DLQ if it keeps failing")
 			break

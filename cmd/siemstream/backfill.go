@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/rs/zerolog"
 
 	"github.com/siemstream/siemstream/internal/awsconf"
@@ -90,7 +89,10 @@ func runBackfill(ctx context.Context, args []string) error {
 	o := pf.ops.start(ctx, log)
 	defer o.close()
 	o.aws(&awsCfg)
-	s3c := s3.NewFromConfig(awsCfg, awsconf.S3Options)
+	s3c, err := s3Router(awsCfg, *pf.sources, log)
+	if err != nil {
+		return err
+	}
 	var loader backfill.Loader
 	if !cfg.DryRun {
 		p, err := pf.producer(awsCfg, s3c, reg, o, log)
@@ -170,9 +172,9 @@ func endOfRun(log zerolog.Logger, runErr error, failed int64, interrupted bool, 
 
 // loaderFlagValues are the producer settings backfill and redrive load with.
 type loaderFlagValues struct {
-	stream, region, userINI, dlBucket, dlPrefix *string
-	maxRec                                      *int
-	ops                                         *opsFlagValues
+	stream, region, userINI, dlBucket, dlPrefix, sources *string
+	maxRec                                               *int
+	ops                                                  *opsFlagValues
 }
 
 func loaderFlags(f *flags) *loaderFlagValues {
@@ -185,12 +187,13 @@ func loaderFlags(f *flags) *loaderFlagValues {
 		dlPrefix: f.str("dead-letter-prefix", "SIEM_DEAD_LETTER_PREFIX", d.DeadLetterPrefix, "key prefix for quarantined records/objects (never loaded)"),
 		maxRec:   f.integer("max-record-bytes", "SIEM_MAX_RECORD_BYTES", d.MaxRecordBytes, "largest raw record accepted; longer ones are quarantined"),
 		ops:      opsFlags(f, metrics.RoleProducer),
+		sources:  sourcesFlag(f),
 	}
 }
 
 // producer builds the producer whose LoadObject does the loading; no queue
 // is read.
-func (v *loaderFlagValues) producer(awsCfg aws.Config, s3c *s3.Client, reg *schemas.Registry, o *ops, log zerolog.Logger) (*producer.Producer, error) {
+func (v *loaderFlagValues) producer(awsCfg aws.Config, s3c producer.S3API, reg *schemas.Registry, o *ops, log zerolog.Logger) (*producer.Producer, error) {
 	cfg := producer.DefaultConfig()
 	cfg.Stream, cfg.DeadLetterBucket, cfg.DeadLetterPrefix, cfg.MaxRecordBytes = *v.stream, *v.dlBucket, *v.dlPrefix, *v.maxRec
 	cfg.Observer = o.m.Producer(o.h)

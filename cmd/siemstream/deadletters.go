@@ -43,8 +43,6 @@ func runDeadletters(ctx context.Context, args []string) error {
 	v.store = f.str("store", "", "all", "which stores: all, s3 (the producer's) or index (the consumer's)")
 	v.dlIndex = f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", "siemstream-deadletter", "dead-letter index prefix (as the consumer's)")
 	v.suffix = f.str("index-suffix", "SIEM_INDEX_SUFFIX", "", "index suffix of the consumer fleet (as its --index-suffix)")
-	// The same connection flags (auth, SigV4, CA, …) as consumer and replay.
-	v.os = openSearchFlags(f)
 	var lf *loaderFlagValues
 	var dryRun *bool
 	if sub == "redrive" {
@@ -58,6 +56,9 @@ func runDeadletters(ctx context.Context, args []string) error {
 			dlPrefix: f.str("dead-letter-prefix", "SIEM_DEAD_LETTER_PREFIX", d.DeadLetterPrefix, "key prefix of the dead letters"),
 		}
 	}
+	// The same connection flags (auth, SigV4, CA, …) as consumer and
+	// replay; after the loader's, which define --region.
+	v.os = openSearchFlags(f)
 	if err := f.Parse(args[1:]); err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/rs/zerolog"
 
@@ -32,6 +31,7 @@ func runProducer(ctx context.Context, args []string) error {
 	maxRec := f.integer("max-record-bytes", "SIEM_MAX_RECORD_BYTES", d.MaxRecordBytes, "largest raw record accepted; longer ones are quarantined")
 	limits := addLimitFlags(f)
 	of := opsFlags(f, metrics.RoleProducer)
+	sources := sourcesFlag(f)
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -56,6 +56,10 @@ func runProducer(ctx context.Context, args []string) error {
 	cfg := d
 	cfg.QueueURL, cfg.Stream, cfg.Workers, cfg.VisibilityTimeout, cfg.WaitTime = *queue, *stream, *workers, *vis, *wait
 	cfg.DeadLetterBucket, cfg.DeadLetterPrefix, cfg.MaxRecordBytes = *dlBucket, *dlPrefix, *maxRec
+	s3c, err := s3Router(awsCfg, *sources, log)
+	if err != nil {
+		return err
+	}
 	cfg.Limits = limits()
 	cfg.Observer = o.m.Producer(o.h)
 	sqsc, kin := sqs.NewFromConfig(awsCfg), kinesis.NewFromConfig(awsCfg)
@@ -64,7 +68,7 @@ func runProducer(ctx context.Context, args []string) error {
 	o.h.Check("stream", checkStream(kin, *stream))
 	counts := obs.NewRegistry()
 	o.counts(counts)
-	p, err := producer.New(cfg, reg, s3.NewFromConfig(awsCfg, awsconf.S3Options), sqsc, kin, counts, log)
+	p, err := producer.New(cfg, reg, s3c, sqsc, kin, counts, log)
 	if err != nil {
 		return err
 	}

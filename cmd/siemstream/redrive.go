@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/siemstream/siemstream/internal/awsconf"
@@ -60,7 +59,11 @@ func runRedrive(ctx context.Context, args []string) error {
 		for _, w := range reg.Warnings() {
 			log.Warn().Msg(w)
 		}
-		p, err := pf.producer(awsCfg, s3.NewFromConfig(awsCfg, awsconf.S3Options), reg, o, log)
+		s3c, err := s3Router(awsCfg, *pf.sources, log)
+		if err != nil {
+			return err
+		}
+		p, err := pf.producer(awsCfg, s3c, reg, o, log)
 		if err != nil {
 			return err
 		}

@@ -357,6 +357,10 @@ var callers = []struct{ prefix, fleet string }{
 	// The metrics middleware reads the typed input/output of calls others
 	// make (PutRecords entries per shard); it calls nothing itself.
 	{"internal/metrics/aws.go", "none"},
+	// Cross-account sources: the producer (and backfill/redrive) assume the
+	// configured roles; the S3 calls a Router forwards are its callers'.
+	{"internal/s3access/forward.go", "none"},
+	{"internal/s3access/", "producer"},
 	// Dead-letter writers: the producer's part objects. The consumer calls PutRaw only with
 	// --dead-letter-bucket, which the template does not set (its raw bytes stay inline in the
 	// dead-letter index), so its role gets no PutObject.

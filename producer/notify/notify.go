@@ -1,7 +1,8 @@
 // Package notify reads the S3 "object created" notifications the producer
 // receives through SQS: S3 event notifications sent directly, wrapped in an
 // SNS envelope (raw delivery or not), or as EventBridge "Object Created"
-// events. It returns the objects to load; test events and non-create events
+// events (Amazon Security Lake subscriber queues receive these, with or
+// without "detail-type"). It returns the objects to load; test events and non-create events
 // yield none.
 package notify
 
@@ -21,6 +22,10 @@ type Object struct {
 	Size      int64
 	ETag      string
 	EventName string
+	// Account is the AWS account the notification names (EventBridge
+	// events and Security Lake subscriber notifications carry one); "" when
+	// the notification has none.
+	Account string
 }
 
 type s3Entity struct {
@@ -54,6 +59,7 @@ type message struct {
 	// EventBridge
 	Source     string `json:"source"`
 	DetailType string `json:"detail-type"`
+	Account    string `json:"account"`
 	Detail     struct {
 		Bucket struct {
 			Name string `json:"name"`
@@ -94,16 +100,26 @@ func parse(body []byte, depth int) ([]Object, error) {
 		}
 		return objs, nil
 	case m.Source == "aws.s3":
-		if m.DetailType != "Object Created" {
+		// A Security Lake subscriber queue receives the event without
+		// "detail-type" (the documented subscriber notification has source,
+		// time, account, region, resources and detail only); es-loader takes
+		// any SQS body with a detail.bucket/detail.object, so a missing
+		// detail-type is an object created too.
+		if m.DetailType != "Object Created" && m.DetailType != "" {
 			return nil, nil
 		}
 		if m.Detail.Bucket.Name == "" || m.Detail.Object.Key == "" {
 			return nil, errors.New("eventbridge Object Created event without bucket or key")
 		}
+		event := "ObjectCreated"
+		if m.Detail.Reason != "" {
+			event += ":" + m.Detail.Reason
+		}
 		// EventBridge does not encode keys.
 		return []Object{{
 			Bucket: m.Detail.Bucket.Name, Key: m.Detail.Object.Key,
-			Size: m.Detail.Object.Size, ETag: m.Detail.Object.ETag, EventName: "ObjectCreated:" + m.Detail.Reason,
+			Size: m.Detail.Object.Size, ETag: m.Detail.Object.ETag, EventName: event,
+			Account: m.Account,
 		}}, nil
 	case m.Records != nil:
 		var out []Object

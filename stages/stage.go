@@ -1,14 +1,29 @@
 // Package stages defines the unit of work that flows through the consumer and
 // the normalize dry run: a Batch of Events, transformed in order by a Chain of
-// Stages. Every stage package (decode, exclude, normalize, geoip, ioc, encode)
-// implements Stage; none of them does I/O on the hot path.
+// Stages. Every stage package (decode, exclude, normalize, geoip, ioc,
+// useragent, encode) implements Stage; none of them does I/O on the hot path.
+//
+// The whole stage contract is in this file:
+//   - Stage: Name and Process, safe for concurrent batches.
+//   - Reloader: a stage that holds data loaded from outside (GeoIP databases,
+//     IoC feeds, exclusion files, SSM conditions). internal/pipeline loads it
+//     once with Check before the first batch (a bad source fails the start),
+//     then runs Run until shutdown and reads Status for metrics.
+//   - Deps: what a stage constructor may be given besides its Config. Every
+//     configured stage is built as New(cfg Config, deps Deps) (*Stage, error)
+//     and logs through Deps.Logger, the process's one logger.
+//
+// A stage that is off is not in the chain: internal/pipeline leaves it out,
+// so no stage carries a "disabled" pass-through path.
 package stages
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/reload"
 )
 
 // Source says where a raw record came from. One Source is shared by every
@@ -116,6 +131,36 @@ func (b *Batch) Reset() {
 type Stage interface {
 	Name() string
 	Process(ctx context.Context, b *Batch) error
+}
+
+// Reloader is a stage whose data is loaded from a file, a directory or S3
+// and followed while the process runs.
+type Reloader interface {
+	Stage
+	// Check loads the data now if its source changed, and says whether a
+	// new version was swapped in; on error the version in use stays.
+	Check(ctx context.Context) (bool, error)
+	// Run follows the source until ctx is done.
+	Run(ctx context.Context) error
+	// Status reports loads, refusals and the age of the data in use.
+	Status() reload.Status
+}
+
+// Deps are a stage's collaborators, the same for every stage.
+type Deps struct {
+	// Logger receives the stage's messages (reloads, refused rows); nil
+	// means slog.Default().
+	Logger *slog.Logger
+	// S3 opens s3:// sources; needed only when a source is one.
+	S3 reload.S3Opener
+}
+
+// Log returns Logger, or slog.Default() when it is nil.
+func (d Deps) Log() *slog.Logger {
+	if d.Logger == nil {
+		return slog.Default()
+	}
+	return d.Logger
 }
 
 // Chain runs stages in order.

@@ -24,6 +24,7 @@ import (
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/reload"
+	"github.com/siemstream/siemstream/internal/status"
 )
 
 // Source says where a raw record came from. One Source is shared by every
@@ -38,30 +39,20 @@ type Source struct {
 	Context []byte
 }
 
-// Status is what became of an event.
-type Status uint8
+// Status is what became of an event: the one vocabulary of
+// internal/status, shared with the sink's results and the counters.
+type Status = status.Status
 
+// The statuses a stage sets (the same values as internal/status).
 const (
 	// Keep: the event goes on to the next stage and, in the end, to the sink.
-	Keep Status = iota
-	// Dropped: removed on purpose (exclusion) and counted; not an error.
-	Dropped
+	Keep = status.Kept
+	// Dropped: excluded on purpose and counted; not an error.
+	Dropped = status.Excluded
 	// Failed: the record is bad; it is quarantined with Err and the rest of
 	// the batch goes on.
-	Failed
+	Failed = status.Failed
 )
-
-func (s Status) String() string {
-	switch s {
-	case Keep:
-		return "keep"
-	case Dropped:
-		return "dropped"
-	case Failed:
-		return "failed"
-	}
-	return fmt.Sprintf("status(%d)", uint8(s))
-}
 
 // Event is one raw log record on its way to becoming one document.
 type Event struct {

@@ -22,11 +22,11 @@ var (
 //
 //	via_cwl (any file_format)  → cwl: one record per logEvents[] message,
 //	                             with the CloudWatch Logs metadata ahead of
-//	                             it (split.AppendCWLRecord); decode parses
+//	                             it (wire.AppendCWLRecord); decode parses
 //	                             the message with file_format.
 //	via_firelens               → firelens: one record per line, with the
 //	                             container metadata ahead of the log
-//	                             (split.AppendFirelensRecord); decode parses
+//	                             (wire.AppendFirelensRecord); decode parses
 //	                             the log with file_format.
 //	json                       → json (json_delimiter: dotted path allowed;
 //	                             in an EventBridge envelope it is looked up

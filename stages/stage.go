@@ -25,6 +25,7 @@ import (
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/reload"
 	"github.com/siemstream/siemstream/internal/status"
+	"github.com/siemstream/siemstream/internal/wire"
 )
 
 // Source says where a raw record came from. One Source is shared by every
@@ -67,6 +68,10 @@ type Event struct {
 	Status Status
 	// Err says why, when Status is Failed or Dropped.
 	Err error
+
+	// Env is what the record's wrapper said (CloudWatch Logs, FireLens or
+	// EventBridge metadata): decode parses it once, normalize reads it.
+	Env wire.Envelope
 
 	// Doc is the document being built (decode fills it with the parsed
 	// record, normalize maps it to ECS, geoip/ioc enrich it).

@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
 )
@@ -99,6 +100,7 @@ func (s *stage) Process(ctx context.Context, b *stages.Batch) error {
 }
 
 func (sc *scratch) decode(lt *schemas.LogType, e *stages.Event) error {
+	e.Env = wire.Envelope{}
 	switch {
 	case lt.ViaCWL:
 		return sc.decodeCWL(lt, e)
@@ -228,16 +230,16 @@ func repairJSON(lt *schemas.LogType, e *stages.Event, parseErr error) error {
 }
 
 // stripEventBridge replaces an EventBridge envelope by its detail, keeping
-// id/account/region/time in Doc.Meta (es-loader _check_cwe_and_strip_header).
+// id/account/region/time in Event.Env.EventBridge (es-loader
+// _check_cwe_and_strip_header).
 func stripEventBridge(lt *schemas.LogType, e *stages.Event) error {
 	d := e.Doc
 	root := d.Root()
-	var m doc.Meta
-	m.HasCWE = true
+	cwe := wire.EventBridge{Set: true}
 	for _, f := range []struct {
 		key string
 		dst *string
-	}{{"id", &m.CWEID}, {"account", &m.CWEAccount}, {"region", &m.CWERegion}, {"time", &m.CWETime}, {"source", nil}} {
+	}{{"id", &cwe.ID}, {"account", &cwe.Account}, {"region", &cwe.Region}, {"time", &cwe.Time}, {"source", nil}} {
 		n := d.Child(root, f.key)
 		if n == doc.Nil {
 			return fmt.Errorf("decode json (log type %s): %w: EventBridge envelope without %q", lt.Name, ErrRecord, f.key)
@@ -254,8 +256,8 @@ func stripEventBridge(lt *schemas.LogType, e *stages.Event) error {
 	if err := d.ParseObject(e.Raw[det.Index : det.Index+len(det.Raw)]); err != nil {
 		return fmt.Errorf("decode json (log type %s): %w: detail: %w", lt.Name, ErrRecord, err)
 	}
-	m.RecordStart, m.RecordEnd = det.Index, det.Index+len(det.Raw)
-	d.Meta = m
+	d.Meta = doc.Meta{RecordStart: det.Index, RecordEnd: det.Index + len(det.Raw)}
+	e.Env.EventBridge = cwe
 	return nil
 }
 

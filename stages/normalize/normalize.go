@@ -119,7 +119,7 @@ type scratch struct {
 	numBuf    []byte
 	jsonToTxt []doc.Node
 	planNodes []doc.Node
-	via       viaMeta // via_cwl / via_firelens metadata of the current event (cwl.go)
+	via       viaMeta // the wrapper facts of the current event (cwl.go)
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
@@ -133,6 +133,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	defer func() {
 		sc.si = srcInfo{}
 		sc.tc = schemas.TransformContext{}
+		sc.via = viaMeta{}
 		for i := range sc.idxKeys {
 			sc.idxKeys[i] = indexKey{}
 		}
@@ -219,9 +220,7 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 	d := e.Doc
 	root := d.Root()
 	skip := d.Meta.SkipNormalization
-	if err := sc.via.load(lt, e); err != nil {
-		return err
-	}
+	sc.via = viaMeta{&e.Env}
 
 	// original top-level fields (for field_prefix)
 	if lt.FieldPrefix != "" {
@@ -254,7 +253,7 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 	if err != nil {
 		return fmt.Errorf("normalize %s: %w: %w", lt.Name, ErrRecord, err)
 	}
-	additional := sc.via.additionalID(d)
+	additional := sc.via.additionalID()
 
 	// basic fields
 	d.SetStringBytes(root, "@message", sc.msg)
@@ -654,10 +653,7 @@ func (s *Stage) mapECS(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 	isCloud := d.Child(E, "cloud") != doc.Nil || d.Child(root, "cloud") != doc.Nil
 	if isCloud {
 		cloud := d.SetObject(E, "cloud")
-		accountID, regionID := sc.via.accountID(sc.si.accountID), sc.si.region
-		if d.Meta.HasCWE {
-			accountID, regionID = d.Meta.CWEAccount, d.Meta.CWERegion
-		}
+		accountID, regionID := sc.via.accountRegion(sc.si.accountID, sc.si.region)
 		if account1 == doc.Nil || !d.Truthy(account1) {
 			var account2 doc.Node
 			if a := d.Child(cloud, "account"); d.Kind(a) == doc.Object {
@@ -875,11 +871,7 @@ func (s *Stage) timestamp(sc *scratch, lt *schemas.LogType, d *doc.Doc, skip boo
 			key = k
 			switch k {
 			case "cwe_timestamp":
-				if d.Meta.HasCWE {
-					d.SetString(root, "cwe_timestamp", d.Meta.CWETime)
-				} else {
-					d.SetNull(root, "cwe_timestamp")
-				}
+				sc.via.setCWETimestamp(d, root)
 			case "cwl_timestamp":
 				sc.via.setCWLTimestamp(d, root)
 			case "file_timestamp":

@@ -75,7 +75,7 @@ func (s *stage) Process(ctx context.Context, b *stages.Batch) error {
 				sc.lt = s.reg.Lookup(e.Src.LogType)
 			}
 			sc.hdrErr = nil
-			if sc.lt != nil && sc.lt.FileFormat == "csv" {
+			if sc.lt != nil && sc.lt.FileFormat == schemas.FormatCSV {
 				sc.loadHeader(sc.lt, e.Src.Context)
 			}
 		}
@@ -113,32 +113,32 @@ func (sc *scratch) decode(lt *schemas.LogType, e *stages.Event) error {
 // decodeFormat parses e.Raw by lt.FileFormat.
 func (sc *scratch) decodeFormat(lt *schemas.LogType, e *stages.Event) error {
 	switch lt.FileFormat {
-	case "json":
+	case schemas.FormatJSON:
 		return decodeJSON(lt, e)
-	case "csv":
+	case schemas.FormatCSV:
 		if sc.hdrErr != nil {
 			return sc.hdrErr
 		}
 		return sc.decodeCSV(lt, e)
-	case "text":
+	case schemas.FormatText:
 		line := sc.valid(e.Raw)
 		if !sc.message {
 			line = pyStrip(line)
 		}
 		return decodeText(lt, e.Doc, line, "text")
-	case "multiline":
+	case schemas.FormatMultiline:
 		rec := sc.valid(e.Raw)
 		if !sc.message {
 			rec = pyRStrip(rec)
 		}
 		return decodeText(lt, e.Doc, rec, "multiline")
-	case "parquet": // rows arrive as JSON objects (split.Open)
+	case schemas.FormatParquet: // rows arrive as JSON objects (split.Open)
 		return decodeJSON(lt, e)
-	case "cef":
+	case schemas.FormatCEF:
 		return decodeCEF(lt, e, sc.valid(e.Raw))
-	case "xml":
+	case schemas.FormatXML:
 		return decodeXML(lt, e, sc.valid(e.Raw))
-	case "winevtxml":
+	case schemas.FormatWinEvtXML:
 		return decodeWinEvtXML(lt, e, sc.valid(e.Raw))
 	}
 	return fmt.Errorf("decode %s: %w: %q (log type %s)", lt.FileFormat, ErrUnsupported, lt.FileFormat, lt.Name)

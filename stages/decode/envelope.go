@@ -73,7 +73,7 @@ func (sc *scratch) decodeFirelens(lt *schemas.LogType, e *stages.Event) error {
 	e.Raw = full
 	d := e.Doc
 	if err != nil {
-		if !stderr && !(lt.FileFormat == "json" || lt.FileFormat == "parquet") {
+		if !stderr && !lt.FileFormat.ParsesAsJSON() {
 			return err
 		}
 		d.Reset()

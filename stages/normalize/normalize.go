@@ -364,7 +364,7 @@ func message(sc *scratch, lt *schemas.LogType, e *stages.Event) ([]byte, error) 
 	}
 	raw := e.Raw
 	switch lt.FileFormat {
-	case "json":
+	case schemas.FormatJSON:
 		if m := e.Doc.Meta; m.RecordEnd > 0 && m.RecordEnd <= len(raw) {
 			raw = raw[m.RecordStart:m.RecordEnd]
 		}
@@ -376,9 +376,9 @@ func message(sc *scratch, lt *schemas.LogType, e *stages.Event) ([]byte, error) 
 			return nil, err
 		}
 		return out, nil
-	case "multiline":
+	case schemas.FormatMultiline:
 		return append(sc.msg[:0], pyRStrip(validUTF8(sc, raw))...), nil
-	case "winevtxml":
+	case schemas.FormatWinEvtXML:
 		// es-loader's FileFormatWinEvtXml yields the event's lines as read,
 		// line terminators included, and hashes that for _id: the splitter
 		// keeps the last line's '\n' for this (split.KindMultiline).

@@ -13,8 +13,9 @@ import (
 	"github.com/siemstream/siemstream/stages"
 )
 
-// ConditionsConfig configures the Parameter Store conditions stage. The zero
-// ConditionsConfig (with no ParamLoader) is a pass-through stage.
+// ConditionsConfig configures the Parameter Store conditions stage (its
+// ParamLoader, in ConditionsDeps, is required: without conditions the stage
+// is left out of the chain).
 type ConditionsConfig struct {
 	// ReloadInterval is how often Run re-reads the parameters. Zero means
 	// DefaultReloadInterval.

@@ -25,7 +25,7 @@ const (
 
 // Config configures the pattern stage (es-loader's exclude_log_patterns.csv
 // and built-in own-log patterns, matched on the raw parsed record). The zero
-// Config is a pass-through stage.
+// Config matches nothing; internal/pipeline leaves the stage out then.
 type Config struct {
 	// CSV is exclude_log_patterns.csv: a local file or s3://bucket/key. ""
 	// means no CSV rules. A missing file means no CSV rules (it is polled);

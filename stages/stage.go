@@ -70,8 +70,9 @@ type Event struct {
 	Err error
 
 	// Env is what the record's wrapper said (CloudWatch Logs, FireLens or
-	// EventBridge metadata): decode parses it once, normalize reads it.
-	Env wire.Envelope
+	// EventBridge metadata): decode parses it once, normalize reads it. nil
+	// for a record with no wrapper; it lives in the batch's Arena.
+	Env *wire.Envelope
 
 	// Doc is the document being built (decode fills it with the parsed
 	// record, normalize maps it to ECS, geoip/ioc enrich it).

@@ -50,6 +50,16 @@ type scratch struct {
 	// es-loader matches against log_pattern as is (convert_lograw_to_dict);
 	// only lines it reads from a file are stripped first.
 	message bool
+	// batch is the batch being decoded: its Arena holds the envelopes.
+	batch *stages.Batch
+}
+
+// envelope returns e's envelope, taking one from the batch first.
+func (sc *scratch) envelope(e *stages.Event) *wire.Envelope {
+	if e.Env == nil {
+		e.Env = sc.batch.NewEnvelope()
+	}
+	return e.Env
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
@@ -59,8 +69,9 @@ func (s *stage) Process(ctx context.Context, b *stages.Batch) error {
 		return err
 	}
 	sc := scratchPool.Get().(*scratch)
+	sc.batch = b
 	defer func() {
-		sc.src, sc.lt = nil, nil
+		sc.src, sc.lt, sc.batch = nil, nil, nil
 		scratchPool.Put(sc)
 	}()
 	for i := range b.Events {
@@ -100,7 +111,7 @@ func (s *stage) Process(ctx context.Context, b *stages.Batch) error {
 }
 
 func (sc *scratch) decode(lt *schemas.LogType, e *stages.Event) error {
-	e.Env = wire.Envelope{}
+	e.Env = nil
 	switch {
 	case lt.ViaCWL:
 		return sc.decodeCWL(lt, e)
@@ -114,7 +125,7 @@ func (sc *scratch) decode(lt *schemas.LogType, e *stages.Event) error {
 func (sc *scratch) decodeFormat(lt *schemas.LogType, e *stages.Event) error {
 	switch lt.FileFormat {
 	case schemas.FormatJSON:
-		return decodeJSON(lt, e)
+		return sc.decodeJSON(lt, e)
 	case schemas.FormatCSV:
 		if sc.hdrErr != nil {
 			return sc.hdrErr
@@ -133,7 +144,7 @@ func (sc *scratch) decodeFormat(lt *schemas.LogType, e *stages.Event) error {
 		}
 		return decodeText(lt, e.Doc, rec, "multiline")
 	case schemas.FormatParquet: // rows arrive as JSON objects (split.Open)
-		return decodeJSON(lt, e)
+		return sc.decodeJSON(lt, e)
 	case schemas.FormatCEF:
 		return decodeCEF(lt, e, sc.valid(e.Raw))
 	case schemas.FormatXML:
@@ -169,7 +180,7 @@ func DropInvalidUTF8(dst, b []byte) []byte {
 	return dst
 }
 
-func decodeJSON(lt *schemas.LogType, e *stages.Event) error {
+func (sc *scratch) decodeJSON(lt *schemas.LogType, e *stages.Event) error {
 	d := e.Doc
 	err := d.ParseObject(e.Raw)
 	if err != nil {
@@ -186,7 +197,7 @@ func decodeJSON(lt *schemas.LogType, e *stages.Event) error {
 	}
 	root := d.Root()
 	if d.Child(root, "detail-type") != doc.Nil && d.Child(root, "resources") != doc.Nil {
-		return stripEventBridge(lt, e)
+		return sc.stripEventBridge(lt, e)
 	}
 	return nil
 }
@@ -232,7 +243,7 @@ func repairJSON(lt *schemas.LogType, e *stages.Event, parseErr error) error {
 // stripEventBridge replaces an EventBridge envelope by its detail, keeping
 // id/account/region/time in Event.Env.EventBridge (es-loader
 // _check_cwe_and_strip_header).
-func stripEventBridge(lt *schemas.LogType, e *stages.Event) error {
+func (sc *scratch) stripEventBridge(lt *schemas.LogType, e *stages.Event) error {
 	d := e.Doc
 	root := d.Root()
 	cwe := wire.EventBridge{Set: true}
@@ -257,7 +268,7 @@ func stripEventBridge(lt *schemas.LogType, e *stages.Event) error {
 		return fmt.Errorf("decode json (log type %s): %w: detail: %w", lt.Name, ErrRecord, err)
 	}
 	d.Meta = doc.Meta{RecordStart: det.Index, RecordEnd: det.Index + len(det.Raw)}
-	e.Env.EventBridge = cwe
+	sc.envelope(e).EventBridge = cwe
 	return nil
 }
 

@@ -17,11 +17,12 @@ import (
 // Doc.Meta.RecordStart/RecordEnd point at the message, so @message and _id
 // are made from the message only.
 func (sc *scratch) decodeCWL(lt *schemas.LogType, e *stages.Event) error {
-	if err := e.Env.Parse(wire.ViaCWL, e.Raw); err != nil {
+	env := sc.envelope(e)
+	if err := env.Parse(wire.ViaCWL, e.Raw); err != nil {
 		return fmt.Errorf("decode %s via_cwl (log type %s): %w: %w", lt.FileFormat, lt.Name, ErrRecord, err)
 	}
-	full, off := e.Raw, e.Env.Off
-	e.Raw = e.Env.Message
+	full, off := e.Raw, env.Off
+	e.Raw = env.Message
 	sc.message = true
 	err := sc.decodeFormat(lt, e)
 	sc.message = false
@@ -56,10 +57,11 @@ var errStderrIgnored = errors.New("log is container's stderr (ignore_container_s
 // @message and _id are made from it; its additional id is
 // container_name).
 func (sc *scratch) decodeFirelens(lt *schemas.LogType, e *stages.Event) error {
-	if err := e.Env.Parse(wire.ViaFirelens, e.Raw); err != nil {
+	env := sc.envelope(e)
+	if err := env.Parse(wire.ViaFirelens, e.Raw); err != nil {
 		return fmt.Errorf("decode via_firelens (log type %s): %w: %w", lt.Name, ErrRecord, err)
 	}
-	meta, log, off := &e.Env.Firelens, e.Env.Message, e.Env.Off
+	meta, log, off := &env.Firelens, env.Message, env.Off
 	stderr := meta.Source != nil && *meta.Source == "stderr"
 	if stderr && lt.IgnoreContainerStderr {
 		e.Status, e.Err = stages.Dropped, errStderrIgnored

@@ -15,6 +15,9 @@ import (
 // (CloudWatch Logs, FireLens, EventBridge) decode parsed into Event.Env.
 type viaMeta struct{ *wire.Envelope }
 
+// noEnvelope stands for the envelope of a record with none (read only).
+var noEnvelope wire.Envelope
+
 // message is es-loader's lograw for these records: the CloudWatch Logs
 // message / FireLens log verbatim, whatever the file_format (ok false for
 // other records).

@@ -185,7 +185,10 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 	d := e.Doc
 	root := d.Root()
 	skip := d.Meta.SkipNormalization
-	sc.via = viaMeta{&e.Env}
+	sc.via = viaMeta{e.Env}
+	if e.Env == nil {
+		sc.via = viaMeta{&noEnvelope}
+	}
 
 	// original top-level fields (for field_prefix)
 	if lt.FieldPrefix != "" {

@@ -28,7 +28,7 @@ func TestFormatForRegistry(t *testing.T) {
 				t.Errorf("%s: %v", lt.Name, err)
 			}
 			want := map[string]string{"json": split.KindJSON, "csv": split.KindCSV, "text": split.KindText, "multiline": split.KindMultiline,
-				"xml": split.KindMultiline, "winevtxml": split.KindMultiline, "cef": split.KindLines, "parquet": split.KindLines}[lt.FileFormat]
+				"xml": split.KindMultiline, "winevtxml": split.KindMultiline, "cef": split.KindLines, "parquet": split.KindLines}[string(lt.FileFormat)]
 			switch {
 			case lt.ViaCWL:
 				want = split.KindCWL

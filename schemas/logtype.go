@@ -81,7 +81,10 @@ type LogType struct {
 	// (es-loader logs them as CRITICAL: no file_format or no index_name).
 	Problem string
 
-	FileFormat             string // json csv text multiline xml winevtxml parquet cef
+	FileFormat FileFormat // json csv text multiline xml winevtxml parquet cef
+	// Framing is how the producer cuts an object of this type into records,
+	// computed when the registry loads (zero for a type with a Problem).
+	Framing                Framing
 	JSONDelimiter          string
 	CSVDelimiter           string // "" = whitespace separated
 	TextHeaderLineNumber   int
@@ -200,8 +203,6 @@ var knownKeys = setOf(
 	// section name).
 	"transform",
 )
-
-var fileFormats = setOf("json", "csv", "text", "multiline", "xml", "winevtxml", "parquet", "cef")
 
 func setOf(s ...string) map[string]bool {
 	m := make(map[string]bool, len(s))
@@ -334,9 +335,9 @@ func buildLogType(c *iniConfig, s *iniSection, order int) (*LogType, []string, e
 			*k.dst = m
 		}
 	}
-	lt.FileFormat = r["file_format"]
-	if lt.FileFormat != "" && !fileFormats[lt.FileFormat] {
-		be.add("file_format", fmt.Errorf("unknown file format %q (json, csv, text, multiline, xml, winevtxml, parquet, cef)", lt.FileFormat))
+	lt.FileFormat = FileFormat(r["file_format"])
+	if lt.FileFormat != "" && !lt.FileFormat.valid() {
+		be.add("file_format", fmt.Errorf("unknown file format %q (%s)", lt.FileFormat, fileFormatNames()))
 	}
 	lt.IndexName = r["index_name"]
 	switch {
@@ -361,14 +362,19 @@ func buildLogType(c *iniConfig, s *iniSection, order int) (*LogType, []string, e
 	}
 	lt.MultilineFirstline = re("multiline_firstline", true)
 	lt.XMLFirstline = re("xml_firstline", true)
-	if lt.FileFormat == "xml" {
+	if lt.FileFormat == FormatXML {
 		lt.MultilineFirstline = lt.XMLFirstline
 	}
-	if (lt.FileFormat == "text" || lt.FileFormat == "multiline") && lt.LogPattern == nil && r["log_pattern"] == "" {
+	if (lt.FileFormat == FormatText || lt.FileFormat == FormatMultiline) && lt.LogPattern == nil && r["log_pattern"] == "" {
 		be.add("log_pattern", fmt.Errorf("file_format %s needs a log_pattern", lt.FileFormat))
 	}
 	lt.ViaCWL = boolean("via_cwl", false)
 	lt.ViaFirelens = boolean("via_firelens", false)
+	if lt.Problem == "" && lt.FileFormat.valid() {
+		if lt.Framing, err = framingOf(lt); err != nil {
+			be.add("file_format", err)
+		}
+	}
 	lt.IgnoreContainerStderr = boolean("ignore_container_stderr", true)
 	lt.MaxLogCount = integer("max_log_count", 100000)
 

@@ -1,5 +1,7 @@
 package stages
 
+import "github.com/siemstream/siemstream/internal/wire"
+
 // Arena holds the serialised documents (Event.Out) of a batch in a few large
 // chunks, so that the encode stage can give each Doc back to the pool as
 // soon as it is encoded. The next events then reuse the same few Docs, still
@@ -7,11 +9,20 @@ package stages
 // its own (tens of MiB: every first write to a node was a cache miss).
 // Chain.Process gives a batch one; Batch.Reset empties it, keeping its
 // chunks.
+//
+// It also holds the batch's record envelopes (Event.Env), so that the few
+// wrapped records (CloudWatch Logs, FireLens, EventBridge) do not make
+// every Event larger: an Event carries a pointer into these slabs.
 type Arena struct {
 	chunks [][]byte
 	cur    int
 	free   []byte // what Free handed out last
+
+	envs []*[envSlab]wire.Envelope // slabs never move, so pointers stay valid
+	nenv int
 }
+
+const envSlab = 64
 
 const (
 	arenaFirstChunk = 64 << 10
@@ -49,10 +60,35 @@ func (a *Arena) Keep(out []byte) []byte {
 	return out[:len(out):len(out)]
 }
 
-// Reset forgets every document, keeping the chunks.
+// Envelope returns a zero envelope that lives until Reset.
+func (a *Arena) Envelope() *wire.Envelope {
+	s := a.nenv / envSlab
+	if s == len(a.envs) {
+		a.envs = append(a.envs, new([envSlab]wire.Envelope))
+	}
+	e := &a.envs[s][a.nenv%envSlab]
+	a.nenv++
+	return e
+}
+
+// Reset forgets every document and envelope, keeping the chunks and slabs.
+// Used envelopes are zeroed so they pin no record buffer.
 func (a *Arena) Reset() {
 	for i := range a.chunks {
 		a.chunks[i] = a.chunks[i][:0]
 	}
 	a.cur, a.free = 0, nil
+	for i := range a.nenv {
+		a.envs[i/envSlab][i%envSlab] = wire.Envelope{}
+	}
+	a.nenv = 0
+}
+
+// NewEnvelope returns a zero envelope for an event of the batch: from the
+// batch's Arena, or allocated when the batch has none.
+func (b *Batch) NewEnvelope() *wire.Envelope {
+	if b.Arena == nil {
+		return new(wire.Envelope)
+	}
+	return b.Arena.Envelope()
 }

@@ -1,14 +1,31 @@
 // Package stages defines the unit of work that flows through the consumer and
 // the normalize dry run: a Batch of Events, transformed in order by a Chain of
-// Stages. Every stage package (decode, exclude, normalize, geoip, ioc, encode)
-// implements Stage; none of them does I/O on the hot path.
+// Stages. Every stage package (decode, exclude, normalize, geoip, ioc,
+// useragent, encode) implements Stage; none of them does I/O on the hot path.
+//
+// The whole stage contract is in this file:
+//   - Stage: Name and Process, safe for concurrent batches.
+//   - Reloader: a stage that holds data loaded from outside (GeoIP databases,
+//     IoC feeds, exclusion files, SSM conditions). internal/pipeline loads it
+//     once with Check before the first batch (a bad source fails the start),
+//     then runs Run until shutdown and reads Status for metrics.
+//   - Deps: what a stage constructor may be given besides its Config. Every
+//     configured stage is built as New(cfg Config, deps Deps) (*Stage, error)
+//     and logs through Deps.Logger, the process's one logger.
+//
+// A stage that is off is not in the chain: internal/pipeline leaves it out,
+// so no stage carries a "disabled" pass-through path.
 package stages
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/reload"
+	"github.com/siemstream/siemstream/internal/status"
+	"github.com/siemstream/siemstream/internal/wire"
 )
 
 // Source says where a raw record came from. One Source is shared by every
@@ -23,30 +40,20 @@ type Source struct {
 	Context []byte
 }
 
-// Status is what became of an event.
-type Status uint8
+// Status is what became of an event: the one vocabulary of
+// internal/status, shared with the sink's results and the counters.
+type Status = status.Status
 
+// The statuses a stage sets (the same values as internal/status).
 const (
 	// Keep: the event goes on to the next stage and, in the end, to the sink.
-	Keep Status = iota
-	// Dropped: removed on purpose (exclusion) and counted; not an error.
-	Dropped
+	Keep = status.Kept
+	// Dropped: excluded on purpose and counted; not an error.
+	Dropped = status.Excluded
 	// Failed: the record is bad; it is quarantined with Err and the rest of
 	// the batch goes on.
-	Failed
+	Failed = status.Failed
 )
-
-func (s Status) String() string {
-	switch s {
-	case Keep:
-		return "keep"
-	case Dropped:
-		return "dropped"
-	case Failed:
-		return "failed"
-	}
-	return fmt.Sprintf("status(%d)", uint8(s))
-}
 
 // Event is one raw log record on its way to becoming one document.
 type Event struct {
@@ -61,6 +68,11 @@ type Event struct {
 	Status Status
 	// Err says why, when Status is Failed or Dropped.
 	Err error
+
+	// Env is what the record's wrapper said (CloudWatch Logs, FireLens or
+	// EventBridge metadata): decode parses it once, normalize reads it. nil
+	// for a record with no wrapper; it lives in the batch's Arena.
+	Env *wire.Envelope
 
 	// Doc is the document being built (decode fills it with the parsed
 	// record, normalize maps it to ECS, geoip/ioc enrich it).
@@ -116,6 +128,36 @@ func (b *Batch) Reset() {
 type Stage interface {
 	Name() string
 	Process(ctx context.Context, b *Batch) error
+}
+
+// Reloader is a stage whose data is loaded from a file, a directory or S3
+// and followed while the process runs.
+type Reloader interface {
+	Stage
+	// Check loads the data now if its source changed, and says whether a
+	// new version was swapped in; on error the version in use stays.
+	Check(ctx context.Context) (bool, error)
+	// Run follows the source until ctx is done.
+	Run(ctx context.Context) error
+	// Status reports loads, refusals and the age of the data in use.
+	Status() reload.Status
+}
+
+// Deps are a stage's collaborators, the same for every stage.
+type Deps struct {
+	// Logger receives the stage's messages (reloads, refused rows); nil
+	// means slog.Default().
+	Logger *slog.Logger
+	// S3 opens s3:// sources; needed only when a source is one.
+	S3 reload.S3Opener
+}
+
+// Log returns Logger, or slog.Default() when it is nil.
+func (d Deps) Log() *slog.Logger {
+	if d.Logger == nil {
+		return slog.Default()
+	}
+	return d.Logger
 }
 
 // Chain runs stages in order.

@@ -50,7 +50,7 @@ func writeLogtypes(w io.Writer, reg *schemas.Registry) {
 	fmt.Fprintln(w, "| # | type | S3 key pattern (searched) | format | index | rotation |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for i, lt := range reg.Types() {
-		format := lt.FileFormat
+		format := string(lt.FileFormat)
 		var via []string
 		if lt.ViaCWL {
 			via = append(via, "via CloudWatch Logs")

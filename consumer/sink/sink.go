@@ -6,7 +6,8 @@ package sink
 
 import (
 	"context"
-	"fmt"
+
+	"github.com/siemstream/siemstream/internal/status"
 )
 
 // Doc is one bulk action: target index, _id and the _source bytes.
@@ -16,34 +17,21 @@ type Doc struct {
 	Body  []byte
 }
 
-// Outcome is the three-way result of writing one document.
-type Outcome uint8
+// Outcome is the result of writing one document, in the vocabulary of
+// internal/status that the stages use too. The zero value (status.Kept)
+// means not written yet; a Write sets one of the three below.
+type Outcome = status.Status
 
+// The outcomes of a write.
 const (
-	// Pending: not written yet (or not known).
-	Pending Outcome = iota
 	// Delivered: durable in the target.
-	Delivered
+	Delivered = status.Delivered
 	// Retry: a transient failure (429, 5xx, connection): write it again.
-	Retry
+	Retry = status.Retried
 	// Rejected: the target refused it for a reason a retry cannot fix
 	// (mapping conflict, too large): dead-letter it.
-	Rejected
+	Rejected = status.Rejected
 )
-
-func (o Outcome) String() string {
-	switch o {
-	case Pending:
-		return "pending"
-	case Delivered:
-		return "delivered"
-	case Retry:
-		return "retry"
-	case Rejected:
-		return "rejected"
-	}
-	return fmt.Sprintf("outcome(%d)", uint8(o))
-}
 
 // Result is what happened to one document.
 type Result struct {

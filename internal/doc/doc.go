@@ -70,17 +70,15 @@ type node struct {
 	kind              Kind
 }
 
-// Meta carries per-record facts that are not part of the document but that
-// normalize needs (es-loader's "logmeta").
+// Meta carries per-record facts about the document that are not part of it
+// but that normalize needs. The wrapper's facts (es-loader's "logmeta":
+// CloudWatch Logs, FireLens, EventBridge) are in the event's
+// wire.Envelope, not here.
 type Meta struct {
 	// SkipNormalization: the record could not be parsed but is indexed as
 	// is, with ErrorMessage in error.message (es-loader __skip_normalization).
 	SkipNormalization bool
 	ErrorMessage      string
-	// EventBridge envelope facts when the record came wrapped in one
-	// (es-loader cwe_id, cwe_accountid, cwe_region, cwe_timestamp).
-	HasCWE                                bool
-	CWEID, CWEAccount, CWERegion, CWETime string
 	// RecordStart/RecordEnd: when RecordEnd > 0, the record is
 	// Event.Raw[RecordStart:RecordEnd] (e.g. an EventBridge detail); its
 	// @message is made from that part only.

@@ -209,7 +209,7 @@ func (s *observedSink) Write(ctx context.Context, docs []sink.Doc, results []sin
 		case st >= 500:
 			c5++
 		}
-		if results[i].Outcome == sink.Retry || results[i].Outcome == sink.Pending {
+		if !results[i].Outcome.Final() {
 			retry++
 		}
 	}

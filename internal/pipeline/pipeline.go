@@ -2,8 +2,10 @@
 // dry run share: decode → exclude → normalize → geoip → ioc →
 // useragent → exclude_conditions → encode. Optional stages are left out of the chain
 // when not configured, so an unused feature costs nothing per event. It
-// also owns the hot-reload loops of the stages that load data (GeoIP, IoC,
-// exclusion files, SSM conditions).
+// also drives the lifecycle of the stages that load data (GeoIP, IoC,
+// exclusion files, SSM conditions): stages.Reloader is loaded once before the
+// first batch, then followed by Run until Close. The stage contract itself is
+// in package stages (stages/stage.go).
 package pipeline
 
 import (
@@ -54,16 +56,10 @@ type Options struct {
 	Log zerolog.Logger
 }
 
-type reloader interface {
-	stages.Stage
-	Check(ctx context.Context) (bool, error)
-	Run(ctx context.Context) error
-}
-
 // Pipeline holds the configured stages.
 type Pipeline struct {
 	chain     stages.Chain
-	reloaders []reloader
+	reloaders []stages.Reloader
 	log       zerolog.Logger
 	mu        sync.Mutex
 	cancel    context.CancelFunc
@@ -77,7 +73,7 @@ func New(reg *schemas.Registry, o Options) (*Pipeline, error) {
 
 // NewContext is New with a context for the initial loads.
 func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipeline, error) {
-	slogger := slog.New(zerologHandler{l: o.Log})
+	deps := stages.Deps{Logger: slog.New(zerologHandler{l: o.Log}), S3: o.S3}
 	now := o.Now
 	if now == nil {
 		now = time.Now
@@ -96,11 +92,15 @@ func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipelin
 		for _, lt := range types {
 			cfg.KnownLogTypes = append(cfg.KnownLogTypes, lt.Name)
 		}
-		st, err := exclude.New(cfg, exclude.Deps{Logger: slogger, S3: o.S3})
+		st, err := exclude.New(cfg, deps)
 		if err != nil {
 			return nil, err
 		}
-		p.add(st)
+		if o.ExcludeCSV != "" {
+			p.add(st)
+		} else {
+			p.chain = append(p.chain, st) // own-log patterns only: nothing to reload
+		}
 	}
 	p.chain = append(p.chain, norm)
 	if o.GeoIP != "" {
@@ -112,7 +112,7 @@ func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipelin
 				cfg.Entities[lt.Name] = lt.Geoip
 			}
 		}
-		st, err := geoip.New(cfg, geoip.Deps{Logger: slogger, S3: o.S3})
+		st, err := geoip.New(cfg, deps)
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +127,7 @@ func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipelin
 				cfg.LogTypes[lt.Name] = ioc.Fields{IP: lt.IOCIP, Domain: lt.IOCDomain}
 			}
 		}
-		st, err := ioc.New(cfg, ioc.Deps{Logger: slogger, S3: o.S3})
+		st, err := ioc.New(cfg, deps)
 		if err != nil {
 			return nil, err
 		}
@@ -138,7 +138,7 @@ func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipelin
 	}
 	if o.Conditions != nil {
 		cfg := exclude.ConditionsConfig{ReloadInterval: o.ReloadInterval}
-		st, err := exclude.NewConditions(cfg, exclude.ConditionsDeps{Logger: slogger, Params: o.Conditions})
+		st, err := exclude.NewConditions(cfg, exclude.ConditionsDeps{Deps: deps, Params: o.Conditions})
 		if err != nil {
 			return nil, err
 		}
@@ -153,7 +153,7 @@ func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipelin
 	return p, nil
 }
 
-func (p *Pipeline) add(r reloader) {
+func (p *Pipeline) add(r stages.Reloader) {
 	p.chain = append(p.chain, r)
 	p.reloaders = append(p.reloaders, r)
 }
@@ -287,13 +287,7 @@ func (p *Pipeline) Stats() Stats {
 		}
 	}
 	for _, r := range p.reloaders {
-		if s, ok := r.(interface{ Status() reload.Status }); ok {
-			rs := s.Status()
-			if rs.Name == "" {
-				rs.Name = r.Name()
-			}
-			st.Reloads = append(st.Reloads, rs)
-		}
+		st.Reloads = append(st.Reloads, r.Status())
 		if c, ok := r.(*exclude.Conditions); ok {
 			for lt, n := range c.Stats() {
 				st.Counted[lt] += n.CountedLogCount

@@ -1,12 +1,12 @@
 package split
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/siemstream/siemstream/internal/wire"
 )
 
 // MaxCWLPayloadBytes bounds one CloudWatch Logs payload (one DATA_MESSAGE
@@ -15,62 +15,17 @@ import (
 // payload, plus JSON overhead; 16 MiB leaves room for escaping.
 const MaxCWLPayloadBytes = 16 << 20
 
-// ErrCWLPayload: a top-level value of a via_cwl object is not a
-// CloudWatch Logs subscription payload we can read.
-var ErrCWLPayload = errors.New("invalid CloudWatch Logs payload")
+// The record envelope (the header line ahead of each message) is
+// internal/wire's; these are its writer's names here.
+var (
+	// ErrCWLPayload is wire.ErrCWLPayload.
+	ErrCWLPayload = wire.ErrCWLPayload
+	// AppendCWLRecord is wire.AppendCWLRecord.
+	AppendCWLRecord = wire.AppendCWLRecord
+)
 
-// CWLMeta is the CloudWatch Logs metadata of one log event, carried in the
-// raw record ahead of the message (see AppendCWLRecord). es-loader maps
-// Owner to cloud.account.id, LogGroup to @log_group, LogStream to
-// @log_stream, ID to the additional id of _id, Timestamp (epoch
-// milliseconds, verbatim) to cwl_timestamp.
-type CWLMeta struct {
-	Owner     string      `json:"owner"`
-	LogGroup  string      `json:"logGroup"`
-	LogStream string      `json:"logStream"`
-	ID        string      `json:"id"`
-	Timestamp json.Number `json:"timestamp"`
-}
-
-// AppendCWLRecord appends the raw record of one log event to dst: the
-// metadata as one line of compact JSON, '\n', then the message verbatim.
-// The message may contain newlines; the header cannot (JSON escapes them).
-func AppendCWLRecord(dst []byte, m CWLMeta, message []byte) []byte {
-	dst = append(dst, `{"owner":`...)
-	dst = appendJSONString(dst, m.Owner)
-	dst = append(dst, `,"logGroup":`...)
-	dst = appendJSONString(dst, m.LogGroup)
-	dst = append(dst, `,"logStream":`...)
-	dst = appendJSONString(dst, m.LogStream)
-	dst = append(dst, `,"id":`...)
-	dst = appendJSONString(dst, m.ID)
-	dst = append(dst, `,"timestamp":`...)
-	if m.Timestamp == "" {
-		dst = append(dst, "null"...)
-	} else {
-		dst = append(dst, m.Timestamp...)
-	}
-	dst = append(dst, "}\n"...)
-	return append(dst, message...)
-}
-
-func appendJSONString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(s) // never fails for a string
-	return append(dst, b...)
-}
-
-// ParseCWLRecord splits a raw record made by AppendCWLRecord into its
-// metadata and message (message aliases raw; it starts at raw[off:]).
-func ParseCWLRecord(raw []byte) (m CWLMeta, message []byte, off int, err error) {
-	i := bytes.IndexByte(raw, '\n')
-	if i < 0 || len(raw) == 0 || raw[0] != '{' {
-		return m, nil, 0, fmt.Errorf("%w: record has no CloudWatch Logs header line", ErrCWLPayload)
-	}
-	if err := json.Unmarshal(raw[:i], &m); err != nil {
-		return m, nil, 0, fmt.Errorf("%w: header: %w", ErrCWLPayload, err)
-	}
-	return m, raw[i+1:], i + 1, nil
-}
+// CWLMeta is wire.CWLMeta.
+type CWLMeta = wire.CWLMeta
 
 // cwlScanner turns CloudWatch Logs payloads into records (KindCWL).
 type cwlScanner struct {

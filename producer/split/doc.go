@@ -26,9 +26,9 @@
 //     are dropped and counted (Dropped);
 //   - cwl: CloudWatch Logs subscription payloads (via_cwl): one record per
 //     logEvents[] message of DATA_MESSAGE payloads, with the CloudWatch
-//     Logs metadata ahead of it (AppendCWLRecord / ParseCWLRecord);
+//     Logs metadata ahead of it (wire.AppendCWLRecord; decode parses it once);
 //   - firelens: one FireLens JSON line per record, the container metadata
-//     ahead of the log (AppendFirelensRecord / ParseFirelensRecord).
+//     ahead of the log (wire.AppendFirelensRecord; decode parses it once).
 //
 // A parquet reader from Open always splits as lines of JSON, whatever the
 // Format. Content is read as Parquet only when OpenOptions.Parquet says

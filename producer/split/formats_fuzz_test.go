@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/siemstream/siemstream/internal/wire"
 )
 
 // FuzzSplitMultiline: never panics or loops, records are bounded, start
@@ -48,7 +50,7 @@ func FuzzSplitCWL(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		recs, _, _ := collect(t, in, Format{Kind: KindCWL}, Options{MaxRecordBytes: 256})
 		for _, r := range recs {
-			if _, _, _, err := ParseCWLRecord(r); err != nil {
+			if _, _, _, err := wire.ParseCWLRecord(r); err != nil {
 				t.Fatalf("record %q does not parse back: %v", r, err)
 			}
 		}
@@ -115,7 +117,7 @@ func FuzzSplitFirelens(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		recs, _, _ := collect(t, in, Format{Kind: KindFirelens}, Options{MaxRecordBytes: 256, BufferSize: 16})
 		for _, r := range recs {
-			if _, _, _, err := ParseFirelensRecord(r); err != nil {
+			if _, _, _, err := wire.ParseFirelensRecord(r); err != nil {
 				t.Fatalf("record %q does not parse back: %v", r, err)
 			}
 		}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/siemstream/siemstream/internal/wire"
 )
 
 func zipOf(t testing.TB, members ...string) []byte {
@@ -265,7 +267,7 @@ func TestCWL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, msg, off, err := ParseCWLRecord(rec)
+		m, msg, off, err := wire.ParseCWLRecord(rec)
 		if err != nil || !bytes.Equal(rec[off:], msg) {
 			t.Fatal(err)
 		}
@@ -309,7 +311,7 @@ func TestFirelens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, log, off, err := ParseFirelensRecord(rec)
+		m, log, off, err := wire.ParseFirelensRecord(rec)
 		if err != nil || !bytes.Equal(rec[off:], log) {
 			t.Fatal(err)
 		}

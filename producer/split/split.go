@@ -45,9 +45,9 @@ const (
 	// KindCWL: CloudWatch Logs subscription payloads as Firehose writes
 	// them (concatenated JSON objects, whatever the whitespace between).
 	// Each logEvents[] element of a DATA_MESSAGE object is one record,
-	// encoded with AppendCWLRecord (a one-line JSON header with owner,
+	// encoded with wire.AppendCWLRecord (a one-line JSON header with owner,
 	// logGroup, logStream, id and timestamp, then '\n', then the message
-	// verbatim): decode takes it apart with ParseCWLRecord and parses the
+	// verbatim): decode parses that envelope once and parses the
 	// message with the log type's own format. CONTROL_MESSAGE objects and
 	// other values without logEvents take no ordinal. A payload larger than
 	// MaxCWLPayloadBytes is a *RecordError. Used by via_cwl log types.
@@ -55,9 +55,9 @@ const (
 	// KindFirelens: one FireLens JSON object per line (log, container_id,
 	// container_name, source, ecs_cluster, ecs_task_arn,
 	// ecs_task_definition, ec2_instance_id). Each line is one record,
-	// encoded with AppendFirelensRecord (the metadata as a one-line JSON
-	// header, '\n', the log verbatim): decode takes it apart with
-	// ParseFirelensRecord. A line that is not such an object is a
+	// encoded with wire.AppendFirelensRecord (the metadata as a one-line JSON
+	// header, '\n', the log verbatim): decode parses that envelope
+	// once. A line that is not such an object is a
 	// *RecordError (es-loader aborts the object). Blank lines are skipped.
 	// Used by via_firelens log types.
 	KindFirelens = "firelens"

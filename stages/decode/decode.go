@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
 )
@@ -49,6 +50,16 @@ type scratch struct {
 	// es-loader matches against log_pattern as is (convert_lograw_to_dict);
 	// only lines it reads from a file are stripped first.
 	message bool
+	// batch is the batch being decoded: its Arena holds the envelopes.
+	batch *stages.Batch
+}
+
+// envelope returns e's envelope, taking one from the batch first.
+func (sc *scratch) envelope(e *stages.Event) *wire.Envelope {
+	if e.Env == nil {
+		e.Env = sc.batch.NewEnvelope()
+	}
+	return e.Env
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
@@ -58,8 +69,9 @@ func (s *stage) Process(ctx context.Context, b *stages.Batch) error {
 		return err
 	}
 	sc := scratchPool.Get().(*scratch)
+	sc.batch = b
 	defer func() {
-		sc.src, sc.lt = nil, nil
+		sc.src, sc.lt, sc.batch = nil, nil, nil
 		scratchPool.Put(sc)
 	}()
 	for i := range b.Events {
@@ -74,7 +86,7 @@ func (s *stage) Process(ctx context.Context, b *stages.Batch) error {
 				sc.lt = s.reg.Lookup(e.Src.LogType)
 			}
 			sc.hdrErr = nil
-			if sc.lt != nil && sc.lt.FileFormat == "csv" {
+			if sc.lt != nil && sc.lt.FileFormat == schemas.FormatCSV {
 				sc.loadHeader(sc.lt, e.Src.Context)
 			}
 		}
@@ -99,6 +111,7 @@ func (s *stage) Process(ctx context.Context, b *stages.Batch) error {
 }
 
 func (sc *scratch) decode(lt *schemas.LogType, e *stages.Event) error {
+	e.Env = nil
 	switch {
 	case lt.ViaCWL:
 		return sc.decodeCWL(lt, e)
@@ -111,32 +124,32 @@ func (sc *scratch) decode(lt *schemas.LogType, e *stages.Event) error {
 // decodeFormat parses e.Raw by lt.FileFormat.
 func (sc *scratch) decodeFormat(lt *schemas.LogType, e *stages.Event) error {
 	switch lt.FileFormat {
-	case "json":
-		return decodeJSON(lt, e)
-	case "csv":
+	case schemas.FormatJSON:
+		return sc.decodeJSON(lt, e)
+	case schemas.FormatCSV:
 		if sc.hdrErr != nil {
 			return sc.hdrErr
 		}
 		return sc.decodeCSV(lt, e)
-	case "text":
+	case schemas.FormatText:
 		line := sc.valid(e.Raw)
 		if !sc.message {
 			line = pyStrip(line)
 		}
 		return decodeText(lt, e.Doc, line, "text")
-	case "multiline":
+	case schemas.FormatMultiline:
 		rec := sc.valid(e.Raw)
 		if !sc.message {
 			rec = pyRStrip(rec)
 		}
 		return decodeText(lt, e.Doc, rec, "multiline")
-	case "parquet": // rows arrive as JSON objects (split.Open)
-		return decodeJSON(lt, e)
-	case "cef":
+	case schemas.FormatParquet: // rows arrive as JSON objects (split.Open)
+		return sc.decodeJSON(lt, e)
+	case schemas.FormatCEF:
 		return decodeCEF(lt, e, sc.valid(e.Raw))
-	case "xml":
+	case schemas.FormatXML:
 		return decodeXML(lt, e, sc.valid(e.Raw))
-	case "winevtxml":
+	case schemas.FormatWinEvtXML:
 		return decodeWinEvtXML(lt, e, sc.valid(e.Raw))
 	}
 	return fmt.Errorf("decode %s: %w: %q (log type %s)", lt.FileFormat, ErrUnsupported, lt.FileFormat, lt.Name)
@@ -167,7 +180,7 @@ func DropInvalidUTF8(dst, b []byte) []byte {
 	return dst
 }
 
-func decodeJSON(lt *schemas.LogType, e *stages.Event) error {
+func (sc *scratch) decodeJSON(lt *schemas.LogType, e *stages.Event) error {
 	d := e.Doc
 	err := d.ParseObject(e.Raw)
 	if err != nil {
@@ -184,7 +197,7 @@ func decodeJSON(lt *schemas.LogType, e *stages.Event) error {
 	}
 	root := d.Root()
 	if d.Child(root, "detail-type") != doc.Nil && d.Child(root, "resources") != doc.Nil {
-		return stripEventBridge(lt, e)
+		return sc.stripEventBridge(lt, e)
 	}
 	return nil
 }
@@ -228,16 +241,16 @@ func repairJSON(lt *schemas.LogType, e *stages.Event, parseErr error) error {
 }
 
 // stripEventBridge replaces an EventBridge envelope by its detail, keeping
-// id/account/region/time in Doc.Meta (es-loader _check_cwe_and_strip_header).
-func stripEventBridge(lt *schemas.LogType, e *stages.Event) error {
+// id/account/region/time in Event.Env.EventBridge (es-loader
+// _check_cwe_and_strip_header).
+func (sc *scratch) stripEventBridge(lt *schemas.LogType, e *stages.Event) error {
 	d := e.Doc
 	root := d.Root()
-	var m doc.Meta
-	m.HasCWE = true
+	cwe := wire.EventBridge{Set: true}
 	for _, f := range []struct {
 		key string
 		dst *string
-	}{{"id", &m.CWEID}, {"account", &m.CWEAccount}, {"region", &m.CWERegion}, {"time", &m.CWETime}, {"source", nil}} {
+	}{{"id", &cwe.ID}, {"account", &cwe.Account}, {"region", &cwe.Region}, {"time", &cwe.Time}, {"source", nil}} {
 		n := d.Child(root, f.key)
 		if n == doc.Nil {
 			return fmt.Errorf("decode json (log type %s): %w: EventBridge envelope without %q", lt.Name, ErrRecord, f.key)
@@ -254,8 +267,8 @@ func stripEventBridge(lt *schemas.LogType, e *stages.Event) error {
 	if err := d.ParseObject(e.Raw[det.Index : det.Index+len(det.Raw)]); err != nil {
 		return fmt.Errorf("decode json (log type %s): %w: detail: %w", lt.Name, ErrRecord, err)
 	}
-	m.RecordStart, m.RecordEnd = det.Index, det.Index+len(det.Raw)
-	d.Meta = m
+	d.Meta = doc.Meta{RecordStart: det.Index, RecordEnd: det.Index + len(det.Raw)}
+	sc.envelope(e).EventBridge = cwe
 	return nil
 }
 

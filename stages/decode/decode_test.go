@@ -102,9 +102,10 @@ func TestJSON(t *testing.T) {
 		t.Errorf("dup keys: %s", js(b.Events[0]))
 	}
 	e := b.Events[1]
-	if js(e) != `{"k":"v"}` || !e.Doc.Meta.HasCWE || e.Doc.Meta.CWEAccount != "111122223333" || e.Doc.Meta.CWEID != "ev-1" ||
+	if js(e) != `{"k":"v"}` || !e.Env.EventBridge.Set || e.Env.EventBridge.Account != "111122223333" || e.Env.EventBridge.ID != "ev-1" ||
+		e.Env.EventBridge.Region != "eu-west-1" || e.Env.EventBridge.Time != "2025-03-14T11:00:00Z" ||
 		string(e.Raw[e.Doc.Meta.RecordStart:e.Doc.Meta.RecordEnd]) != `{"k":"v"}` {
-		t.Errorf("eventbridge: %s %+v", js(e), e.Doc.Meta)
+		t.Errorf("eventbridge: %s %+v %+v", js(e), e.Doc.Meta, e.Env)
 	}
 	for _, e := range b.Events[2:] {
 		if e.Status != stages.Failed || !errors.Is(e.Err, ErrRecord) || !strings.Contains(e.Err.Error(), "json") {

@@ -6,7 +6,9 @@
 // Consumes: Event.Raw (one raw record, already split out of its S3 object by
 // the producer), Event.Src (log type, and for csv the object's header line in
 // Src.Context). Produces: Event.Doc (taken from the doc pool, or reset if
-// already set), Doc.Meta for EventBridge envelopes. A record that cannot be
+// already set) and Event.Env, the record's envelope (CloudWatch Logs,
+// FireLens or EventBridge metadata, internal/wire), parsed here once for
+// normalize. A record that cannot be
 // parsed is marked Failed with a reason naming the format and the problem;
 // the rest of the batch goes on. Events not in status Keep are skipped.
 //
@@ -51,17 +53,17 @@
 //     as lists, whitespace-only text dropped.
 //   - parquet: one row as a JSON object (split.Open makes them), then as
 //     json.
-//   - via_cwl (any file_format): split.KindCWL records (CloudWatch Logs
-//     metadata line, then the message); the message is parsed by the log
-//     type's file_format; Doc.Meta.RecordStart/RecordEnd point at the
-//     message in Event.Raw; CWL(e) gives normalize the metadata (owner →
+//   - via_cwl (any file_format): CloudWatch Logs records (metadata line,
+//     then the message: wire.AppendCWLRecord); the message is parsed by the
+//     log type's file_format; Doc.Meta.RecordStart/RecordEnd point at the
+//     message in Event.Raw; Event.Env.CWL gives normalize the metadata (owner →
 //     cloud.account.id, logGroup → @log_group, logStream → @log_stream, id →
 //     additional id of _id, timestamp → cwl_timestamp).
-//   - via_firelens: split.KindFirelens records; the log is parsed by
+//   - via_firelens: FireLens records (wire.AppendFirelensRecord); the log is parsed by
 //     file_format, the container metadata added to the document as
 //     es-loader merges it; stderr records are Dropped with
 //     ignore_container_stderr; Doc.Meta.RecordStart/RecordEnd point at the
-//     log; Firelens(e) gives normalize the metadata.
+//     log; Event.Env.Firelens gives normalize the metadata.
 //
 // Decode never modifies Event.Raw (it may be decoded again on a retry).
 //

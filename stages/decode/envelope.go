@@ -4,27 +4,27 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/siemstream/siemstream/producer/split"
+	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
 )
 
-// decodeCWL handles a via_cwl record: the producer's split.KindCWL record
-// is the CloudWatch Logs metadata line, '\n', then the log event's message
-// (split.AppendCWLRecord). The message is parsed with the log type's own
-// file_format; Event.Raw is left whole (dead letters keep the metadata) and
+// decodeCWL handles a via_cwl record: the producer's record is the
+// CloudWatch Logs metadata line, '\n', then the log event's message
+// (wire.AppendCWLRecord). The envelope is parsed once into Event.Env, where
+// normalize reads it; the message is parsed with the log type's own
+// file_format. Event.Raw is left whole (dead letters keep the metadata) and
 // Doc.Meta.RecordStart/RecordEnd point at the message, so @message and _id
-// are made from the message only. Normalize reads the metadata back with
-// CWL(e).
+// are made from the message only.
 func (sc *scratch) decodeCWL(lt *schemas.LogType, e *stages.Event) error {
-	_, msg, off, err := split.ParseCWLRecord(e.Raw)
-	if err != nil {
+	env := sc.envelope(e)
+	if err := env.Parse(wire.ViaCWL, e.Raw); err != nil {
 		return fmt.Errorf("decode %s via_cwl (log type %s): %w: %w", lt.FileFormat, lt.Name, ErrRecord, err)
 	}
-	full := e.Raw
-	e.Raw = msg
+	full, off := e.Raw, env.Off
+	e.Raw = env.Message
 	sc.message = true
-	err = sc.decodeFormat(lt, e)
+	err := sc.decodeFormat(lt, e)
 	sc.message = false
 	e.Raw = full
 	m := &e.Doc.Meta
@@ -37,46 +37,31 @@ func (sc *scratch) decodeCWL(lt *schemas.LogType, e *stages.Event) error {
 	return err
 }
 
-// CWL returns the CloudWatch Logs metadata of a via_cwl event (owner →
-// cloud.account.id, LogGroup → @log_group, LogStream → @log_stream, ID →
-// the additional id of _id, Timestamp → cwl_timestamp, as es-loader) and
-// its message, Event.Raw[Doc.Meta.RecordStart:Doc.Meta.RecordEnd] after
-// decode. ok is false for events of other log types or malformed records.
-func CWL(e *stages.Event) (meta split.CWLMeta, message []byte, ok bool) {
-	m, msg, _, err := split.ParseCWLRecord(e.Raw)
-	if err != nil {
-		return m, nil, false
-	}
-	return m, msg, true
-}
-
-// ErrFirelens: a via_firelens record is not what split.KindFirelens makes.
-var ErrFirelens = split.ErrFirelens
-
 // errStderrIgnored is the Dropped reason of ignore_container_stderr.
 var errStderrIgnored = errors.New("log is container's stderr (ignore_container_stderr)")
 
-// decodeFirelens handles a via_firelens record (split.KindFirelens: the
-// container metadata line, '\n', the log). As es-loader: with
-// ignore_container_stderr, stderr records are dropped (counted, not
-// errors); the log is parsed with the log type's file_format; when that
-// fails on a stderr record, it is indexed un-normalised with the log as
-// error.message; a JSON log that does not parse (stdout or stderr) goes
-// through repairJSON (un-normalised with Python's error text unless the
-// \x repair saves it); a text log not matching log_pattern on
-// stdout fails (es-loader counts it as an error and drops it). The
-// metadata is added to the document as es-loader merges it
+// decodeFirelens handles a via_firelens record (the container metadata
+// line, '\n', the log: wire.AppendFirelensRecord), parsing the envelope once
+// into Event.Env. As es-loader: with ignore_container_stderr, stderr records
+// are dropped (counted, not errors); the log is parsed with the log type's
+// file_format; when that fails on a stderr record, it is indexed
+// un-normalised with the log as error.message; a JSON log that does not
+// parse (stdout or stderr) goes through repairJSON (un-normalised with
+// Python's error text unless the \x repair saves it); a text log not
+// matching log_pattern on stdout fails (es-loader counts it as an error and
+// drops it). The metadata is added to the document as es-loader merges it
 // (dict(logdict, **logmeta)): container_id, container_name,
 // container_source (from source), ecs_cluster, ecs_task_arn,
 // ecs_task_definition, and ec2_instance_id when set. Event.Raw is left
 // whole; Doc.Meta.RecordStart/RecordEnd point at the log (es-loader's
 // @message and _id are made from it; its additional id is
-// container_name). Normalize reads the metadata back with Firelens(e).
+// container_name).
 func (sc *scratch) decodeFirelens(lt *schemas.LogType, e *stages.Event) error {
-	meta, log, off, err := split.ParseFirelensRecord(e.Raw)
-	if err != nil {
+	env := sc.envelope(e)
+	if err := env.Parse(wire.ViaFirelens, e.Raw); err != nil {
 		return fmt.Errorf("decode via_firelens (log type %s): %w: %w", lt.Name, ErrRecord, err)
 	}
+	meta, log, off := &env.Firelens, env.Message, env.Off
 	stderr := meta.Source != nil && *meta.Source == "stderr"
 	if stderr && lt.IgnoreContainerStderr {
 		e.Status, e.Err = stages.Dropped, errStderrIgnored
@@ -85,12 +70,12 @@ func (sc *scratch) decodeFirelens(lt *schemas.LogType, e *stages.Event) error {
 	full := e.Raw
 	e.Raw = log
 	sc.message = true
-	err = sc.decodeFormat(lt, e)
+	err := sc.decodeFormat(lt, e)
 	sc.message = false
 	e.Raw = full
 	d := e.Doc
 	if err != nil {
-		if !stderr && !(lt.FileFormat == "json" || lt.FileFormat == "parquet") {
+		if !stderr && !lt.FileFormat.ParsesAsJSON() {
 			return err
 		}
 		d.Reset()
@@ -126,12 +111,4 @@ func (sc *scratch) decodeFirelens(lt *schemas.LogType, e *stages.Event) error {
 		d.SetString(root, "ec2_instance_id", *meta.EC2InstanceID)
 	}
 	return nil
-}
-
-// Firelens returns the container metadata of a via_firelens event and its
-// log (Event.Raw[Doc.Meta.RecordStart:Doc.Meta.RecordEnd] after decode);
-// ok is false for other events.
-func Firelens(e *stages.Event) (meta split.FirelensMeta, log []byte, ok bool) {
-	m, l, _, err := split.ParseFirelensRecord(e.Raw)
-	return m, l, err == nil
 }

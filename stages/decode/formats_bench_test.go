@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/siemstream/siemstream/producer/split"
+	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/stages"
 )
 
@@ -26,8 +26,8 @@ func FuzzDecodeFormats(f *testing.F) {
 		}
 	}
 	src := "stderr"
-	f.Add(string(split.AppendFirelensRecord(nil, split.FirelensMeta{Source: &src}, []byte("INFO x"))), uint8(4))
-	f.Add(string(split.AppendCWLRecord(nil, split.CWLMeta{ID: "1"}, []byte("INFO a"))), uint8(3))
+	f.Add(string(wire.AppendFirelensRecord(nil, wire.FirelensMeta{Source: &src}, []byte("INFO x"))), uint8(4))
+	f.Add(string(wire.AppendCWLRecord(nil, wire.CWLMeta{ID: "1"}, []byte("INFO a"))), uint8(3))
 	f.Add("CEF:0|a|b|c|d|e|f|k=v kLabel=L", uint8(0))
 	reg := registry(f, formatsINI)
 	types := []string{"t-cef", "t-xml", "t-winevt", "t-cwl-text", "t-firelens", "t-firelens-json", "t-cwl-json"}
@@ -53,7 +53,7 @@ func benchDecode(b *testing.B, lt string, recs []string) {
 	reg := registry(b, formatsINI)
 	src := &stages.Source{LogType: lt}
 	st := New(reg)
-	batch := &stages.Batch{}
+	batch := &stages.Batch{Arena: new(stages.Arena)} // as Chain.Process runs it
 	var size int
 	for i, r := range recs {
 		size += len(r)
@@ -65,6 +65,7 @@ func benchDecode(b *testing.B, lt string, recs []string) {
 		for i := range batch.Events {
 			batch.Events[i].Status = stages.Keep
 		}
+		batch.Arena.Reset()
 		if err := st.Process(context.Background(), batch); err != nil {
 			b.Fatal(err)
 		}
@@ -103,7 +104,7 @@ func BenchmarkDecodeXML(b *testing.B) {
 func BenchmarkDecodeCWLJSON(b *testing.B) {
 	var recs []string
 	for i := 0; i < 1000; i++ {
-		recs = append(recs, string(split.AppendCWLRecord(nil, split.CWLMeta{Owner: "123456789012", LogGroup: "/aws/lambda/f", LogStream: "2025/03/14/[$LATEST]abc", ID: fmt.Sprint(36120000 + i), Timestamp: "1741946400000"},
+		recs = append(recs, string(wire.AppendCWLRecord(nil, wire.CWLMeta{Owner: "123456789012", LogGroup: "/aws/lambda/f", LogStream: "2025/03/14/[$LATEST]abc", ID: fmt.Sprint(36120000 + i), Timestamp: "1741946400000"},
 			[]byte(fmt.Sprintf(`{"level":"INFO","msg":"request %d handled","path":"/api/v1/items"}`, i)))))
 	}
 	benchDecode(b, "t-cwl-json", recs)
@@ -113,7 +114,7 @@ func BenchmarkDecodeFirelens(b *testing.B) {
 	var recs []string
 	for i := 0; i < 1000; i++ {
 		id, name, source, cluster, arn, def := "c1", "/app", "stdout", "cl", "arn:aws:ecs:us-east-1:123456789012:task/cl/abc", "app:1"
-		recs = append(recs, string(split.AppendFirelensRecord(nil, split.FirelensMeta{ContainerID: &id, ContainerName: &name, Source: &source, ECSCluster: &cluster, ECSTaskARN: &arn, ECSTaskDefinition: &def},
+		recs = append(recs, string(wire.AppendFirelensRecord(nil, wire.FirelensMeta{ContainerID: &id, ContainerName: &name, Source: &source, ECSCluster: &cluster, ECSTaskARN: &arn, ECSTaskDefinition: &def},
 			[]byte(fmt.Sprintf("INFO request %d handled", i)))))
 	}
 	benchDecode(b, "t-firelens", recs)

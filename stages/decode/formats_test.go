@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/producer/split"
 	"github.com/siemstream/siemstream/stages"
 )
@@ -151,7 +152,7 @@ func TestDecodeGoldenFormats(t *testing.T) {
 func TestDecodeFormats(t *testing.T) {
 	reg := registry(t, formatsINI)
 	cwl := func(msg string) string {
-		return string(split.AppendCWLRecord(nil, split.CWLMeta{Owner: "123456789012", LogGroup: "/g", LogStream: "s", ID: "3612", Timestamp: "1700000000000"}, []byte(msg)))
+		return string(wire.AppendCWLRecord(nil, wire.CWLMeta{Owner: "123456789012", LogGroup: "/g", LogStream: "s", ID: "3612", Timestamp: "1700000000000"}, []byte(msg)))
 	}
 	fl := func(line string) string {
 		s, err := split.New(strings.NewReader(line), split.Format{Kind: split.KindFirelens}, split.Options{})
@@ -215,15 +216,16 @@ func TestDecodeFormats(t *testing.T) {
 
 func TestDecodeCWLMessageBounds(t *testing.T) {
 	reg := registry(t, formatsINI)
-	raw := string(split.AppendCWLRecord(nil, split.CWLMeta{Owner: "1", LogGroup: "g", LogStream: "s", ID: "9", Timestamp: "5"}, []byte("WARN x")))
+	raw := string(wire.AppendCWLRecord(nil, wire.CWLMeta{Owner: "1", LogGroup: "g", LogStream: "s", ID: "9", Timestamp: "5"}, []byte("WARN x")))
 	b := run(t, reg, &stages.Source{LogType: "t-cwl-text"}, raw)
 	e := &b.Events[0]
 	m := e.Doc.Meta
 	if got := string(e.Raw[m.RecordStart:m.RecordEnd]); got != "WARN x" {
 		t.Fatalf("message bounds %q", got)
 	}
-	meta, msg, ok := CWL(e)
-	if !ok || meta.LogGroup != "g" || meta.ID != "9" || string(meta.Timestamp) != "5" || string(msg) != "WARN x" {
-		t.Fatalf("CWL() = %+v %q %v", meta, msg, ok)
+	env := e.Env
+	if env.Via != wire.ViaCWL || string(env.CWL.LogGroup) != "g" || string(env.CWL.ID) != "9" || string(env.CWL.Timestamp) != "5" ||
+		string(env.Message) != "WARN x" || string(e.Raw[env.Off:]) != "WARN x" {
+		t.Fatalf("Event.Env = %+v", env)
 	}
 }

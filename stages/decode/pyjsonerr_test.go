@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/siemstream/siemstream/internal/doc"
-	"github.com/siemstream/siemstream/producer/split"
+	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/stages"
 )
 
@@ -124,7 +124,7 @@ func FuzzRepairJSON(f *testing.F) {
 	f.Add(`{"a":"日本\x3c`)
 	f.Add(`plain text`)
 	f.Fuzz(func(t *testing.T, msg string) {
-		rec := split.AppendCWLRecord(nil, split.CWLMeta{Owner: "123456789012", LogGroup: "/g", LogStream: "s", ID: "1", Timestamp: "1741950301000"}, []byte(msg))
+		rec := wire.AppendCWLRecord(nil, wire.CWLMeta{Owner: "123456789012", LogGroup: "/g", LogStream: "s", ID: "1", Timestamp: "1741950301000"}, []byte(msg))
 		b := run(t, reg, &stages.Source{LogType: "opensearch-audit"}, string(rec))
 		e := b.Events[0]
 		if e.Status == stages.Failed {

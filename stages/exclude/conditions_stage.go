@@ -13,8 +13,9 @@ import (
 	"github.com/siemstream/siemstream/stages"
 )
 
-// ConditionsConfig configures the Parameter Store conditions stage. The zero
-// ConditionsConfig (with no ParamLoader) is a pass-through stage.
+// ConditionsConfig configures the Parameter Store conditions stage (its
+// ParamLoader, in ConditionsDeps, is required: without conditions the stage
+// is left out of the chain).
 type ConditionsConfig struct {
 	// ReloadInterval is how often Run re-reads the parameters. Zero means
 	// DefaultReloadInterval.
@@ -47,10 +48,10 @@ func (c ConditionsConfig) Validate() error {
 
 // ConditionsDeps are the conditions stage's collaborators.
 type ConditionsDeps struct {
-	// Logger; nil means slog.Default().
-	Logger *slog.Logger
+	stages.Deps
 	// Params fetches the parameters (ssmparam.New for Parameter Store,
-	// StaticParams for tests). nil: pass-through.
+	// StaticParams for tests). Required: without conditions the stage is
+	// left out of the chain.
 	Params ParamLoader
 }
 
@@ -65,7 +66,7 @@ type Conditions struct {
 	errLog counters // rate limit for expression error logs, per log type
 }
 
-var _ stages.Stage = (*Conditions)(nil)
+var _ stages.Reloader = (*Conditions)(nil)
 
 // NewConditions builds the conditions stage. It does no I/O: call Check once
 // at start-up and run Run to follow parameter changes.
@@ -82,14 +83,12 @@ func NewConditions(cfg ConditionsConfig, deps ConditionsDeps) (*Conditions, erro
 	if cfg.CountSampleEvery == 0 {
 		cfg.CountSampleEvery = DefaultCountSampleEvery
 	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.Default()
+	if deps.Params == nil {
+		return nil, errors.New("exclude conditions: no parameter loader")
 	}
+	log := deps.Log()
 	c := &Conditions{cfg: cfg, log: log}
-	if deps.Params != nil {
-		c.holder = reload.New[ConditionSet]("exclude_conditions", &paramSource{loader: deps.Params, log: log}, cfg.ReloadInterval, log)
-	}
+	c.holder = reload.New[ConditionSet]("exclude_conditions", &paramSource{loader: deps.Params, log: log}, cfg.ReloadInterval, log)
 	return c, nil
 }
 
@@ -97,28 +96,13 @@ func NewConditions(cfg ConditionsConfig, deps ConditionsDeps) (*Conditions, erro
 func (c *Conditions) Name() string { return "exclude_conditions" }
 
 // Check re-reads the parameters now (see reload.Holder.Check).
-func (c *Conditions) Check(ctx context.Context) (bool, error) {
-	if c.holder == nil {
-		return false, nil
-	}
-	return c.holder.Check(ctx)
-}
+func (c *Conditions) Check(ctx context.Context) (bool, error) { return c.holder.Check(ctx) }
 
 // Run follows parameter changes until ctx is done.
-func (c *Conditions) Run(ctx context.Context) error {
-	if c.holder == nil {
-		return nil
-	}
-	return c.holder.Run(ctx)
-}
+func (c *Conditions) Run(ctx context.Context) error { return c.holder.Run(ctx) }
 
-// Status reports the holder (zero without a loader).
-func (c *Conditions) Status() reload.Status {
-	if c.holder == nil {
-		return reload.Status{}
-	}
-	return c.holder.Status()
-}
+// Status reports the holder.
+func (c *Conditions) Status() reload.Status { return c.holder.Status() }
 
 // Stats returns CountedLogCount and ExcludedLogCount per log type.
 func (c *Conditions) Stats() map[string]Counts { return c.stats.snapshot() }
@@ -126,9 +110,6 @@ func (c *Conditions) Stats() map[string]Counts { return c.stats.snapshot() }
 // Process implements stages.Stage. Only events of log types that have
 // conditions are converted for JMESPath.
 func (c *Conditions) Process(ctx context.Context, b *stages.Batch) error {
-	if c.holder == nil {
-		return nil
-	}
 	set := c.holder.Load()
 	if set.Len() == 0 {
 		return nil

@@ -31,8 +31,8 @@
 // ssmparam; the conditions are re-read every ReloadInterval.
 //
 // Dropped events get Status stages.Dropped and an Err wrapping ErrExcluded;
-// Stats reports ExcludedLogCount and CountedLogCount per log type. Both
-// stages are pass-through with a zero config. es-loader's s3_key_ignored is
+// Stats reports ExcludedLogCount and CountedLogCount per log type. A stage
+// that is not configured is left out of the chain. es-loader's s3_key_ignored is
 // applied at log type detection (package schemas), not here.
 //
 // Deliberate differences from es-loader:

@@ -290,7 +290,7 @@ func readIDs(t testing.TB, name string) []string {
 // identical except evt-07, whose second resources element matches — es-loader
 // only looks at the first element of a list (its defect 8), we drop it.
 func TestParityPatterns(t *testing.T) {
-	s, err := New(Config{CSV: filepath.Join(testdata, "exclude.csv"), OwnLogs: true}, Deps{Logger: quiet()})
+	s, err := New(Config{CSV: filepath.Join(testdata, "exclude.csv"), OwnLogs: true}, stages.Deps{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func TestParityPatterns(t *testing.T) {
 		}
 	}
 	// built-in rules alone: es-loader's run without a CSV
-	s2, _ := New(DefaultConfig(), Deps{})
+	s2, _ := New(DefaultConfig(), stages.Deps{})
 	b2 := cloudTrailBatch(t)
 	_ = s2.Process(context.Background(), b2)
 	wantAll := readESLIDs(t)
@@ -424,7 +424,7 @@ func TestParityConditions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewConditions(ConditionsConfig{}, ConditionsDeps{Logger: quiet(), Params: params})
+	c, err := NewConditions(ConditionsConfig{}, ConditionsDeps{Deps: stages.Deps{Logger: quiet()}, Params: params})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +458,7 @@ func (m *mutableParams) Parameters(context.Context) ([]Parameter, error) {
 
 func TestConditionsReload(t *testing.T) {
 	mp := &mutableParams{ps: []Parameter{{Name: "t/x", Value: `{"action":"EXCLUDE","expression":"drop"}`}}}
-	c, _ := NewConditions(DefaultConditionsConfig(), ConditionsDeps{Logger: quiet(), Params: mp})
+	c, _ := NewConditions(DefaultConditionsConfig(), ConditionsDeps{Deps: stages.Deps{Logger: quiet()}, Params: mp})
 	ctx := context.Background()
 	run := func() stages.Status {
 		b := &stages.Batch{Events: []stages.Event{{Src: &stages.Source{LogType: "t"}, Doc: parseRecord(t, `{"drop":true,"keep":true}`)}}}
@@ -494,7 +494,7 @@ func TestCSVReload(t *testing.T) {
 		mt := time.Now().Add(-age)
 		_ = os.Chtimes(p, mt, mt)
 	}
-	s, err := New(Config{CSV: p}, Deps{Logger: quiet()})
+	s, err := New(Config{CSV: p}, stages.Deps{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,16 +527,15 @@ func TestCSVReload(t *testing.T) {
 }
 
 func TestZeroConfigPassThrough(t *testing.T) {
-	s, err := New(Config{}, Deps{})
+	s, err := New(Config{}, stages.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewConditions(ConditionsConfig{}, ConditionsDeps{})
-	if err != nil {
-		t.Fatal(err)
+	if _, err := NewConditions(ConditionsConfig{}, ConditionsDeps{}); err == nil {
+		t.Fatal("conditions without a parameter loader accepted")
 	}
 	b := cloudTrailBatch(t)
-	for _, st := range []stages.Stage{s, c} {
+	for _, st := range []stages.Stage{s} {
 		if err := st.Process(context.Background(), b); err != nil {
 			t.Fatal(err)
 		}
@@ -549,7 +548,7 @@ func TestZeroConfigPassThrough(t *testing.T) {
 	if err := (Config{CSV: "gs://x"}).Validate(); err == nil {
 		t.Error("bad location accepted")
 	}
-	if _, err := New(Config{CSV: "s3://b/k.csv"}, Deps{}); err == nil {
+	if _, err := New(Config{CSV: "s3://b/k.csv"}, stages.Deps{}); err == nil {
 		t.Error("s3 without opener accepted")
 	}
 }
@@ -577,7 +576,7 @@ func BenchmarkExcludePatterns(b *testing.B) {
 func BenchmarkExcludeConditions(b *testing.B) {
 	params := StaticParams{{Name: "cloudtrail/a", Value: `{"action":"COUNT","expression":"event.action == 'ConsoleLogin'"}`},
 		{Name: "cloudtrail/b", Value: `{"action":"EXCLUDE","expression":"source.ip == '10.0.0.1' && event.outcome == 'failure'"}`}}
-	c, _ := NewConditions(ConditionsConfig{}, ConditionsDeps{Logger: quiet(), Params: params})
+	c, _ := NewConditions(ConditionsConfig{}, ConditionsDeps{Deps: stages.Deps{Logger: quiet()}, Params: params})
 	_, _ = c.Check(context.Background())
 	docs := eslDocs(b)
 	src := &stages.Source{LogType: "cloudtrail"}

@@ -25,7 +25,7 @@ const (
 
 // Config configures the pattern stage (es-loader's exclude_log_patterns.csv
 // and built-in own-log patterns, matched on the raw parsed record). The zero
-// Config is a pass-through stage.
+// Config matches nothing; internal/pipeline leaves the stage out then.
 type Config struct {
 	// CSV is exclude_log_patterns.csv: a local file or s3://bucket/key. ""
 	// means no CSV rules. A missing file means no CSV rules (it is polled);
@@ -64,28 +64,22 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Deps are the pattern stage's collaborators.
-type Deps struct {
-	// Logger; nil means slog.Default().
-	Logger *slog.Logger
-	// S3 opens s3:// locations; needed only when CSV is one.
-	S3 reload.S3Opener
-}
-
 // Stage drops raw records that match an exclusion pattern. It runs after
 // decode and before normalize (Event.Doc holds the parsed raw record).
 type Stage struct {
-	own    *Patterns
-	holder *reload.Holder[Patterns] // nil: no CSV
+	own *Patterns
+	// holder has the CSV rules; without a CSV its source is always empty
+	// (no rules) and the pipeline does not run it.
+	holder *reload.Holder[Patterns]
 	log    *slog.Logger
 	stats  counters
 }
 
-var _ stages.Stage = (*Stage)(nil)
+var _ stages.Reloader = (*Stage)(nil)
 
 // New builds the pattern stage. It does no I/O: call Check once at start-up
 // (to load the CSV before the first batch) and run Run to follow changes.
-func New(cfg Config, deps Deps) (*Stage, error) {
+func New(cfg Config, deps stages.Deps) (*Stage, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("exclude: %w", err)
 	}
@@ -95,22 +89,20 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 	if cfg.OwnUserAgent == "" {
 		cfg.OwnUserAgent = DefaultOwnUserAgent
 	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := deps.Log()
 	s := &Stage{log: log}
 	if cfg.OwnLogs {
 		s.own = NewPatterns(OwnLogRules(cfg.OwnUserAgent))
 	}
+	var src reload.Source[Patterns] = noCSV{}
 	if cfg.CSV != "" {
 		store, key, err := reload.OpenFile(cfg.CSV, deps.S3)
 		if err != nil {
 			return nil, fmt.Errorf("exclude: csv: %w", err)
 		}
-		s.holder = reload.New[Patterns]("exclude_log_patterns", &csvSource{store: store, key: key, known: cfg.KnownLogTypes, log: log},
-			cfg.ReloadInterval, log)
+		src = &csvSource{store: store, key: key, known: cfg.KnownLogTypes, log: log}
 	}
+	s.holder = reload.New[Patterns]("exclude_log_patterns", src, cfg.ReloadInterval, log)
 	return s, nil
 }
 
@@ -118,38 +110,20 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 func (s *Stage) Name() string { return "exclude" }
 
 // Check loads the CSV now if it changed (see reload.Holder.Check).
-func (s *Stage) Check(ctx context.Context) (bool, error) {
-	if s.holder == nil {
-		return false, nil
-	}
-	return s.holder.Check(ctx)
-}
+func (s *Stage) Check(ctx context.Context) (bool, error) { return s.holder.Check(ctx) }
 
-// Run follows CSV changes until ctx is done (returns at once without a CSV).
-func (s *Stage) Run(ctx context.Context) error {
-	if s.holder == nil {
-		return nil
-	}
-	return s.holder.Run(ctx)
-}
+// Run follows CSV changes until ctx is done.
+func (s *Stage) Run(ctx context.Context) error { return s.holder.Run(ctx) }
 
-// Status reports the CSV holder (zero without a CSV).
-func (s *Stage) Status() reload.Status {
-	if s.holder == nil {
-		return reload.Status{}
-	}
-	return s.holder.Status()
-}
+// Status reports the CSV holder.
+func (s *Stage) Status() reload.Status { return s.holder.Status() }
 
 // Stats returns the counters per log type.
 func (s *Stage) Stats() map[string]Counts { return s.stats.snapshot() }
 
 // Process implements stages.Stage.
 func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
-	var csv *Patterns
-	if s.holder != nil {
-		csv = s.holder.Load()
-	}
+	csv := s.holder.Load()
 	if s.own.Len() == 0 && csv.Len() == 0 {
 		return nil
 	}
@@ -178,6 +152,13 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	}
 	return ctx.Err()
 }
+
+// noCSV is the source of a stage without a CSV: always empty, so the
+// holder never loads anything.
+type noCSV struct{}
+
+func (noCSV) Version(context.Context) (string, error) { return "", reload.ErrEmpty }
+func (noCSV) Load(context.Context) (*Patterns, error) { return nil, reload.ErrEmpty }
 
 // csvSource loads exclude_log_patterns.csv for the holder.
 type csvSource struct {

@@ -3,7 +3,6 @@ package geoip
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -24,12 +23,13 @@ var (
 	ASNKeys  = []string{"GeoLite2/GeoLite2-ASN.mmdb", "GeoLite2-ASN.mmdb"}
 )
 
-// Config configures the GeoIP stage. The zero Config is a pass-through stage.
+// Config configures the GeoIP stage. Source is required: without GeoIP the
+// stage is left out of the chain.
 type Config struct {
 	// Source is where the databases are: a local directory or
 	// s3://bucket/prefix holding GeoLite2/GeoLite2-City.mmdb and
 	// GeoLite2/GeoLite2-ASN.mmdb (es-loader's GEOIP_BUCKET layout) or the two
-	// files directly. Either may be missing. "" disables the stage.
+	// files directly. Either may be missing.
 	Source string `json:"source" yaml:"source"`
 	// Entities maps a log type to the objects whose "<entity>.ip" is looked up,
 	// i.e. the log type's `geoip` setting ("source destination" →
@@ -49,7 +49,7 @@ type Config struct {
 	SkipVerify bool `json:"skip_verify" yaml:"skip_verify"`
 }
 
-// DefaultConfig returns the documented defaults (no source: pass-through).
+// DefaultConfig returns the documented defaults (Source is still to set).
 func DefaultConfig() Config {
 	return Config{ReloadInterval: DefaultReloadInterval, CacheSize: DefaultCacheSize, MaxFileSize: DefaultMaxFileSize}
 }
@@ -57,10 +57,10 @@ func DefaultConfig() Config {
 // Validate checks the fields.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Source != "" {
-		if _, err := reload.ParseLocation(c.Source); err != nil {
-			errs = append(errs, fmt.Errorf("source: %w", err))
-		}
+	if c.Source == "" {
+		errs = append(errs, errors.New("source: required (leave the stage out of the chain instead)"))
+	} else if _, err := reload.ParseLocation(c.Source); err != nil {
+		errs = append(errs, fmt.Errorf("source: %w", err))
 	}
 	if c.ReloadInterval < 0 {
 		errs = append(errs, errors.New("reload_interval: must not be negative"))
@@ -89,12 +89,4 @@ func (c Config) withDefaults() Config {
 		c.MaxFileSize = DefaultMaxFileSize
 	}
 	return c
-}
-
-// Deps are the stage's collaborators.
-type Deps struct {
-	// Logger receives reload messages; nil means slog.Default().
-	Logger *slog.Logger
-	// S3 opens s3:// sources; needed only when Source is one.
-	S3 reload.S3Opener
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,7 +226,7 @@ func TestStageReload(t *testing.T) {
 	cityPath := filepath.Join(dir, "GeoLite2", "GeoLite2-City.mmdb")
 	t0 := time.Now().Add(-time.Hour)
 	writeFile(t, cityPath, cityDB(t, ""), t0)
-	s, err := New(Config{Source: dir, Entities: map[string][]string{"x": {"source"}}}, Deps{Logger: quiet()})
+	s, err := New(Config{Source: dir, Entities: map[string][]string{"x": {"source"}}}, stages.Deps{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,20 +271,11 @@ func TestStageReload(t *testing.T) {
 	}
 }
 
-func TestZeroConfigPassThrough(t *testing.T) {
-	s, err := New(Config{}, Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := batch(t, "vpcflowlogs", `{"source":{"ip":"81.2.69.142"}}`)
-	if err := s.Process(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-	if out, _ := b.Events[0].Doc.Encode(); string(out) != `{"source":{"ip":"81.2.69.142"}}` {
-		t.Fatalf("changed: %s", out)
-	}
-	if err := s.Run(context.Background()); err != nil {
-		t.Fatal(err)
+// TestNoSourceRefused: a stage without databases is left out of the
+// chain, so the constructor refuses it rather than building a pass-through.
+func TestNoSourceRefused(t *testing.T) {
+	if _, err := New(Config{}, stages.Deps{}); err == nil || !strings.Contains(err.Error(), "source: required") {
+		t.Fatalf("no source accepted: %v", err)
 	}
 	if err := (Config{Source: "ftp://x", ReloadInterval: -1}).Validate(); err == nil {
 		t.Fatal("bad config accepted")
@@ -310,7 +302,7 @@ func TestGolden(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "GeoLite2", "GeoLite2-City.mmdb"), cityDB(t, ""), time.Now())
 	writeFile(t, filepath.Join(dir, "GeoLite2", "GeoLite2-ASN.mmdb"), asnDB(t), time.Now())
-	s, err := New(Config{Source: dir, Entities: map[string][]string{"test": {"source", "destination", "client", "server"}}}, Deps{Logger: quiet()})
+	s, err := New(Config{Source: dir, Entities: map[string][]string{"test": {"source", "destination", "client", "server"}}}, stages.Deps{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +388,7 @@ func BenchmarkGeoIPStage(b *testing.B) {
 	dir := b.TempDir()
 	writeFile(b, filepath.Join(dir, "GeoLite2-City.mmdb"), cityDB(b, ""), time.Now())
 	writeFile(b, filepath.Join(dir, "GeoLite2-ASN.mmdb"), asnDB(b), time.Now())
-	s, err := New(Config{Source: dir, Entities: map[string][]string{"t": {"source", "destination"}}}, Deps{Logger: quiet()})
+	s, err := New(Config{Source: dir, Entities: map[string][]string{"t": {"source", "destination"}}}, stages.Deps{Logger: quiet()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -21,18 +21,18 @@ type entity struct {
 
 // Stage enriches "<entity>.ip" with "<entity>.geo" and "<entity>.as".
 type Stage struct {
-	holder   *reload.Holder[DB] // nil: pass-through
+	holder   *reload.Holder[DB]
 	entities map[string][]entity
 	// lookups and matches count IP addresses looked up and found, added
 	// once per batch (metrics).
 	lookups, matches atomic.Uint64
 }
 
-var _ stages.Stage = (*Stage)(nil)
+var _ stages.Reloader = (*Stage)(nil)
 
 // New builds the stage. It does no I/O: call Check once at start-up to load
 // the databases before the first batch, and Run to follow updates.
-func New(cfg Config, deps Deps) (*Stage, error) {
+func New(cfg Config, deps stages.Deps) (*Stage, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("geoip: %w", err)
 	}
@@ -43,14 +43,11 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 			s.entities[lt] = append(s.entities[lt], entity{obj: doc.ParsePath(n), ip: doc.ParsePath(n + ".ip")})
 		}
 	}
-	if cfg.Source == "" {
-		return s, nil
-	}
 	store, err := reload.OpenDir(cfg.Source, deps.S3)
 	if err != nil {
 		return nil, fmt.Errorf("geoip: %w", err)
 	}
-	s.holder = reload.New[DB]("geoip", &source{store: store, cfg: cfg}, cfg.ReloadInterval, deps.Logger)
+	s.holder = reload.New[DB]("geoip", &source{store: store, cfg: cfg}, cfg.ReloadInterval, deps.Log())
 	return s, nil
 }
 
@@ -58,37 +55,16 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 func (s *Stage) Name() string { return "geoip" }
 
 // Check loads the databases now if they changed (reload.Holder.Check).
-func (s *Stage) Check(ctx context.Context) (bool, error) {
-	if s.holder == nil {
-		return false, nil
-	}
-	return s.holder.Check(ctx)
-}
+func (s *Stage) Check(ctx context.Context) (bool, error) { return s.holder.Check(ctx) }
 
-// Run follows database updates until ctx is done (returns at once when the
-// stage is pass-through).
-func (s *Stage) Run(ctx context.Context) error {
-	if s.holder == nil {
-		return nil
-	}
-	return s.holder.Run(ctx)
-}
+// Run follows database updates until ctx is done.
+func (s *Stage) Run(ctx context.Context) error { return s.holder.Run(ctx) }
 
-// Status reports the holder (zero when pass-through).
-func (s *Stage) Status() reload.Status {
-	if s.holder == nil {
-		return reload.Status{}
-	}
-	return s.holder.Status()
-}
+// Status reports the holder.
+func (s *Stage) Status() reload.Status { return s.holder.Status() }
 
 // DB returns the databases in use (nil before the first load).
-func (s *Stage) DB() *DB {
-	if s.holder == nil {
-		return nil
-	}
-	return s.holder.Load()
-}
+func (s *Stage) DB() *DB { return s.holder.Load() }
 
 // Process implements stages.Stage.
 func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {

@@ -3,7 +3,6 @@ package ioc
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/siemstream/siemstream/internal/reload"
@@ -26,11 +25,12 @@ type Fields struct {
 	Domain []string `json:"ioc_domain" yaml:"ioc_domain"`
 }
 
-// Config configures the IoC stage. The zero Config is a pass-through stage.
+// Config configures the IoC stage. Source is required: without threat intel
+// the stage is left out of the chain.
 type Config struct {
 	// Source is a local directory or s3://bucket/prefix holding es-loader's
 	// layout IOC/TXT/<provider>/* and IOC/STIX2/<provider>/* (or TXT/ and
-	// STIX2/ directly). "" disables the stage.
+	// STIX2/ directly).
 	Source string `json:"source" yaml:"source"`
 	// LogTypes maps a log type to its looked-up fields. A log type not listed
 	// is passed through.
@@ -51,7 +51,7 @@ type Config struct {
 	MaxFileSize int64 `json:"max_file_size" yaml:"max_file_size"`
 }
 
-// DefaultConfig returns the documented defaults (no source: pass-through).
+// DefaultConfig returns the documented defaults (Source is still to set).
 func DefaultConfig() Config {
 	return Config{ReloadInterval: DefaultReloadInterval, MaxFiles: DefaultMaxFiles, MaxFileSize: DefaultMaxFileSize}
 }
@@ -59,10 +59,10 @@ func DefaultConfig() Config {
 // Validate checks the fields.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Source != "" {
-		if _, err := reload.ParseLocation(c.Source); err != nil {
-			errs = append(errs, fmt.Errorf("source: %w", err))
-		}
+	if c.Source == "" {
+		errs = append(errs, errors.New("source: required (leave the stage out of the chain instead)"))
+	} else if _, err := reload.ParseLocation(c.Source); err != nil {
+		errs = append(errs, fmt.Errorf("source: %w", err))
 	}
 	if c.ReloadInterval < 0 {
 		errs = append(errs, errors.New("reload_interval: must not be negative"))
@@ -94,12 +94,4 @@ func (c Config) withDefaults() Config {
 		c.MaxFileSize = DefaultMaxFileSize
 	}
 	return c
-}
-
-// Deps are the stage's collaborators.
-type Deps struct {
-	// Logger receives reload messages; nil means slog.Default().
-	Logger *slog.Logger
-	// S3 opens s3:// sources; needed only when Source is one.
-	S3 reload.S3Opener
 }

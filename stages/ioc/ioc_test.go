@@ -336,7 +336,7 @@ func TestGolden(t *testing.T) {
 		"vpcflowlogs":     {IP: []string{"source.ip", "destination.ip", "related.ip"}},
 		"route53resolver": {IP: []string{"dns.answers.data"}, Domain: []string{"dns.question.name"}},
 	}}
-	s, err := New(cfg, Deps{Logger: quiet()})
+	s, err := New(cfg, stages.Deps{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,17 +434,11 @@ func TestReload(t *testing.T) {
 	}
 }
 
-func TestZeroConfigPassThrough(t *testing.T) {
-	s, err := New(Config{}, Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := batch(t, "vpcflowlogs", `{"source":{"ip":"172.104.242.173"}}`)
-	if err := s.Process(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-	if out, _ := b.Events[0].Doc.Encode(); string(out) != `{"source":{"ip":"172.104.242.173"}}` {
-		t.Fatalf("changed: %s", out)
+// TestNoSourceRefused: a stage without feeds is left out of the chain, so
+// the constructor refuses it rather than building a pass-through.
+func TestNoSourceRefused(t *testing.T) {
+	if _, err := New(Config{}, stages.Deps{}); err == nil || !strings.Contains(err.Error(), "source: required") {
+		t.Fatalf("no source accepted: %v", err)
 	}
 }
 
@@ -535,7 +529,10 @@ func BenchmarkIoCMatchIP1M(b *testing.B) {
 
 func BenchmarkIoCStage1M(b *testing.B) {
 	db, _, _ := load1M(b)
-	s, _ := New(Config{LogTypes: map[string]Fields{"t": {IP: []string{"source.ip", "destination.ip", "related.ip"}}}}, Deps{})
+	s, err := New(Config{Source: b.TempDir(), LogTypes: map[string]Fields{"t": {IP: []string{"source.ip", "destination.ip", "related.ip"}}}}, stages.Deps{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	s.holder = reload.New[DB]("ioc", reload.Funcs[DB]{}, time.Hour, quiet())
 	s.holder.Set(db, "bench")
 	raw := []byte(`{"source":{"ip":"52.95.110.1"},"destination":{"ip":"203.0.114.7"},"related":{"ip":["52.95.110.1","203.0.114.7"]}}`)
@@ -569,7 +566,7 @@ func TestParityWithESLoader(t *testing.T) {
 		writeFeed(t, root, k, string(data), mt)
 		mt = mt.Add(time.Minute)
 	}
-	s, err := New(Config{Source: root, LogTypes: map[string]Fields{"vpcflowlogs": {IP: []string{"source.ip", "destination.ip", "related.ip"}}}}, Deps{Logger: quiet()})
+	s, err := New(Config{Source: root, LogTypes: map[string]Fields{"vpcflowlogs": {IP: []string{"source.ip", "destination.ip", "related.ip"}}}}, stages.Deps{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

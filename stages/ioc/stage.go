@@ -3,7 +3,6 @@ package ioc
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -25,18 +24,18 @@ type logTypeFields struct {
 // Stage looks up the configured fields in the IoC index and writes
 // threat.enrichments and threat.matched.
 type Stage struct {
-	holder  *reload.Holder[DB] // nil: pass-through
+	holder  *reload.Holder[DB]
 	fields  map[string]logTypeFields
 	matched atomic.Uint64
 	looked  atomic.Uint64 // documents with a value to look up (metrics)
 	pool    sync.Pool     // *scratch
 }
 
-var _ stages.Stage = (*Stage)(nil)
+var _ stages.Reloader = (*Stage)(nil)
 
 // New builds the stage. It does no I/O: call Check once at start-up to build
 // the index before the first batch, and Run to follow feed changes.
-func New(cfg Config, deps Deps) (*Stage, error) {
+func New(cfg Config, deps stages.Deps) (*Stage, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ioc: %w", err)
 	}
@@ -53,17 +52,11 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 		}
 		s.fields[lt] = lf
 	}
-	if cfg.Source == "" {
-		return s, nil
-	}
 	store, err := reload.OpenDir(cfg.Source, deps.S3)
 	if err != nil {
 		return nil, fmt.Errorf("ioc: %w", err)
 	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := deps.Log()
 	s.holder = reload.New[DB]("ioc", &source{store: store, cfg: cfg, log: log}, cfg.ReloadInterval, log)
 	return s, nil
 }
@@ -72,37 +65,16 @@ func New(cfg Config, deps Deps) (*Stage, error) {
 func (s *Stage) Name() string { return "ioc" }
 
 // Check rebuilds the index now if the feeds changed (reload.Holder.Check).
-func (s *Stage) Check(ctx context.Context) (bool, error) {
-	if s.holder == nil {
-		return false, nil
-	}
-	return s.holder.Check(ctx)
-}
+func (s *Stage) Check(ctx context.Context) (bool, error) { return s.holder.Check(ctx) }
 
-// Run follows feed changes until ctx is done (returns at once when the
-// stage is pass-through).
-func (s *Stage) Run(ctx context.Context) error {
-	if s.holder == nil {
-		return nil
-	}
-	return s.holder.Run(ctx)
-}
+// Run follows feed changes until ctx is done.
+func (s *Stage) Run(ctx context.Context) error { return s.holder.Run(ctx) }
 
-// Status reports the holder (zero when pass-through).
-func (s *Stage) Status() reload.Status {
-	if s.holder == nil {
-		return reload.Status{}
-	}
-	return s.holder.Status()
-}
+// Status reports the holder.
+func (s *Stage) Status() reload.Status { return s.holder.Status() }
 
 // DB returns the index in use (nil before the first load).
-func (s *Stage) DB() *DB {
-	if s.holder == nil {
-		return nil
-	}
-	return s.holder.Load()
-}
+func (s *Stage) DB() *DB { return s.holder.Load() }
 
 // Matched is the number of documents that got threat.* so far.
 func (s *Stage) Matched() uint64 { return s.matched.Load() }

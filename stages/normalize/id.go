@@ -1,0 +1,68 @@
+package normalize
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/schemas"
+	"github.com/siemstream/siemstream/stages"
+)
+
+// docID is es-loader's _id before the transform and the suffix, also set as
+// @id: the md5 of @message, the S3 key and the additional id for a record
+// indexed un-normalised; the doc_id field when the type names one; else the
+// md5 of @message and the additional id.
+func (sc *scratch) docID(lt *schemas.LogType, e *stages.Event, additional string, skip bool) (string, error) {
+	d := e.Doc
+	root := d.Root()
+	var id string
+	switch {
+	case skip:
+		sc.buf = append(append(sc.buf[:0], sc.msg...), e.Src.Key...)
+		if additional == "" {
+			sc.buf = append(sc.buf, "None"...)
+		} else {
+			sc.buf = append(sc.buf, additional...)
+		}
+		id = md5hex(sc.buf)
+		if d.Meta.ErrorMessage != "" {
+			errObj := d.SetObject(root, "error")
+			d.SetString(errObj, "message", d.Meta.ErrorMessage)
+		}
+		d.SetString(root, "@id", id)
+	case lt.DocID != "":
+		n := d.Child(root, lt.DocID)
+		if n == doc.Nil {
+			return "", fmt.Errorf("normalize %s: %w: field %q is missing", lt.Name, ErrDocID, lt.DocID)
+		}
+		switch d.Kind(n) {
+		case doc.String, doc.Number, doc.True, doc.False:
+		default:
+			return "", fmt.Errorf("normalize %s: %w: field %q is %s", lt.Name, ErrDocID, lt.DocID, d.Kind(n))
+		}
+		sc.buf = d.AppendPyStr(sc.buf[:0], n)
+		if len(sc.buf) == 0 {
+			return "", fmt.Errorf("normalize %s: %w: field %q is empty", lt.Name, ErrDocID, lt.DocID)
+		}
+		id = string(sc.buf)
+		d.SetCopy(root, "@id", n)
+	default:
+		if additional != "" {
+			sc.buf = append(append(sc.buf[:0], sc.msg...), additional...)
+			id = md5hex(sc.buf)
+		} else {
+			id = md5hex(sc.msg)
+		}
+		d.SetString(root, "@id", id)
+	}
+	return id, nil
+}
+
+func md5hex(b []byte) string {
+	sum := md5.Sum(b)
+	var out [32]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
+}

@@ -259,7 +259,7 @@ start_kinesalite() {
       const server = require(dir)({createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100000});
       server.listen(Number(port), host, () => console.log("kinesalite listening on %s:%s", host, port));
       for (const s of ["SIGTERM", "SIGINT"]) process.on(s, () => process.exit(0));
-      // shardLimit: AWS's per-account default (500, 100 in kinesalite) is an
+      // shardLimit: the per-account shard quota of AWS (100 in kinesalite) is an
       // account quota, not a behaviour under test; the test suite creates a
       // stream per test on one long-lived emulator, so it must not run out.
       // kinesalite throws from a request error handler when a client drops a

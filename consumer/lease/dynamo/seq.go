@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"cmp"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -31,30 +30,11 @@ func isSentinel(s string) bool {
 // record of it has been checkpointed yet).
 func isInitial(s string) bool { return s == TrimHorizon || s == Latest || s == AtTimestamp }
 
-// validSeq reports whether s is a sequence number: decimal digits only.
-// Real Kinesis uses 56 digits, moto "1", "2", ...
-func validSeq(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+// validSeq and compareSeq are the lease package's rules (one definition for
+// every coordinator and for replay).
+func validSeq(s string) bool { return lease.IsSequenceNumber(s) }
 
-// compareSeq compares two valid sequence numbers as unsigned integers of any
-// size: fewer significant digits is smaller; equal lengths compare
-// lexically.
-func compareSeq(a, b string) int {
-	a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
-	if c := cmp.Compare(len(a), len(b)); c != 0 {
-		return c
-	}
-	return strings.Compare(a, b)
-}
+func compareSeq(a, b string) int { return lease.CompareSequenceNumbers(a, b) }
 
 // comparePos orders two positions whose seq fields are both valid sequence
 // numbers.

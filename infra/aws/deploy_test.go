@@ -157,6 +157,9 @@ func TestDeployMoto(t *testing.T) {
 		"EnrichmentBucket":   stack + "-geo",
 		"ExcludeCsvS3Uri":    "s3://" + stack + "-geo/exclude_log_patterns.csv",
 		"AlarmEmail":         "siem-ops@example.com",
+		// A cross-account source, so the producer's conditional
+		// sts:AssumeRole statement exists and is checked like the others.
+		"AssumeRoleArns": "arn:aws:iam::111122223333:role/siem-log-archive-reader",
 	}
 	args := []string{"cloudformation", "create-stack", "--stack-name", stack, "--template-body", string(body),
 		"--capabilities", "CAPABILITY_IAM", "--parameters"}

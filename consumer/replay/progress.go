@@ -137,35 +137,43 @@ func (r *Replay) logProgress(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		c := r.Counters()
-		for _, p := range c.Shard {
-			s := r.shards[p.ShardID]
-			s.mu.Lock()
-			skip := p.Records == 0 || s.reported
-			s.reported = p.Done
-			s.mu.Unlock()
-			if skip {
-				continue
-			}
-			ev := r.log.Info().Str("shard", p.ShardID).Bool("done", p.Done).Int64("records", p.Records).Int64("bytes", p.Bytes).
-				Float64("percent", float64(int(p.Percent*10))/10).Bool("exact", p.Exact)
-			if p.RecordsTotal > 0 {
-				ev = ev.Int64("records_total", p.RecordsTotal).Int64("bytes_total", p.BytesTotal)
-			}
-			if p.ETA >= 0 {
-				ev = ev.Float64("eta_seconds", p.ETA.Round(time.Second).Seconds())
-			}
-			if !p.Reached.IsZero() {
-				ev = ev.Time("reached", p.Reached)
-			}
-			ev.Msg("replay shard progress")
-		}
-		ev := r.log.Info().Int("shards_done", c.ShardsDone).Int("shards", c.Shards).Int64("records", c.Records).Int64("bytes", c.Bytes).
-			Int64("events", c.Events).Int64("delivered", c.Delivered).Int64("excluded", c.Excluded).Int64("failed", c.Failed).
-			Int64("rejected", c.Rejected).Int64("overwritten", c.Overwritten)
-		if c.ETA >= 0 {
-			ev = ev.Float64("eta_seconds", c.ETA.Round(time.Second).Seconds())
-		}
-		ev.Msg("replay progress")
+		r.reportProgress()
 	}
+}
+
+// reportProgress logs each shard loaded here until it has been logged
+// finished, then the totals. The ticker calls it, and LogSummary once more at
+// the end, so a replay that finishes before the first tick still logs every
+// shard's last line (100 %, ETA 0).
+func (r *Replay) reportProgress() {
+	c := r.Counters()
+	for _, p := range c.Shard {
+		s := r.shards[p.ShardID]
+		s.mu.Lock()
+		skip := p.Records == 0 || s.reported
+		s.reported = p.Done
+		s.mu.Unlock()
+		if skip {
+			continue
+		}
+		ev := r.log.Info().Str("shard", p.ShardID).Bool("done", p.Done).Int64("records", p.Records).Int64("bytes", p.Bytes).
+			Float64("percent", float64(int(p.Percent*10))/10).Bool("exact", p.Exact)
+		if p.RecordsTotal > 0 {
+			ev = ev.Int64("records_total", p.RecordsTotal).Int64("bytes_total", p.BytesTotal)
+		}
+		if p.ETA >= 0 {
+			ev = ev.Float64("eta_seconds", p.ETA.Round(time.Second).Seconds())
+		}
+		if !p.Reached.IsZero() {
+			ev = ev.Time("reached", p.Reached)
+		}
+		ev.Msg("replay shard progress")
+	}
+	ev := r.log.Info().Int("shards_done", c.ShardsDone).Int("shards", c.Shards).Int64("records", c.Records).Int64("bytes", c.Bytes).
+		Int64("events", c.Events).Int64("delivered", c.Delivered).Int64("excluded", c.Excluded).Int64("failed", c.Failed).
+		Int64("rejected", c.Rejected).Int64("overwritten", c.Overwritten)
+	if c.ETA >= 0 {
+		ev = ev.Float64("eta_seconds", c.ETA.Round(time.Second).Seconds())
+	}
+	ev.Msg("replay progress")
 }

@@ -211,6 +211,9 @@ func (r *Replay) Err() error {
 
 // LogSummary logs the final line: info when finished, warn otherwise.
 func (r *Replay) LogSummary() {
+	if r.cfg.ProgressEvery >= 0 {
+		r.reportProgress()
+	}
 	c := r.Counters()
 	ev, msg := r.log.Info(), "replay finished"
 	if !c.Finish {

@@ -62,11 +62,20 @@ func (r *Rule) Match(text []byte) bool {
 // '$' binds to the last alternative exactly as it does in Python
 // ("80|443" means "starts with 80, or is 443").
 func compileFull(p string) (*regexp.Regexp, error) {
+	// The same cap as user.ini's patterns: compiling a 10 MB regex takes
+	// seconds and hundreds of MiB before RE2's own size check refuses it.
+	if len(p) > maxPatternBytes {
+		return nil, fmt.Errorf("pattern is %d bytes, longer than the %d-byte limit", len(p), maxPatternBytes)
+	}
 	if _, err := regexp.Compile(p); err != nil {
 		return nil, err
 	}
 	return regexp.Compile(`^(?:` + p + `\n?\z)`)
 }
+
+// maxPatternBytes caps one exclusion pattern (the longest in es-loader's
+// sample file is under 200 bytes).
+const maxPatternBytes = 64 << 10
 
 // compilePrefix is re.compile(p) used with re.match (built-in rules).
 func compilePrefix(p string) *regexp.Regexp {

@@ -130,7 +130,7 @@ func (s limitedSink) Write(ctx context.Context, docs []sink.Doc, results []sink.
 		}
 		return err
 	}
-	start := time.Now()
+	start := s.l.now()
 	err := s.Sink.Write(ctx, docs, results)
 	overloaded := err != nil && ctx.Err() == nil
 	if !overloaded {

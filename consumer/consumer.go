@@ -119,7 +119,7 @@ func New(cfg Config, coord lease.Coordinator, chain func() (stages.Chain, error)
 	lim := newBulkLimiter(cfg.BulkConcurrency)
 	lim.onChange = func(limit int, cause string) {
 		ev := log.Debug()
-		if cause == "overloaded" {
+		if cause != "recovered" {
 			ev = log.Warn().Str("error_kind", "bulk_backpressure")
 		}
 		ev.Int("bulk_concurrency", limit).Str("cause", cause).Msg("bulk concurrency adapted")

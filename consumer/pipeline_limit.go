@@ -10,11 +10,13 @@ import (
 
 // bulkLimiter bounds the _bulk requests of one process (every shard
 // processor shares it) and adapts the bound to the cluster: AIMD, as TCP
-// does. A request that fails whole (connection, timeout) or comes back with
-// a 429 halves the limit (at most once per round trip, so one burst of
-// rejections counts once); every `limit` requests that succeed without a 429
-// raise it by one, up to max. The cluster's overload thus slows us down
-// instead of being hammered by every shard at full concurrency.
+// does. A request that fails whole (connection, timeout), comes back with
+// a 429, or takes far longer per document than the usual (latency rising:
+// the cluster's queues fill before it rejects) halves the limit, at most
+// once per round trip so one burst counts once; every `limit` requests that
+// succeed without that raise it by one, up to max. The cluster's overload
+// thus slows us down instead of being hammered by every shard at full
+// concurrency.
 type bulkLimiter struct {
 	mu       sync.Mutex
 	max      int
@@ -26,6 +28,10 @@ type bulkLimiter struct {
 	// started before it are the same overload and do not halve again.
 	lastCut time.Time
 	now     func() time.Time
+	// perDoc is the usual latency per document of a healthy request (a
+	// slow moving average), samples how many fed it.
+	perDoc  float64
+	samples int
 	// onChange, if set, is told each new limit (logs).
 	onChange func(limit int, cause string)
 }
@@ -67,12 +73,36 @@ func (l *bulkLimiter) acquire(ctx context.Context) error {
 	}
 }
 
+// Latency rule: a request is slow when it took over slowFactor times the
+// usual latency per document and over slowFloor in all (small requests
+// vary too much to judge), once the average has slowSamples samples.
+const (
+	slowFactor  = 4
+	slowFloor   = 2 * time.Second
+	slowSamples = 20
+)
+
 // release returns a slot and says how the request went: overloaded is a
-// whole-request failure or a 429 on any item; started is when it began.
-func (l *bulkLimiter) release(overloaded bool, started time.Time) {
+// whole-request failure or a 429 on any item; started is when it began;
+// docs and took feed the latency rule (docs 0: no sample).
+func (l *bulkLimiter) release(overloaded bool, started time.Time, docs int, took time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.inUse--
+	cause := "overloaded"
+	if !overloaded && docs > 0 {
+		pd := float64(took) / float64(docs)
+		if l.samples >= slowSamples && took > slowFloor && pd > slowFactor*l.perDoc {
+			overloaded, cause = true, "latency"
+		} else {
+			l.samples++
+			if l.samples == 1 {
+				l.perDoc = pd
+			} else {
+				l.perDoc += (pd - l.perDoc) / 20
+			}
+		}
+	}
 	switch {
 	case overloaded:
 		l.okStreak = 0
@@ -81,7 +111,7 @@ func (l *bulkLimiter) release(overloaded bool, started time.Time) {
 			if n := max(1, l.limit/2); n != l.limit {
 				l.limit = n
 				if l.onChange != nil {
-					l.onChange(n, "overloaded")
+					l.onChange(n, cause)
 				}
 			}
 		}
@@ -141,6 +171,6 @@ func (s limitedSink) Write(ctx context.Context, docs []sink.Doc, results []sink.
 			}
 		}
 	}
-	s.l.release(overloaded, start)
+	s.l.release(overloaded, start, len(docs), s.l.now().Sub(start))
 	return err
 }

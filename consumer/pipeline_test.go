@@ -376,7 +376,7 @@ func TestAIMDShrinksOn429(t *testing.T) {
 		t.Fatalf("limit %d after a 429, want 4", lim)
 	}
 	// A request that started before the cut is the same overload.
-	l.release(true, clock.Add(-time.Millisecond))
+	l.release(true, clock.Add(-time.Millisecond), 0, 0)
 	l.inUse++ // release above returned a slot it never took
 	if lim, _ := l.current(); lim != 4 {
 		t.Fatalf("limit %d after a 429 of the same burst, want 4", lim)
@@ -434,11 +434,53 @@ func TestLimiterCancelledWaiter(t *testing.T) {
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("acquire: %v", err)
 	}
-	l.release(false, time.Now())
+	l.release(false, time.Now(), 0, 0)
 	if _, inUse := l.current(); inUse != 0 {
 		t.Fatalf("in use %d, want 0", inUse)
 	}
 	if err := l.acquire(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// clockSink advances the limiter's clock by took per write.
+type clockSink struct {
+	clock *time.Time
+	took  time.Duration
+}
+
+func (s *clockSink) Write(_ context.Context, docs []sink.Doc, res []sink.Result) error {
+	*s.clock = s.clock.Add(s.took)
+	for i := range docs {
+		res[i] = sink.Result{Outcome: sink.Delivered, Status: 201}
+	}
+	return nil
+}
+
+// TestAIMDShrinksOnLatency: a request much slower per document than the
+// usual halves the limit; a bigger request that is slower only in
+// proportion does not.
+func TestAIMDShrinksOnLatency(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	l := newBulkLimiter(8)
+	l.now = func() time.Time { return clock }
+	cs := &clockSink{clock: &clock, took: time.Second}
+	ls := limitedSink{Sink: cs, l: l}
+	docs := make([]sink.Doc, 100)
+	res := make([]sink.Result, 100)
+	for range slowSamples {
+		if err := ls.Write(context.Background(), docs, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := make([]sink.Doc, 1000)
+	cs.took = 10 * time.Second
+	_ = ls.Write(context.Background(), big, make([]sink.Result, 1000))
+	if lim, _ := l.current(); lim != 8 {
+		t.Fatalf("limit %d after a big request at the usual rate, want 8", lim)
+	}
+	_ = ls.Write(context.Background(), docs, res)
+	if lim, _ := l.current(); lim != 4 {
+		t.Fatalf("limit %d after a request 10x slower per document, want 4", lim)
 	}
 }

@@ -294,6 +294,17 @@ func TestAtTipDrains(t *testing.T) {
 	if got := cp.get(); got[len(got)-1] != "4/0" {
 		t.Fatalf("checkpoints %v, want last 4/0", got)
 	}
+	// Empty reads and many batches never make more slots than the depth:
+	// memory per shard is bounded by --max-inflight-bulks batches.
+	p.drainEachCall = false
+	for range 10 {
+		p.ProcessRecords(context.Background(), nil, cp, 5000)
+		p.ProcessRecords(context.Background(), recs("a", "b", "c", "e", "f", "g"), cp, 5000)
+	}
+	p.Shutdown(context.Background(), lease.Requested, cp)
+	if p.slots > 4 || len(p.queue) != 0 {
+		t.Fatalf("%d slots made, %d in flight; want <= 4 and 0", p.slots, len(p.queue))
+	}
 }
 
 // concSink counts concurrent writes.

@@ -89,6 +89,9 @@ func (p *processor) process(ctx context.Context, records []lease.Record, cp leas
 	if p.failed != nil {
 		return p.failed
 	}
+	if len(records) == 0 {
+		return p.advance(ctx, cp, false)
+	}
 	s, err := p.take(ctx, cp)
 	if err != nil {
 		return err

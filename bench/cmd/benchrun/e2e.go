@@ -224,7 +224,7 @@ func (r *runner) endToEnd(ctx context.Context) error {
 	if out.producerDone == 0 {
 		out.producerDone = out.searchable
 	}
-	out.bulkDocs, out.bulkSweep, err = bulkProbe(ctx, s, name, objs[0], opts)
+	out.bulkDocs, out.bulkSweep, err = bulkProbe(ctx, s, name, objs, opts)
 	if err != nil {
 		r.res.note("e2e: OpenSearch bulk probe: %v", err)
 	}
@@ -254,11 +254,12 @@ func (r *runner) endToEnd(ctx context.Context) error {
 // bulkSweepClients are the concurrencies of the OpenSearch-alone sweep.
 var bulkSweepClients = []int{1, 2, 4, 8}
 
-// bulkProbe writes the documents of one object straight into a scratch
-// index of this run (a fresh one per level, deleted afterwards) with _bulk
-// requests of at most 5 MiB, sent by 1, 2, 4 and 8 concurrent clients, and
-// returns how long OpenSearch took at each level.
-func bulkProbe(ctx context.Context, s *e2e.Stack, name string, o e2eObject, opts pipeline.Options) (int, []bulkLevel, error) {
+// bulkProbe writes the documents of the timed objects (the same documents
+// the end-to-end run loaded) straight into a scratch index of this run (a
+// fresh one per level, deleted afterwards) with _bulk requests of at most
+// 5 MiB, sent by 1, 2, 4 and 8 concurrent clients, and returns how long
+// OpenSearch took at each level.
+func bulkProbe(ctx context.Context, s *e2e.Stack, name string, objs []e2eObject, opts pipeline.Options) (int, []bulkLevel, error) {
 	reg, err := schemas.Load(schemas.Options{})
 	if err != nil {
 		return 0, nil, err
@@ -272,43 +273,45 @@ func bulkProbe(ctx context.Context, s *e2e.Stack, name string, o e2eObject, opts
 	if err != nil {
 		return 0, nil, err
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(o.gz))
-	if err != nil {
-		return 0, nil, err
-	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		return 0, nil, err
-	}
-	recs, err := fixture.Split(reg, fixture.Object{Gen: "vpcflowlogs", Key: o.key, Raw: raw})
-	if err != nil {
-		return 0, nil, err
-	}
 	const index = "{{index}}" // replaced per level: one fresh index each
-	src := &stages.Source{LogType: recs.LogType.Name, Bucket: fixture.Bucket, Key: o.key, Context: recs.Context}
 	var bodies [][]byte
 	var body []byte
 	docs := 0
-	for lo := 0; lo < len(recs.Recs); lo += consumer.DefaultConfig().BatchEvents {
-		var b stages.Batch
-		for i := lo; i < min(lo+consumer.DefaultConfig().BatchEvents, len(recs.Recs)); i++ {
-			b.Events = append(b.Events, stages.Event{Src: src, Ordinal: recs.Ordinals[i], Raw: recs.Recs[i]})
-		}
-		if err := ch.Process(ctx, &b); err != nil {
+	for _, o := range objs {
+		zr, err := gzip.NewReader(bytes.NewReader(o.gz))
+		if err != nil {
 			return 0, nil, err
 		}
-		for i := range b.Events {
-			e := &b.Events[i]
-			if e.Status != stages.Keep {
-				continue
-			}
-			if len(body)+len(e.Out)+200 > fixture.MaxBulkBytes {
-				bodies, body = append(bodies, body), nil
-			}
-			body = fixture.AppendBulk(body, index, e.ID, e.Out)
-			docs++
+		raw, err := io.ReadAll(zr)
+		if err != nil {
+			return 0, nil, err
 		}
-		b.Reset()
+		recs, err := fixture.Split(reg, fixture.Object{Gen: "vpcflowlogs", Key: o.key, Raw: raw})
+		if err != nil {
+			return 0, nil, err
+		}
+		src := &stages.Source{LogType: recs.LogType.Name, Bucket: fixture.Bucket, Key: o.key, Context: recs.Context}
+		for lo := 0; lo < len(recs.Recs); lo += consumer.DefaultConfig().BatchEvents {
+			var b stages.Batch
+			for i := lo; i < min(lo+consumer.DefaultConfig().BatchEvents, len(recs.Recs)); i++ {
+				b.Events = append(b.Events, stages.Event{Src: src, Ordinal: recs.Ordinals[i], Raw: recs.Recs[i]})
+			}
+			if err := ch.Process(ctx, &b); err != nil {
+				return 0, nil, err
+			}
+			for i := range b.Events {
+				e := &b.Events[i]
+				if e.Status != stages.Keep {
+					continue
+				}
+				if len(body)+len(e.Out)+200 > fixture.MaxBulkBytes {
+					bodies, body = append(bodies, body), nil
+				}
+				body = fixture.AppendBulk(body, index, e.ID, e.Out)
+				docs++
+			}
+			b.Reset()
+		}
 	}
 	if len(body) > 0 {
 		bodies = append(bodies, body)

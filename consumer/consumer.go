@@ -27,19 +27,16 @@ type Config struct {
 	// together before a checkpoint (default 5000). It bounds memory per
 	// shard together with the coordinator's maxRecords.
 	BatchEvents int
-	// MaxInflightBulks is how many batches one shard may have being
-	// written while it reads and processes the next (default 3; 1 is the
-	// serial pipeline). Memory per shard is about this many batches.
+	// MaxInflightBulks is how many batches of one read (GetRecords
+	// result) a shard may have being written while it unpacks and
+	// processes the next (default 3; 1 is the serial pipeline). Memory per
+	// shard is about this many batches.
 	MaxInflightBulks int
 	// BulkConcurrency bounds the _bulk requests of the whole process, all
 	// shards together (default 8). The bound adapts: it halves when the
 	// cluster answers 429 or a request fails, and grows back by one per
 	// that many successes.
 	BulkConcurrency int
-	// DrainEachCall makes every ProcessRecords call wait until its records
-	// are acknowledged and checkpointed (replay needs this: it decides a
-	// shard is finished from the checkpoints written during the call).
-	DrainEachCall bool
 	// DeadLetterIndex is the prefix of the dead-letter index (default
 	// "siemstream-deadletter"; monthly suffix -YYYY.MM).
 	DeadLetterIndex string
@@ -154,8 +151,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return &processor{
 			unpack: &WireUnpacker{}, newUnpacker: func() Unpacker { return &WireUnpacker{} },
 			chain: namedChain(ch), sink: c.sink, deadLetters: c.dl,
-			policy: c.retryPolicy(), batchEvents: c.cfg.BatchEvents, maxInflight: c.cfg.MaxInflightBulks,
-			drainEachCall: c.cfg.DrainEachCall, counts: c.counts,
+			policy: c.retryPolicy(), batchEvents: c.cfg.BatchEvents, maxInflight: c.cfg.MaxInflightBulks, counts: c.counts,
 			log: c.log, now: time.Now, obs: c.cfg.Observer,
 		}
 	}

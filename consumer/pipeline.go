@@ -24,6 +24,9 @@ import (
 // Every checkpoint is written from the coordinator's goroutine, inside
 // ProcessRecords or Shutdown, with the Checkpointer of that call: the
 // coordinators (and replay's wrapper) need no other synchronisation.
+// ProcessRecords drains before it returns, so batches overlap within one
+// read (a GetRecords result carries many batches when a shard is behind),
+// and the un-checkpointed window after a crash stays one read, as before.
 
 // slot is one batch and everything it owns while in flight. Slots are
 // reused; at most maxInflight exist per shard, which bounds the memory.

@@ -146,160 +146,145 @@ func waitMoved(t *testing.T, cp *syncCP, want string) {
 	}
 }
 
+// processAsync runs ProcessRecords on its own goroutine (the call drains
+// before it returns) and returns a channel closed when it does.
+func processAsync(ctx context.Context, p *processor, rs []lease.Record, cp lease.Checkpointer) chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.ProcessRecords(ctx, rs, cp, 1000)
+	}()
+	return done
+}
+
+// quiet fails when the call returns or the checkpoint moves within a short
+// while (a negative check: nothing may happen until the test acts).
+func quiet(t *testing.T, done chan struct{}, cp *syncCP, why string) {
+	t.Helper()
+	select {
+	case <-done:
+		t.Fatalf("ProcessRecords returned: %s", why)
+	case s := <-cp.moved:
+		t.Fatalf("checkpoint moved to %s: %s", s, why)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
 // TestWatermarkOutOfOrder: batches that complete after a later one never
 // let the checkpoint pass them, and the checkpoint covers the whole
-// acknowledged prefix once they do.
+// acknowledged prefix once they do; no more than the depth are in flight.
 func TestWatermarkOutOfOrder(t *testing.T) {
 	g := newGateSink()
 	p := newPipelined(g, 3)
 	cp := newSyncCP()
-	rs := recs("a", "b", "c")
-	p.ProcessRecords(context.Background(), rs, cp, 1000) // behind: returns with the batches in flight
+	rs := recs("a", "b", "c", "e", "f")
+	done := processAsync(context.Background(), p, rs, cp)
 	waitStarted(t, g, "a1", "b1", "c1")
-	// The caller reuses its slice (the kcl adapter does): the processor
-	// must have copied what it checkpoints.
-	for i := range rs {
-		rs[i].SequenceNumber = "999"
-	}
 	g.open("c1")
 	g.open("b1")
 	// Records 4 and 5 need a slot: the call waits for the oldest batch,
 	// which is still open, so nothing may be checkpointed meanwhile.
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		more := recs("x", "x", "x", "e", "f")[3:] // sequence numbers 4, 5
-		p.ProcessRecords(context.Background(), more, cp, 1000)
-	}()
-	select {
-	case <-done:
-		t.Fatal("ProcessRecords returned with more than 3 batches in flight")
-	case s := <-cp.moved:
-		t.Fatalf("checkpoint moved to %s past the unacknowledged record 1", s)
-	case <-time.After(50 * time.Millisecond):
+	quiet(t, done, cp, "record 1 is not acknowledged")
+	if len(g.started) != 0 {
+		t.Fatal("a 4th batch started with 3 in flight")
 	}
 	g.open("a1")
 	waitMoved(t, cp, "3/0")
-	<-done
 	waitStarted(t, g, "e1", "f1")
 	g.open("f1")
+	quiet(t, done, cp, "record 4 is not acknowledged")
 	g.open("e1")
-	p.Shutdown(context.Background(), lease.ShardEnd, cp)
-	got := cp.get()
-	if got[len(got)-2] != "5/0" || got[len(got)-1] != "SHARD_END" {
-		t.Fatalf("checkpoints %v, want ... 5/0 SHARD_END", got)
+	<-done
+	// The caller reuses its slice (the kcl adapter does): nothing of it is
+	// kept after the call.
+	for i := range rs {
+		rs[i].SequenceNumber = "999"
 	}
-	for i := 1; i < len(got)-1; i++ {
-		a, _ := strconv.Atoi(got[i-1][:1])
-		b, _ := strconv.Atoi(got[i][:1])
-		if b <= a {
-			t.Fatalf("checkpoints not increasing: %v", got)
-		}
+	p.Shutdown(context.Background(), lease.ShardEnd, cp)
+	if got := cp.get(); !slices.Equal(got, []string{"3/0", "5/0", "SHARD_END"}) {
+		t.Fatalf("checkpoints %v, want [3/0 5/0 SHARD_END]", got)
 	}
 	if tot := p.counts.Total(); tot.Delivered != 5 {
 		t.Fatalf("delivered %d, want 5", tot.Delivered)
 	}
 }
 
-// TestLeaseLostMidFlight: on lease loss the batches in flight are cancelled
-// (even when the caller's context is still alive, as with the kcl
-// coordinator's zombie) and nothing past the acknowledged prefix is
-// checkpointed.
+// TestLeaseLostMidFlight: the lease is lost (the coordinator cancels the
+// context) while batches are in flight: the call returns, nothing past the
+// acknowledged prefix is checkpointed, and Shutdown(LeaseLost) returns.
 func TestLeaseLostMidFlight(t *testing.T) {
 	g := newGateSink()
 	p := newPipelined(g, 3)
 	cp := newSyncCP()
-	p.ProcessRecords(context.Background(), recs("a", "b", "c"), cp, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := processAsync(ctx, p, recs("a", "b", "c"), cp)
 	waitStarted(t, g, "a1", "b1", "c1")
 	g.open("a1")
 	g.open("c1") // acknowledged, but after the open batch 2
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		p.Shutdown(context.Background(), lease.LeaseLost, cp)
-	}()
-	select {
-	case <-stopped:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Shutdown(LeaseLost) waits for a batch that cannot finish")
+	waitMoved(t, cp, "1/0")
+	cancel()
+	<-done
+	p.Shutdown(ctx, lease.LeaseLost, cp)
+	if got := cp.get(); !slices.Equal(got, []string{"1/0"}) {
+		t.Fatalf("checkpoints %v: only 1/0 is acknowledged in order", got)
 	}
-	for _, s := range cp.get() {
-		if s != "1/0" {
-			t.Fatalf("checkpoints %v: only 1/0 is acknowledged in order", cp.get())
-		}
+	// A new read on this processor (a coordinator that did not notice)
+	// must not checkpoint past the lost batch either.
+	p.ProcessRecords(context.Background(), recs("x", "x", "x", "e")[3:], cp, 0)
+	if got := cp.get(); !slices.Equal(got, []string{"1/0"}) {
+		t.Fatalf("checkpoints %v after a failed batch", got)
 	}
 }
 
-// TestGracefulStopDrains: Shutdown(Requested) waits for the batches in
-// flight, checkpoints the last record, then returns.
-func TestGracefulStopDrains(t *testing.T) {
+// TestReadDrains: a call returns only when its batches are acknowledged
+// and checkpointed (graceful stop then has nothing left in flight).
+func TestReadDrains(t *testing.T) {
 	g := newGateSink()
 	p := newPipelined(g, 2)
 	cp := newSyncCP()
-	p.ProcessRecords(context.Background(), recs("a", "b"), cp, 1000)
+	done := processAsync(context.Background(), p, recs("a", "b"), cp)
 	waitStarted(t, g, "a1", "b1")
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		p.Shutdown(context.Background(), lease.Requested, cp)
-	}()
 	g.open("b1")
-	select {
-	case <-stopped:
-		t.Fatal("Shutdown returned with batch 1 in flight")
-	case <-time.After(20 * time.Millisecond):
-	}
+	quiet(t, done, cp, "batch 1 is in flight")
 	g.open("a1")
-	<-stopped
+	<-done
 	if got := cp.get(); got[len(got)-1] != "2/0" {
 		t.Fatalf("checkpoints %v, want last 2/0", got)
 	}
+	p.Shutdown(context.Background(), lease.Requested, cp)
 }
 
 // TestShutdownGraceEnds: the sink never answers and the grace ends (the
-// context is cancelled): nothing is checkpointed, Shutdown returns.
+// context is cancelled): nothing is checkpointed, everything returns.
 func TestShutdownGraceEnds(t *testing.T) {
 	g := newGateSink()
 	p := newPipelined(g, 3)
 	cp := newSyncCP()
 	ctx, cancel := context.WithCancel(context.Background())
-	p.ProcessRecords(ctx, recs("a", "b"), cp, 1000)
+	done := processAsync(ctx, p, recs("a", "b"), cp)
 	waitStarted(t, g, "a1", "b1")
 	g.open("b1")
 	cancel()
+	<-done
 	p.Shutdown(ctx, lease.Requested, cp)
 	if got := cp.get(); len(got) != 0 {
 		t.Fatalf("checkpointed %v although record 1 was never acknowledged", got)
 	}
-	// A later call must not checkpoint past the failed batch either.
-	p.ProcessRecords(context.Background(), recs("x", "x", "c")[2:], cp, 0)
-	if got := cp.get(); len(got) != 0 {
-		t.Fatalf("checkpointed %v past an unacknowledged batch", got)
-	}
 }
 
-// TestAtTipDrains: at the tip of the stream (millisBehind 0) a call
-// returns with its records checkpointed, so an idle stream's checkpoint
-// does not lag.
-func TestAtTipDrains(t *testing.T) {
-	s := &memSink{}
-	p := newPipelined(s, 4)
+// TestSlotsBounded: empty reads and many batches never make more slots
+// than the depth: memory per shard is bounded by --max-inflight-bulks
+// batches.
+func TestSlotsBounded(t *testing.T) {
+	p := newPipelined(&memSink{}, 4)
 	cp := newSyncCP()
-	p.ProcessRecords(context.Background(), recs("a", "b", "c"), cp, 0)
-	if got := cp.get(); len(got) == 0 || got[len(got)-1] != "3/0" {
-		t.Fatalf("checkpoints %v, want last 3/0", got)
-	}
-	p.drainEachCall = true
-	p.ProcessRecords(context.Background(), recs("a", "b", "c", "e"), cp, 5000)
-	if got := cp.get(); got[len(got)-1] != "4/0" {
-		t.Fatalf("checkpoints %v, want last 4/0", got)
-	}
-	// Empty reads and many batches never make more slots than the depth:
-	// memory per shard is bounded by --max-inflight-bulks batches.
-	p.drainEachCall = false
+	cp.moved = make(chan string, 1000)
 	for range 10 {
-		p.ProcessRecords(context.Background(), nil, cp, 5000)
+		p.ProcessRecords(context.Background(), nil, cp, 0)
 		p.ProcessRecords(context.Background(), recs("a", "b", "c", "e", "f", "g"), cp, 5000)
+		if got := cp.get(); got[len(got)-1] != "6/0" {
+			t.Fatalf("checkpoints %v, want last 6/0", got)
+		}
 	}
 	p.Shutdown(context.Background(), lease.Requested, cp)
 	if p.slots > 4 || len(p.queue) != 0 {

@@ -46,14 +46,10 @@ type processor struct {
 	policy      sink.RetryPolicy
 	batchEvents int
 	maxInflight int // batches in flight per shard; < 1 means 1
-	// drainEachCall makes ProcessRecords return only when its records are
-	// acknowledged and checkpointed (replay decides it is finished from
-	// the checkpoints written during the call).
-	drainEachCall bool
-	counts        *obs.Registry
-	log           zerolog.Logger
-	now           func() time.Time
-	obs           Observer // nil: none
+	counts      *obs.Registry
+	log         zerolog.Logger
+	now         func() time.Time
+	obs         Observer // nil: none
 
 	queue  []*slot       // in flight, in record order
 	free   []*slot       // acknowledged, reusable
@@ -72,10 +68,13 @@ func (p *processor) Initialize(_ context.Context, shardID string) {
 func (p *processor) ProcessRecords(ctx context.Context, records []lease.Record, cp lease.Checkpointer, millisBehind int64) {
 	p.observer().RecordsRead(p.shardID, len(records), millisBehind)
 	err := p.process(ctx, records, cp)
-	// At the tip of the stream (or for replay) wait for what is in flight:
-	// no throughput is lost there, and the checkpoint of an idle stream
-	// does not lag behind what was delivered.
-	if err == nil && (p.drainEachCall || millisBehind == 0) {
+	// The call returns when its batches are acknowledged and checkpointed:
+	// batches overlap within a read (one GetRecords result holds many), not
+	// across reads, so what a crash can leave delivered but not
+	// checkpointed stays one read at most, as with the serial processor,
+	// an idle stream's checkpoint never lags, and the coordinators' and
+	// replay's contract (checkpoints happen inside the call) holds.
+	if err == nil {
 		err = p.drain(ctx, cp)
 	}
 	if err != nil {

@@ -27,6 +27,16 @@ type Config struct {
 	// together before a checkpoint (default 5000). It bounds memory per
 	// shard together with the coordinator's maxRecords.
 	BatchEvents int
+	// MaxInflightBulks is how many batches of one read (GetRecords
+	// result) a shard may have being written while it unpacks and
+	// processes the next (default 3; 1 is the serial pipeline). Memory per
+	// shard is about this many batches.
+	MaxInflightBulks int
+	// BulkConcurrency bounds the _bulk requests of the whole process, all
+	// shards together (default 8). The bound adapts: it halves when the
+	// cluster answers 429 or a request fails, and grows back by one per
+	// that many successes.
+	BulkConcurrency int
 	// DeadLetterIndex is the prefix of the dead-letter index (default
 	// "siemstream-deadletter"; monthly suffix -YYYY.MM).
 	DeadLetterIndex string
@@ -41,13 +51,19 @@ type Config struct {
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{BatchEvents: 5000, DeadLetterIndex: "siemstream-deadletter", ProgressEvery: 10 * time.Second}
+	return Config{BatchEvents: 5000, MaxInflightBulks: 3, BulkConcurrency: 8, DeadLetterIndex: "siemstream-deadletter", ProgressEvery: 10 * time.Second}
 }
 
 // Validate checks the config.
 func (c Config) Validate() error {
 	if c.BatchEvents < 1 {
 		return errors.New("batch events must be >= 1")
+	}
+	if c.MaxInflightBulks < 1 || c.MaxInflightBulks > 64 {
+		return errors.New("max in-flight bulks must be between 1 and 64")
+	}
+	if c.BulkConcurrency < 1 || c.BulkConcurrency > 1024 {
+		return errors.New("bulk concurrency must be between 1 and 1024")
 	}
 	return nil
 }
@@ -77,6 +93,12 @@ func New(cfg Config, coord lease.Coordinator, chain func() (stages.Chain, error)
 	if cfg.BatchEvents == 0 {
 		cfg.BatchEvents = DefaultConfig().BatchEvents
 	}
+	if cfg.MaxInflightBulks == 0 {
+		cfg.MaxInflightBulks = DefaultConfig().MaxInflightBulks
+	}
+	if cfg.BulkConcurrency == 0 {
+		cfg.BulkConcurrency = DefaultConfig().BulkConcurrency
+	}
 	if cfg.DeadLetterIndex == "" {
 		cfg.DeadLetterIndex = DefaultConfig().DeadLetterIndex
 	}
@@ -89,6 +111,17 @@ func New(cfg Config, coord lease.Coordinator, chain func() (stages.Chain, error)
 	if counts == nil {
 		counts = obs.NewRegistry()
 	}
+	// One limiter for every shard of the process; dead letters go
+	// through it too (they are _bulk requests to the same cluster).
+	lim := newBulkLimiter(cfg.BulkConcurrency)
+	lim.onChange = func(limit int, cause string) {
+		ev := log.Debug()
+		if cause != "recovered" {
+			ev = log.Warn().Str("error_kind", "bulk_backpressure")
+		}
+		ev.Int("bulk_concurrency", limit).Str("cause", cause).Msg("bulk concurrency adapted")
+	}
+	s = limitedSink{Sink: s, l: lim}
 	c := &Consumer{cfg: cfg, coord: coord, chain: chain, sink: s, counts: counts, log: log}
 	for _, o := range opts {
 		o(c)
@@ -116,8 +149,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.log.Error().Err(err).Str("error_kind", "stage_chain").Msg("cannot build stage chain")
 		}
 		return &processor{
-			unpack: &WireUnpacker{}, chain: namedChain(ch), sink: c.sink, deadLetters: c.dl,
-			policy: c.retryPolicy(), batchEvents: c.cfg.BatchEvents, counts: c.counts,
+			unpack: &WireUnpacker{}, newUnpacker: func() Unpacker { return &WireUnpacker{} },
+			chain: namedChain(ch), sink: c.sink, deadLetters: c.dl,
+			policy: c.retryPolicy(), batchEvents: c.cfg.BatchEvents, maxInflight: c.cfg.MaxInflightBulks, counts: c.counts,
 			log: c.log, now: time.Now, obs: c.cfg.Observer,
 		}
 	}

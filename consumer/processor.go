@@ -27,31 +27,35 @@ type Unpacker interface {
 	Release()
 }
 
-// processor runs one shard: unpack → stage chain → sink → checkpoint. It
-// checkpoints a record only after every document derived from it is
-// delivered or dead-lettered; if anything is still pending (sink down and
-// shutdown reached) it returns without checkpointing, so the records are
-// read again by whoever holds the shard next.
+// processor runs one shard: unpack → stage chain → sink → checkpoint, as a
+// pipeline of up to maxInflight batches (pipeline.go). It checkpoints a
+// record only after every document derived from it, and from every record
+// before it, is delivered or dead-lettered; if anything is still pending
+// (sink down and shutdown reached, lease lost) it returns without
+// checkpointing past it, so the records are read again by whoever holds
+// the shard next.
 type processor struct {
-	shardID     string
-	unpack      Unpacker
+	shardID string
+	unpack  Unpacker // the first slot's
+	// newUnpacker makes the unpacker of every further slot; nil means
+	// one slot (no pipelining).
+	newUnpacker func() Unpacker
 	chain       stages.Chain
 	sink        sink.Sink
 	deadLetters sink.DeadLetters
 	policy      sink.RetryPolicy
 	batchEvents int
+	maxInflight int // batches in flight per shard; < 1 means 1
 	counts      *obs.Registry
 	log         zerolog.Logger
 	now         func() time.Time
 	obs         Observer // nil: none
 
-	batch   stages.Batch
-	records []lease.Record // the records being processed (Event.Unit indexes it)
-	docs    []sink.Doc
-	docEvt  []int
-	results []sink.Result
-	dls     []sink.DeadLetter
-	perType map[string]*obs.Counts
+	queue  []*slot       // in flight, in record order
+	free   []*slot       // acknowledged, reusable
+	slots  int           // slots made
+	ackd   *lease.Record // acknowledged watermark not yet checkpointed
+	failed error         // a batch was not acknowledged: the watermark stops here
 }
 
 func (p *processor) Initialize(_ context.Context, shardID string) {
@@ -63,7 +67,17 @@ func (p *processor) Initialize(_ context.Context, shardID string) {
 
 func (p *processor) ProcessRecords(ctx context.Context, records []lease.Record, cp lease.Checkpointer, millisBehind int64) {
 	p.observer().RecordsRead(p.shardID, len(records), millisBehind)
-	if err := p.process(ctx, records, cp); err != nil {
+	err := p.process(ctx, records, cp)
+	// The call returns when its batches are acknowledged and checkpointed:
+	// batches overlap within a read (one GetRecords result holds many), not
+	// across reads, so what a crash can leave delivered but not
+	// checkpointed stays one read at most, as with the serial processor,
+	// an idle stream's checkpoint never lags, and the coordinators' and
+	// replay's contract (checkpoints happen inside the call) holds.
+	if err == nil {
+		err = p.drain(ctx, cp)
+	}
+	if err != nil {
 		// Not checkpointed: the records will be delivered again (at least
 		// once); deterministic _ids make that harmless.
 		p.log.Warn().Err(err).Str("error_kind", "batch_not_acknowledged").Int("records", len(records)).Msg("batch not acknowledged; it will be re-read")
@@ -71,72 +85,87 @@ func (p *processor) ProcessRecords(ctx context.Context, records []lease.Record, 
 }
 
 func (p *processor) process(ctx context.Context, records []lease.Record, cp lease.Checkpointer) error {
-	p.batch.Reset()
-	p.dls = p.dls[:0]
-	p.records = records
-	defer func() { p.records = nil }()
+	if p.failed != nil {
+		return p.failed
+	}
+	if len(records) == 0 {
+		return p.advance(ctx, cp, false)
+	}
+	s, err := p.take(ctx, cp)
+	if err != nil {
+		return err
+	}
 	for i := range records {
-		if err := p.safeUnpack(records[i].Data, i); err != nil {
-			p.dls = append(p.dls, sink.DeadLetter{
+		r := &records[i]
+		s.records = append(s.records, *r) // the caller may reuse records
+		if err := p.safeUnpack(s, r.Data, len(s.records)-1); err != nil {
+			s.dls = append(s.dls, sink.DeadLetter{
 				Time: p.now(), Stage: deadletter.StageWire, Reason: err.Error(),
-				Shard: p.shardID, Sequence: records[i].SequenceNumber, SubSequence: records[i].SubSequence,
-				Raw: records[i].Data,
+				Shard: p.shardID, Sequence: r.SequenceNumber, SubSequence: r.SubSequence,
+				Raw: r.Data,
 			})
 			p.counts.Add("unknown", obs.Counts{Failed: 1})
 		}
-		if len(p.batch.Events) >= p.batchEvents || i == len(records)-1 {
-			if err := p.flush(ctx); err != nil {
+		if len(s.batch.Events) >= p.batchEvents || i == len(records)-1 {
+			s.last = *r
+			p.launch(ctx, s)
+			if err := p.advance(ctx, cp, false); err != nil {
 				return err
 			}
-			if err := cp.Checkpoint(ctx, &records[i]); err != nil {
-				return fmt.Errorf("checkpoint after %d records: %w", i+1, err)
+			if i < len(records)-1 {
+				if s, err = p.take(ctx, cp); err != nil {
+					return err
+				}
 			}
-			p.observer().Checkpointed(p.shardID)
-			p.batch.Reset()
-			p.unpack.Release()
-			p.dls = p.dls[:0]
 		}
 	}
 	return nil
 }
 
-// flush processes the current batch and returns nil only when every event in
-// it is delivered, excluded or dead-lettered.
-func (p *processor) flush(ctx context.Context) error {
-	if err := p.runChain(ctx); err != nil {
+// prepare runs the stages over s and lists its documents; on the
+// coordinator's goroutine (stages keep per-processor state).
+func (p *processor) prepare(ctx context.Context, s *slot) error {
+	if err := p.runChain(ctx, &s.batch); err != nil {
 		return err
 	}
-	clear(p.perType)
-	if p.perType == nil {
-		p.perType = map[string]*obs.Counts{}
+	clear(s.perType)
+	if s.perType == nil {
+		s.perType = map[string]*obs.Counts{}
 	}
-	p.docs, p.docEvt = p.docs[:0], p.docEvt[:0]
-	for i := range p.batch.Events {
-		e := &p.batch.Events[i]
-		c := p.countsFor(e.Src.LogType)
+	s.docs, s.docEvt = s.docs[:0], s.docEvt[:0]
+	for i := range s.batch.Events {
+		e := &s.batch.Events[i]
+		c := countsFor(s.perType, e.Src.LogType)
 		c.Events++
 		switch e.Status {
 		case stages.Keep:
-			p.docs = append(p.docs, sink.Doc{Index: e.Index, ID: e.ID, Body: e.Out})
-			p.docEvt = append(p.docEvt, i)
+			s.docs = append(s.docs, sink.Doc{Index: e.Index, ID: e.ID, Body: e.Out})
+			s.docEvt = append(s.docEvt, i)
 		case stages.Dropped:
 			c.Excluded++
 		case stages.Failed:
 			c.Failed++
-			p.dls = append(p.dls, p.deadLetter(e, "", errString(e.Err)))
+			s.dls = append(s.dls, p.deadLetter(s, e, "", errString(e.Err)))
 		}
 	}
-	p.results = append(p.results[:0], make([]sink.Result, len(p.docs))...)
-	p.observer().Delivering(p.shardID, len(p.batch.Events))
+	return nil
+}
+
+// deliver writes s and dead-letters what cannot be loaded; it returns nil
+// only when every event of s is delivered, excluded or dead-lettered. It
+// runs on its own goroutine: it touches only s and what is safe for
+// concurrent use.
+func (p *processor) deliver(ctx context.Context, s *slot) error {
+	s.results = append(s.results[:0], make([]sink.Result, len(s.docs))...)
 	start := time.Now()
-	st, err := sink.Deliver(ctx, p.sink, p.docs, p.results, p.policy)
-	p.observer().BatchDone(p.shardID, &p.batch, st, time.Since(start), err)
+	st, err := sink.Deliver(ctx, p.sink, s.docs, s.results, p.policy)
+	p.observer().BatchDone(p.shardID, &s.batch, st, time.Since(start), err)
 	if err != nil {
 		return err
 	}
-	for k, r := range p.results {
-		e := &p.batch.Events[p.docEvt[k]]
-		c := p.countsFor(e.Src.LogType)
+	for k, r := range s.results {
+		e := &s.batch.Events[s.docEvt[k]]
+		c := countsFor(s.perType, e.Src.LogType)
 		switch r.Outcome {
 		case sink.Delivered:
 			c.Delivered++
@@ -145,42 +174,42 @@ func (p *processor) flush(ctx context.Context) error {
 			}
 		case sink.Rejected:
 			c.Rejected++
-			dl := p.deadLetter(e, "opensearch", r.Reason)
+			dl := p.deadLetter(s, e, "opensearch", r.Reason)
 			dl.Index, dl.ID = e.Index, e.ID
-			p.dls = append(p.dls, dl)
+			s.dls = append(s.dls, dl)
 		}
 	}
-	if len(p.dls) > 0 {
-		if err := p.deadLetters.Put(ctx, p.dls); err != nil {
+	if len(s.dls) > 0 {
+		if err := p.deadLetters.Put(ctx, s.dls); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
 			// The dead-letter index itself refused them: the last place
 			// left is the log, in full, so nothing disappears silently.
-			for i := range p.dls {
-				p.log.Error().Str("error_kind", "dead_letter_logged").Str("stage", p.dls[i].Stage).Str("reason", p.dls[i].Reason).
-					Str("s3_bucket", p.dls[i].Bucket).Str("s3_key", p.dls[i].Key).Str("log_type", p.dls[i].LogType).Int64("ordinal", p.dls[i].Ordinal).
-					Bytes("raw", p.dls[i].Raw).Msg("dead letter could not be stored")
+			for i := range s.dls {
+				p.log.Error().Str("error_kind", "dead_letter_logged").Str("stage", s.dls[i].Stage).Str("reason", s.dls[i].Reason).
+					Str("s3_bucket", s.dls[i].Bucket).Str("s3_key", s.dls[i].Key).Str("log_type", s.dls[i].LogType).Int64("ordinal", s.dls[i].Ordinal).
+					Bytes("raw", s.dls[i].Raw).Msg("dead letter could not be stored")
 			}
 			p.log.Error().Err(err).Str("error_kind", "dead_letter_store").Msg("dead letters logged instead of indexed")
 		}
 	}
-	for t, c := range p.perType {
+	for t, c := range s.perType {
 		p.counts.Add(t, *c)
 	}
 	return nil
 }
 
-func (p *processor) countsFor(logType string) *obs.Counts {
-	c := p.perType[logType]
+func countsFor(m map[string]*obs.Counts, logType string) *obs.Counts {
+	c := m[logType]
 	if c == nil {
 		c = &obs.Counts{}
-		p.perType[logType] = c
+		m[logType] = c
 	}
 	return c
 }
 
-func (p *processor) deadLetter(e *stages.Event, stage, reason string) sink.DeadLetter {
+func (p *processor) deadLetter(s *slot, e *stages.Event, stage, reason string) sink.DeadLetter {
 	if stage == "" {
 		stage = "pipeline"
 		var se *stages.StageError
@@ -196,8 +225,8 @@ func (p *processor) deadLetter(e *stages.Event, stage, reason string) sink.DeadL
 	if dl.Raw == nil {
 		dl.Raw = []byte{} // an empty record, not "bytes not kept"
 	}
-	if e.Unit >= 0 && e.Unit < len(p.records) {
-		r := &p.records[e.Unit]
+	if e.Unit >= 0 && e.Unit < len(s.records) {
+		r := &s.records[e.Unit]
 		dl.Sequence, dl.SubSequence = r.SequenceNumber, r.SubSequence
 	}
 	return dl
@@ -206,18 +235,19 @@ func (p *processor) deadLetter(e *stages.Event, stage, reason string) sink.DeadL
 // safeUnpack is Unpack with a panic turned into the record's error: a
 // hostile Kinesis record must not kill the worker (it would be read again
 // after the restart and kill the next one: a poison pill).
-func (p *processor) safeUnpack(data []byte, unit int) (err error) {
-	n := len(p.batch.Events)
+func (p *processor) safeUnpack(s *slot, data []byte, unit int) (err error) {
+	b := &s.batch
+	n := len(b.Events)
 	defer func() {
 		if v := recover(); v != nil {
-			clear(p.batch.Events[n:])
-			p.batch.Events = p.batch.Events[:n]
+			clear(b.Events[n:])
+			b.Events = b.Events[:n]
 			st := debug.Stack()
 			err = fmt.Errorf("panic while unpacking: %v (at %s)", v, panicSite(st))
 			p.log.Error().Str("panic", fmt.Sprint(v)).Bytes("stack", st).Msg("unpack panicked; record dead-lettered")
 		}
 	}()
-	return p.unpack.Unpack(data, unit, &p.batch)
+	return s.unpack.Unpack(data, unit, b)
 }
 
 // runChain runs the stage chain over the batch. A panic in a stage is a bug
@@ -225,22 +255,22 @@ func (p *processor) safeUnpack(data []byte, unit int) (err error) {
 // and the events that panic alone are failed (stage "panic", dead-lettered
 // with their bytes) while the others go on. Neither the worker nor the
 // shard stops.
-func (p *processor) runChain(ctx context.Context) error {
-	if p.batch.Arena == nil {
-		p.batch.Arena = new(stages.Arena)
+func (p *processor) runChain(ctx context.Context, b *stages.Batch) error {
+	if b.Arena == nil {
+		b.Arena = new(stages.Arena)
 	}
-	err, v, site := tryChain(ctx, p.chain, &p.batch)
+	err, v, site := tryChain(ctx, p.chain, b)
 	if v == nil {
 		return err
 	}
-	p.log.Error().Str("panic", fmt.Sprint(v)).Str("at", site).Int("events", len(p.batch.Events)).Msg("a stage panicked; the batch is run again one event at a time")
-	for i := range p.batch.Events {
-		resetEvent(&p.batch.Events[i])
+	p.log.Error().Str("panic", fmt.Sprint(v)).Str("at", site).Int("events", len(b.Events)).Msg("a stage panicked; the batch is run again one event at a time")
+	for i := range b.Events {
+		resetEvent(&b.Events[i])
 	}
-	p.batch.Arena.Reset()
-	for i := range p.batch.Events {
-		e := &p.batch.Events[i]
-		one := stages.Batch{Events: p.batch.Events[i : i+1], Arena: p.batch.Arena}
+	b.Arena.Reset()
+	for i := range b.Events {
+		e := &b.Events[i]
+		one := stages.Batch{Events: b.Events[i : i+1], Arena: b.Arena}
 		err, v, site := tryChain(ctx, p.chain, &one)
 		if v != nil {
 			resetEvent(e)
@@ -329,8 +359,21 @@ func resetEvent(e *stages.Event) {
 }
 
 func (p *processor) Shutdown(ctx context.Context, reason lease.ShutdownReason, cp lease.Checkpointer) {
-	p.log.Info().Stringer("reason", reason).Msg("shard processor stopping")
-	p.observer().ShardStopped(p.shardID, reason)
+	p.log.Info().Stringer("reason", reason).Int("batches_in_flight", len(p.queue)).Msg("shard processor stopping")
+	defer p.observer().ShardStopped(p.shardID, reason) // after the batches in flight
+	if reason == lease.LeaseLost {
+		// Another worker owns the shard: stop writing, checkpoint nothing.
+		p.abandon()
+		return
+	}
+	// Requested (graceful stop) or the shard's end: let the batches in
+	// flight finish (ctx ends with the shutdown grace), checkpoint, and
+	// only then return so the coordinator releases the lease.
+	if err := p.drain(ctx, cp); err != nil {
+		p.abandon()
+		p.log.Warn().Err(err).Str("error_kind", "batch_not_acknowledged").Msg("batches in flight not acknowledged at shutdown; they will be re-read")
+		return
+	}
 	if reason == lease.ShardEnd {
 		// Everything read from a closed shard has been acknowledged by the
 		// time the coordinator reports its end.

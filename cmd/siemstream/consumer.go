@@ -34,6 +34,8 @@ func runConsumer(ctx context.Context, args []string) error {
 	initPos := f.str("initial-position", "SIEM_INITIAL_POSITION", kd.InitialPositionInStream, "initialPositionInStream for new leases: TRIM_HORIZON or LATEST")
 	batch := f.integer("batch-events", "SIEM_BATCH_EVENTS", consumer.DefaultConfig().BatchEvents, "events per bulk write and checkpoint")
 	bulkBytes := f.integer("bulk-bytes", "SIEM_BULK_BYTES", 5<<20, "max bytes per _bulk request")
+	inflight := f.integer("max-inflight-bulks", "SIEM_MAX_INFLIGHT_BULKS", consumer.DefaultConfig().MaxInflightBulks, "batches of a read per shard being written while the next is unpacked and processed (1 = serial); memory per shard is about this many batches")
+	bulkConc := f.integer("bulk-concurrency", "SIEM_BULK_CONCURRENCY", consumer.DefaultConfig().BulkConcurrency, "max concurrent _bulk requests of the process, all shards together; halved on 429s, failures and rising latency, regrown by one per that many successes")
 	keepRO := f.boolean("keep-read-only-indices", "SIEM_KEEP_READ_ONLY_INDICES", false, "do not redirect documents for a read-only index (closed, write-blocked, UltraWarm, cold) to <index>_01 as es-loader does; retry or dead-letter them instead")
 	dlIndex := f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", consumer.DefaultConfig().DeadLetterIndex, "dead-letter index prefix")
 	dlBucket := f.str("dead-letter-bucket", "SIEM_DEAD_LETTER_BUCKET", "", "S3 bucket for raw records too long to keep inside a dead-letter document (over 1 MiB; without it they stay inline)")
@@ -121,6 +123,7 @@ func runConsumer(ctx context.Context, args []string) error {
 	cc := consumer.DefaultConfig()
 	cc.Observer = o.m.Consumer(o.h)
 	cc.BatchEvents, cc.DeadLetterIndex, cc.ProgressEvery = *batch, *dlIndex, *progress
+	cc.MaxInflightBulks, cc.BulkConcurrency = *inflight, *bulkConc
 	var out sink.Sink = s
 	if *suffix != "" {
 		if out, err = sink.NewSuffix(s, *suffix); err != nil {

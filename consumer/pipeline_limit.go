@@ -148,6 +148,8 @@ func (l *bulkLimiter) current() (limit, inUse int) {
 // limitedSink passes every Write through the limiter. Write is the unit
 // the limiter counts: one call of the OpenSearch sink is one batch's
 // _bulk request(s), and every retry round of sink.Deliver is a new Write.
+// Health and Close are the embedded sink's: a readiness probe must not
+// wait for a bulk slot.
 type limitedSink struct {
 	sink.Sink
 	l *bulkLimiter

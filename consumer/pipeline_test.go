@@ -480,3 +480,15 @@ func TestAIMDShrinksOnLatency(t *testing.T) {
 		t.Fatalf("limit %d after a request 10x slower per document, want 4", lim)
 	}
 }
+
+func (*gateSink) Health(context.Context) error { return nil }
+func (*gateSink) Close() error                 { return nil }
+
+func (*concSink) Health(context.Context) error { return nil }
+func (*concSink) Close() error                 { return nil }
+
+func (failSink) Health(context.Context) error { return nil }
+func (failSink) Close() error                 { return nil }
+
+func (*clockSink) Health(context.Context) error { return nil }
+func (*clockSink) Close() error                 { return nil }

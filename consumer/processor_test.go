@@ -165,3 +165,6 @@ func TestRetryThenDeliver(t *testing.T) {
 		t.Fatalf("dead letters %+v", dl.got)
 	}
 }
+
+func (*memSink) Health(context.Context) error { return nil }
+func (*memSink) Close() error                 { return nil }

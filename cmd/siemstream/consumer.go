@@ -104,7 +104,8 @@ func runConsumer(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	o.h.Check("opensearch", checkOpenSearch(s.Client()))
+	defer closeSink(s, log)
+	o.h.Check("opensearch", s.Health)
 	// Indices created before their templates keep wrong field types for
 	// life, so templates go in before the first document.
 	if err := tf.InstallAtStart(ctx, log, s.Client(), reg, *dlIndex); err != nil {

@@ -3,33 +3,23 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/opensearch-project/opensearch-go/v4"
+	"github.com/rs/zerolog"
+
 	"github.com/siemstream/siemstream/consumer/lease/dynamo"
+	"github.com/siemstream/siemstream/consumer/sink"
 )
 
-// Readiness checks of the consumer (and replay): one cheap call each.
+// Readiness checks of the consumer (and replay): one cheap call each. The
+// OpenSearch one is the sink's own Health (consumer/sink).
 
-func checkOpenSearch(c *opensearch.Client) func(context.Context) error {
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := c.Perform(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, resp.Body)
-		if resp.StatusCode >= 300 {
-			return fmt.Errorf("HTTP %d", resp.StatusCode)
-		}
-		return nil
+// closeSink closes the sink once the command's run is over (deferred, so
+// after the last Write); a failure is logged, the run's own error stands.
+func closeSink(s sink.Sink, log zerolog.Logger) {
+	if err := s.Close(); err != nil {
+		log.Warn().Err(err).Msg("closing the sink")
 	}
 }
 

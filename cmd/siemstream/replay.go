@@ -160,7 +160,8 @@ func runReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	o.h.Check("opensearch", checkOpenSearch(osSink.Client()))
+	defer closeSink(osSink, log)
+	o.h.Check("opensearch", osSink.Health)
 	// Same as the consumer: templates before the first document (suffixed
 	// indices still match the log-<type>-* patterns).
 	if err := tf.InstallAtStart(ctx, log, osSink.Client(), reg, *dlIndex); err != nil {

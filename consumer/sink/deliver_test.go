@@ -77,3 +77,5 @@ func TestDeliverReportsPendingItems(t *testing.T) {
 		})
 	}
 }
+
+func (*refusingSink) Health(context.Context) error { return nil }

@@ -122,6 +122,30 @@ func NewOpenSearch(cfg OpenSearchConfig) (*OpenSearch, error) {
 // Client exposes the underlying client (templates, health checks).
 func (o *OpenSearch) Client() *opensearch.Client { return o.client }
 
+// Health sends GET / through the sink's client: nil when the cluster
+// answers 2xx.
+func (o *OpenSearch) Health(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := o.client.Perform(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// Close implements Sink. The sink holds nothing of its own to release but
+// pooled buffers: its connections belong to the osclient.Client, which
+// the caller may share (templates, health checks) and owns.
+func (o *OpenSearch) Close() error { return nil }
+
 // Write sends docs in as many _bulk requests as the limits need.
 func (o *OpenSearch) Write(ctx context.Context, docs []Doc, results []Result) error {
 	start := 0

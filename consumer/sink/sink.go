@@ -45,10 +45,28 @@ type Result struct {
 	Overwrote bool
 }
 
-// Sink writes batches of documents.
+// Sink writes batches of documents. Its lifecycle:
+//
+//  1. Built by a constructor (NewOpenSearch, NewSuffix, a wrapper such as
+//     metrics.Sink): it contacts nothing yet.
+//  2. Health may be called at any time, concurrently with Writes (the
+//     readiness check of the consumer and replay calls it periodically).
+//  3. Write is called by any number of goroutines at once (every shard
+//     processor, the dead-letter store) until the owner stops.
+//  4. Close is called once by whoever built the sink, after the last Write
+//     returned (the consumer and replay commands, when their run ends).
+//     Nothing may be called after it.
+//
+// A wrapper forwards Health and Close to the sink it wraps.
 type Sink interface {
 	// Write tries every doc once and fills results[i] for docs[i]
 	// (len(results) == len(docs)). A returned error means the request as a
 	// whole failed; then every result is Retry.
 	Write(ctx context.Context, docs []Doc, results []Result) error
+	// Health makes one cheap call to the target and says whether it
+	// answers (nil) or why not. It writes nothing.
+	Health(ctx context.Context) error
+	// Close releases what the sink holds of its own. It does not close
+	// what it was given (a shared client stays usable by its owner).
+	Close() error
 }

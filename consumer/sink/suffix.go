@@ -67,6 +67,12 @@ func (s *Suffix) Write(ctx context.Context, docs []Doc, results []Result) error 
 	return err
 }
 
+// Health implements Sink: the wrapped sink's.
+func (s *Suffix) Health(ctx context.Context) error { return s.next.Health(ctx) }
+
+// Close implements Sink: closes the wrapped sink.
+func (s *Suffix) Close() error { return s.next.Close() }
+
 func (s *Suffix) name(index string) string {
 	if v, ok := s.names.Load(index); ok {
 		return v.(string)

@@ -2,10 +2,20 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 )
 
-type recordingSink struct{ got []Doc }
+type recordingSink struct {
+	got         []Doc
+	health      error
+	healthCalls int
+	closed      int
+}
+
+func (r *recordingSink) Health(context.Context) error { r.healthCalls++; return r.health }
+func (r *recordingSink) Close() error                 { r.closed++; return nil }
 
 func (r *recordingSink) Write(_ context.Context, docs []Doc, results []Result) error {
 	r.got = append(r.got, docs...)
@@ -69,5 +79,39 @@ func TestValidateIndexSuffix(t *testing.T) {
 	}
 	if _, err := NewSuffix(nil, "-x"); err == nil {
 		t.Error("NewSuffix(nil) accepted")
+	}
+}
+
+// TestSuffixForwardsLifecycle: the wrapper adds nothing to Health and
+// Close; it asks and closes the sink it wraps.
+func TestSuffixForwardsLifecycle(t *testing.T) {
+	want := errors.New("cluster down")
+	rec := &recordingSink{health: want}
+	s, err := NewSuffix(rec, "-r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Health(context.Background()); !errors.Is(err, want) || rec.healthCalls != 1 {
+		t.Fatalf("Health = %v after %d calls, want %v after 1", err, rec.healthCalls, want)
+	}
+	if err := s.Close(); err != nil || rec.closed != 1 {
+		t.Fatalf("Close = %v, wrapped closed %d times, want nil and 1", err, rec.closed)
+	}
+}
+
+// TestOpenSearchHealthUnreachable: Health reports a cluster that does not
+// answer (nothing listens on port 1) instead of claiming ready.
+func TestOpenSearchHealthUnreachable(t *testing.T) {
+	cfg := DefaultOpenSearchConfig()
+	cfg.URLs = []string{"http://127.0.0.1:1"}
+	o, err := NewOpenSearch(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := o.Health(ctx); err == nil {
+		t.Fatal("Health = nil for a cluster that does not answer")
 	}
 }

@@ -235,3 +235,6 @@ func BenchmarkConsumerObserver(b *testing.B) {
 type nopSink struct{}
 
 func (nopSink) Write(context.Context, []sink.Doc, []sink.Result) error { return nil }
+
+func (nopSink) Health(context.Context) error { return nil }
+func (nopSink) Close() error                 { return nil }

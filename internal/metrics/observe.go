@@ -179,6 +179,7 @@ func (m *Metrics) Sink(s sink.Sink) sink.Sink {
 	return &observedSink{Sink: s, m: m}
 }
 
+// observedSink times Write; Health and Close are the embedded sink's.
 type observedSink struct {
 	sink.Sink
 	m *Metrics

@@ -32,15 +32,12 @@ func runConsumer(ctx context.Context, args []string) error {
 	osf := openSearchFlags(f)
 	lf := newLeaseFlags(f, "lease coordinator: dynamo (Java KCL lease table, fenced checkpoints) or kcl (vmware-go-kcl-v2)", "let workers of a fleet steal leases to balance")
 	initPos := f.str("initial-position", "SIEM_INITIAL_POSITION", kd.InitialPositionInStream, "initialPositionInStream for new leases: TRIM_HORIZON or LATEST")
-	batch := f.integer("batch-events", "SIEM_BATCH_EVENTS", consumer.DefaultConfig().BatchEvents, "events per bulk write and checkpoint")
-	bulkBytes := f.integer("bulk-bytes", "SIEM_BULK_BYTES", 5<<20, "max bytes per _bulk request")
-	inflight := f.integer("max-inflight-bulks", "SIEM_MAX_INFLIGHT_BULKS", consumer.DefaultConfig().MaxInflightBulks, "batches of a read per shard being written while the next is unpacked and processed (1 = serial); memory per shard is about this many batches")
-	bulkConc := f.integer("bulk-concurrency", "SIEM_BULK_CONCURRENCY", consumer.DefaultConfig().BulkConcurrency, "max concurrent _bulk requests of the process, all shards together; halved on 429s, failures and rising latency, regrown by one per that many successes")
-	keepRO := f.boolean("keep-read-only-indices", "SIEM_KEEP_READ_ONLY_INDICES", false, "do not redirect documents for a read-only index (closed, write-blocked, UltraWarm, cold) to <index>_01 as es-loader does; retry or dead-letter them instead")
-	dlIndex := f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", consumer.DefaultConfig().DeadLetterIndex, "dead-letter index prefix")
-	dlBucket := f.str("dead-letter-bucket", "SIEM_DEAD_LETTER_BUCKET", "", "S3 bucket for raw records too long to keep inside a dead-letter document (over 1 MiB; without it they stay inline)")
-	dlPrefix := f.str("dead-letter-prefix", "SIEM_DEAD_LETTER_PREFIX", "siemstream-deadletter/", "key prefix in --dead-letter-bucket (objects under <prefix>consumer/)")
-	suffix := f.str("index-suffix", "SIEM_INDEX_SUFFIX", "", "append this to every index name, dead-letter index included (a staging or test fleet next to the live one)")
+	sf := sinkFlags(f, sinkFlagSpec{
+		suffixEnv:   "SIEM_INDEX_SUFFIX",
+		suffixHelp:  "append this to every index name, dead-letter index included (a staging or test fleet next to the live one)",
+		dlIndexHelp: "dead-letter index prefix",
+		rawBucket:   true,
+	})
 	progress := f.duration("progress", "SIEM_PROGRESS", 10*time.Second, "log totals this often")
 	popts := pipelineFlags(f, true)
 	tf := templateFlags(f, true)
@@ -96,11 +93,7 @@ func runConsumer(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	sc := sink.DefaultOpenSearchConfig()
-	sc.Client, sc.MaxBulkBytes = osc, *bulkBytes
-	sc.KeepReadOnlyIndices, sc.Logger = *keepRO, log.With().Str("component", "sink").Logger()
-	sc.OnReadOnlyRedirect = o.m.ReadOnlyRedirect
-	s, err := sink.NewOpenSearch(sc)
+	s, err := sf.openSearch(osc, log, o.m.ReadOnlyRedirect)
 	if err != nil {
 		return err
 	}
@@ -108,7 +101,7 @@ func runConsumer(ctx context.Context, args []string) error {
 	o.h.Check("opensearch", s.Health)
 	// Indices created before their templates keep wrong field types for
 	// life, so templates go in before the first document.
-	if err := tf.InstallAtStart(ctx, log, s.Client(), reg, *dlIndex); err != nil {
+	if err := tf.InstallAtStart(ctx, log, s.Client(), reg, *sf.dlIndex); err != nil {
 		return err
 	}
 	po, err := popts.Options(ctx, log)
@@ -123,17 +116,15 @@ func runConsumer(ctx context.Context, args []string) error {
 	o.m.RegisterPipeline(chain.Stats)
 	cc := consumer.DefaultConfig()
 	cc.Observer = o.m.Consumer(o.h)
-	cc.BatchEvents, cc.DeadLetterIndex, cc.ProgressEvery = *batch, *dlIndex, *progress
-	cc.MaxInflightBulks, cc.BulkConcurrency = *inflight, *bulkConc
-	var out sink.Sink = s
-	if *suffix != "" {
-		if out, err = sink.NewSuffix(s, *suffix); err != nil {
-			return err
-		}
+	sf.apply(&cc)
+	cc.ProgressEvery = *progress
+	out, err := sf.withSuffix(s)
+	if err != nil {
+		return err
 	}
 	dls := &sink.IndexDeadLetters{Sink: out, Prefix: cc.DeadLetterIndex, Policy: cc.Retry}
-	if *dlBucket != "" {
-		dls.RawS3, dls.RawBucket, dls.RawPrefix = s3.NewFromConfig(awsCfg, awsconf.S3Options), *dlBucket, *dlPrefix
+	if *sf.dlBucket != "" {
+		dls.RawS3, dls.RawBucket, dls.RawPrefix = s3.NewFromConfig(awsCfg, awsconf.S3Options), *sf.dlBucket, *sf.dlPrefix
 	}
 	counts := obs.NewRegistry()
 	o.counts(counts)

@@ -18,7 +18,6 @@ import (
 	"github.com/siemstream/siemstream/consumer/lease/dynamo"
 	"github.com/siemstream/siemstream/consumer/lease/kcl"
 	"github.com/siemstream/siemstream/consumer/replay"
-	"github.com/siemstream/siemstream/consumer/sink"
 	"github.com/siemstream/siemstream/internal/awsconf"
 	"github.com/siemstream/siemstream/internal/metrics"
 	"github.com/siemstream/siemstream/internal/obs"
@@ -34,7 +33,6 @@ func runReplay(ctx context.Context, args []string) error {
 	from := f.str("from", "", "", "start of the range (ApproximateArrivalTimestamp): RFC 3339, 2006-01-02T15:04[:05] (UTC), unix seconds, or a duration ago (1h, -90m); required")
 	to := f.str("to", "", "", "end of the range, same forms, not in the future (default: when the replay starts = the tip at start time)")
 	shards := f.str("shards", "", "", "comma-separated shard ids (shardId-000000000003 or 3) to replay (default: all)")
-	suffix := f.str("index-suffix", "", "", "append this to every index name, e.g. -replay (default: the live indices; _ids are deterministic, so that overwrites)")
 	app := f.str("app-name", "", "", "replay application name: names its lease table (default: <live-app-name>-replay-<from as 20060102T150405Z>)")
 	liveApp := f.str("live-app-name", "SIEM_APP_NAME", kd.ApplicationName, "the live consumers' application name, never used by a replay (only to name it)")
 	lf := newLeaseFlags(f, "lease coordinator: dynamo (Java KCL lease table, AT_TIMESTAMP, shard filter) or kcl (vmware-go-kcl-v2: no AT_TIMESTAMP, so it reads every shard from TRIM_HORIZON and skips what is before --from; no shard filter; unfenced checkpoints)", "let replay workers steal leases to balance")
@@ -42,12 +40,10 @@ func runReplay(ctx context.Context, args []string) error {
 	workerID := f.str("worker-id", "SIEM_REPLAY_WORKER_ID", "", "unique worker id (default: host-pid-random)")
 	region := f.str("region", "AWS_REGION", "us-east-1", "AWS region")
 	osf := openSearchFlags(f)
-	batch := f.integer("batch-events", "SIEM_BATCH_EVENTS", consumer.DefaultConfig().BatchEvents, "events per bulk write and checkpoint")
-	bulkBytes := f.integer("bulk-bytes", "SIEM_BULK_BYTES", 5<<20, "max bytes per _bulk request")
-	inflight := f.integer("max-inflight-bulks", "SIEM_MAX_INFLIGHT_BULKS", consumer.DefaultConfig().MaxInflightBulks, "batches of a read per shard being written while the next is unpacked and processed (1 = serial); memory per shard is about this many batches")
-	bulkConc := f.integer("bulk-concurrency", "SIEM_BULK_CONCURRENCY", consumer.DefaultConfig().BulkConcurrency, "max concurrent _bulk requests of the process, all shards together; halved on 429s, failures and rising latency, regrown by one per that many successes")
-	keepRO := f.boolean("keep-read-only-indices", "SIEM_KEEP_READ_ONLY_INDICES", false, "do not redirect documents for a read-only index (closed, write-blocked, UltraWarm, cold) to <index>_01 as es-loader does; retry or dead-letter them instead")
-	dlIndex := f.str("dead-letter-index", "SIEM_DEAD_LETTER_INDEX", consumer.DefaultConfig().DeadLetterIndex, "dead-letter index prefix (the suffix applies too)")
+	sf := sinkFlags(f, sinkFlagSpec{
+		suffixHelp:  "append this to every index name, e.g. -replay (default: the live indices; _ids are deterministic, so that overwrites)",
+		dlIndexHelp: "dead-letter index prefix (the suffix applies too)",
+	})
 	progress := f.duration("progress", "SIEM_PROGRESS", 10*time.Second, "log per-shard progress (records and bytes of the known total, percent, ETA) this often")
 	probe := f.duration("probe-interval", "SIEM_REPLAY_PROBE", 2*time.Second, "how often the replay's lease table is read to see which shards are finished (by any worker)")
 	popts := pipelineFlags(f, true)
@@ -152,11 +148,7 @@ func runReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	sc := sink.DefaultOpenSearchConfig()
-	sc.Client, sc.MaxBulkBytes = osc, *bulkBytes
-	sc.KeepReadOnlyIndices, sc.Logger = *keepRO, log.With().Str("component", "sink").Logger()
-	sc.OnReadOnlyRedirect = o.m.ReadOnlyRedirect
-	osSink, err := sink.NewOpenSearch(sc)
+	osSink, err := sf.openSearch(osc, log, o.m.ReadOnlyRedirect)
 	if err != nil {
 		return err
 	}
@@ -164,14 +156,12 @@ func runReplay(ctx context.Context, args []string) error {
 	o.h.Check("opensearch", osSink.Health)
 	// Same as the consumer: templates before the first document (suffixed
 	// indices still match the log-<type>-* patterns).
-	if err := tf.InstallAtStart(ctx, log, osSink.Client(), reg, *dlIndex); err != nil {
+	if err := tf.InstallAtStart(ctx, log, osSink.Client(), reg, *sf.dlIndex); err != nil {
 		return err
 	}
-	var out sink.Sink = osSink
-	if *suffix != "" {
-		if out, err = sink.NewSuffix(osSink, *suffix); err != nil {
-			return err
-		}
+	out, err := sf.withSuffix(osSink)
+	if err != nil {
+		return err
 	}
 	po, err := popts.Options(ctx, log)
 	if err != nil {
@@ -196,15 +186,15 @@ func runReplay(ctx context.Context, args []string) error {
 	}
 	cc := consumer.DefaultConfig()
 	cc.Observer = o.m.Consumer(o.h)
-	cc.BatchEvents, cc.DeadLetterIndex, cc.ProgressEvery = *batch, *dlIndex, -1
-	cc.MaxInflightBulks, cc.BulkConcurrency = *inflight, *bulkConc
+	sf.apply(&cc)
+	cc.ProgressEvery = -1
 	c, err := consumer.New(cc, rp.Coordinator(inner), chain.Chain, o.m.Sink(out), counts, log)
 	if err != nil {
 		return err
 	}
 	go chain.Run(ctx)
 	log.Info().Str("stream", *stream).Time("from", rng.From).Time("to", rng.To).Strs("shards", scope).
-		Str("index_suffix", *suffix).Str("resume_with", resume).Msg("replay starting")
+		Str("index_suffix", *sf.suffix).Str("resume_with", resume).Msg("replay starting")
 	if err := c.Run(ctx); err != nil {
 		rp.LogSummary()
 		return err

@@ -47,6 +47,12 @@ for dir in $(printf '%s\n' "${!targets[@]}" | sort); do
     if out="$(cd "$dir" && "$bin" -test.run='^$' -test.fuzz="^${t}\$" -test.fuzztime="$per" \
       -test.fuzzcachedir="$cache/${dir#./}" -test.parallel=2 2>&1)"; then
       echo "ok ($(grep -oE 'execs: [0-9]+' <<<"$out" | tail -1))"
+    elif ! grep -q 'Failing input written to' <<<"$out" && grep -q 'context deadline exceeded' <<<"$out"; then
+      # Go's fuzz engine reports the -fuzztime deadline as a failure when
+      # it falls while a worker is still inside one slow input (a
+      # decompression-bomb seed takes seconds); no input failed and none
+      # was written, so this is not a finding.
+      echo "ok (deadline reached inside a slow input; no failing input)"
     else
       echo FAIL
       echo "$out" | tail -30

@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -308,7 +309,11 @@ func (s *concSink) Write(_ context.Context, docs []sink.Doc, res []sink.Result) 
 			break
 		}
 	}
-	time.Sleep(200 * time.Microsecond) // let writes overlap
+	// Let writes overlap: yield until another write is in flight (or a
+	// bounded number of scheduler turns pass, when the limit is 1).
+	for i := 0; i < 10000 && s.cur.Load() < 2; i++ {
+		runtime.Gosched()
+	}
 	for i := range docs {
 		switch s.status {
 		case 0:

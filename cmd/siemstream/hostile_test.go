@@ -226,12 +226,15 @@ func TestNormalizeSIGTERMInsideBomb(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	// wait until it is reading the object (its file offset moves)
-	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
 	for !readingFile(cmd.Process.Pid, obj) {
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline:
 			t.Fatal("normalize never started reading the object")
+		case <-tick.C:
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	t0 := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)

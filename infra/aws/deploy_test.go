@@ -63,7 +63,9 @@ func (c cli) try(args ...string) (map[string]any, error) {
 // waitStack polls until the stack leaves its *_IN_PROGRESS state.
 func (c cli) waitStack(name string, timeout time.Duration) string {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	expired := time.After(timeout)
 	for {
 		out, err := c.try("cloudformation", "describe-stacks", "--stack-name", name)
 		if err != nil {
@@ -76,10 +78,11 @@ func (c cli) waitStack(name string, timeout time.Duration) string {
 		if !strings.HasSuffix(st, "_IN_PROGRESS") {
 			return st
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-expired:
 			c.t.Fatalf("stack %s still %s after %s", name, st, timeout)
+		case <-tick.C:
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -345,13 +345,13 @@ func TestLeastPrivilege(t *testing.T) {
 // AWS API is listed here by path prefix (longest first); a new one fails the
 // test until it is classified.
 var callers = []struct{ prefix, fleet string }{
-	{"producer/backfill/", "operator"},       // backfill, redrive: run by an operator (runbook)
-	{"producer/", "producer"},                // the SQS loop, GetObject, PutRecords, dead letters
-	{"consumer/lease/kcl/", "unsupported"},   // --coordinator kcl: its library's own table schema, not deployed
-	{"consumer/", "consumer"},                // lease coordinator, shard readers
-	{"stages/exclude/ssmparam/", "consumer"}, // SSM exclusion conditions
-	{"internal/reload/s3src/", "consumer"},   // GeoIP / IoC / CSV from S3
-	{"cmd/siemstream/replay.go", "consumer"}, // replay: a one-off task of the consumer's task definition
+	{"producer/backfill/", "operator"},               // backfill, redrive: run by an operator (runbook)
+	{"producer/", "producer"},                        // the SQS loop, GetObject, PutRecords, dead letters
+	{"consumer/lease/kcl/", "unsupported"},           // --coordinator kcl: its library's own table schema, not deployed
+	{"consumer/", "consumer"},                        // lease coordinator, shard readers
+	{"stages/exclude/ssmparam/", "consumer"},         // SSM exclusion conditions
+	{"internal/reload/s3src/", "consumer"},           // GeoIP / IoC / CSV from S3
+	{"cmd/siemstream/replay.go", "consumer"},         // replay: a one-off task of the consumer's task definition
 	{"cmd/siemstream/ready_producer.go", "producer"}, // /readyz: the queue and the stream answer
 	{"cmd/siemstream/ready_consumer.go", "consumer"}, // /readyz: the lease table answers
 	// The metrics middleware reads the typed input/output of calls others
@@ -367,7 +367,7 @@ var callers = []struct{ prefix, fleet string }{
 	{"internal/deadletter/s3.go", "producer"},
 	{"internal/deadletter/s3read.go", "operator"}, // `siemstream deadletters list|redrive`
 	{"cmd/siemstream/deadletters.go", "operator"},
-	{"internal/e2e/", "test"},                // the local stack's test driver
+	{"internal/e2e/", "test"}, // the local stack's test driver
 	{"bench/", "test"},
 }
 

@@ -14,6 +14,12 @@ AWSCLI_VERSION=${AWSCLI_VERSION:-1.45.11}
 # ensure_venv NAME REQUIREMENT: a venv at .local/opt/NAME with REQUIREMENT installed.
 ensure_venv() {
   local venv="$root/.local/opt/$1" req=$2
+  # A venv's scripts name their interpreter by absolute path: one made
+  # through another path to .local (a worktree's symlink, a moved clone)
+  # cannot run here, so it is rebuilt.
+  if [[ -f "$venv/.installed" ]] && [[ "$(head -n 1 "$venv/bin/pip" 2>/dev/null)" != "#!$venv/bin/python"* ]]; then
+    rm -f "$venv/.installed"
+  fi
   if [[ ! -f "$venv/.installed" ]]; then
     mkdir -p "$root/.local/opt"
     exec 9>"$venv.lock"

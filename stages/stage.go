@@ -26,6 +26,7 @@ import (
 	"github.com/siemstream/siemstream/internal/reload"
 	"github.com/siemstream/siemstream/internal/status"
 	"github.com/siemstream/siemstream/internal/wire"
+	"github.com/siemstream/siemstream/schemas"
 )
 
 // Source says where a raw record came from. One Source is shared by every
@@ -150,6 +151,11 @@ type Deps struct {
 	Logger *slog.Logger
 	// S3 opens s3:// sources; needed only when a source is one.
 	S3 reload.S3Opener
+	// Registry is the log types, for the stages that read a type's whole
+	// definition per event (decode, normalize: required there). Stages that
+	// need one setting per type (geoip, ioc, useragent) take it as a map in
+	// their Config instead.
+	Registry *schemas.Registry
 }
 
 // Log returns Logger, or slog.Default() when it is nil.

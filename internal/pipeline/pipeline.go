@@ -73,17 +73,21 @@ func New(reg *schemas.Registry, o Options) (*Pipeline, error) {
 
 // NewContext is New with a context for the initial loads.
 func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipeline, error) {
-	deps := stages.Deps{Logger: slog.New(zerologHandler{l: o.Log}), S3: o.S3}
+	deps := stages.Deps{Logger: slog.New(zerologHandler{l: o.Log}), S3: o.S3, Registry: reg}
 	now := o.Now
 	if now == nil {
 		now = time.Now
 	}
 	p := &Pipeline{log: o.Log}
-	norm, err := normalize.New(reg, normalize.Config{Now: now})
+	norm, err := normalize.New(normalize.Config{Now: now}, deps)
 	if err != nil {
-		return nil, fmt.Errorf("normalize stage: %w", err)
+		return nil, err
 	}
-	p.chain = append(p.chain, decode.New(reg))
+	dec, err := decode.New(decode.DefaultConfig(), deps)
+	if err != nil {
+		return nil, err
+	}
+	p.chain = append(p.chain, dec)
 	types := reg.Types()
 	if o.ExcludeCSV != "" || o.OwnLogExclusion {
 		cfg := exclude.DefaultConfig()
@@ -133,8 +137,21 @@ func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipelin
 		}
 		p.add(st)
 	}
-	if ua := useragent.New(reg); ua != nil {
-		p.chain = append(p.chain, ua)
+	ua := useragent.DefaultConfig()
+	for _, lt := range types {
+		if lt.UserAgentEnrichmentField != "" {
+			if ua.Fields == nil {
+				ua.Fields = map[string]string{}
+			}
+			ua.Fields[lt.Name] = lt.UserAgentEnrichmentField
+		}
+	}
+	if len(ua.Fields) > 0 {
+		st, err := useragent.New(ua, deps)
+		if err != nil {
+			return nil, err
+		}
+		p.chain = append(p.chain, st)
 	}
 	if o.Conditions != nil {
 		cfg := exclude.ConditionsConfig{ReloadInterval: o.ReloadInterval}
@@ -144,7 +161,11 @@ func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipelin
 		}
 		p.add(st)
 	}
-	p.chain = append(p.chain, encode.New())
+	enc, err := encode.New(encode.DefaultConfig(), deps)
+	if err != nil {
+		return nil, err
+	}
+	p.chain = append(p.chain, enc)
 	for _, r := range p.reloaders {
 		if _, err := r.Check(ctx); err != nil {
 			return nil, fmt.Errorf("%s: initial load: %w", r.Name(), err)

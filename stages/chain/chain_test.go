@@ -18,15 +18,8 @@ import (
 // only the stages that load data are driven as reloaders (loaded once at
 // start, reported in Stats).
 func TestChainAssembly(t *testing.T) {
-	reg, err := schemas.Load(schemas.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	csv := filepath.Join(t.TempDir(), "exclude_log_patterns.csv")
-	if err := os.WriteFile(csv, []byte("log_type,field,pattern,pattern_type,comment\ncloudtrail,eventName,Describe.*,regex,\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	params := exclude.StaticParams{{Name: "cloudtrail/a", Value: `{"action":"COUNT","expression":"event.action == 'ConsoleLogin'"}`}}
+	deps := testDeps(t)
+	csv := tempFile(t, "exclude_log_patterns.csv", "log_type,field,pattern,pattern_type,comment\ncloudtrail,eventName,Describe.*,regex,\n")
 	for _, tc := range []struct {
 		name    string
 		cfg     Config
@@ -37,10 +30,11 @@ func TestChainAssembly(t *testing.T) {
 		{"zero", Config{}, nil, []string{"decode", "normalize", "useragent", "encode"}, nil},
 		{"own logs only", Config{OwnLogExclusion: true}, nil, []string{"decode", "exclude", "normalize", "useragent", "encode"}, nil},
 		{"csv", Config{ExcludeCSV: csv}, nil, []string{"decode", "exclude", "normalize", "useragent", "encode"}, []string{"exclude_log_patterns"}},
-		{"conditions", Config{}, params, []string{"decode", "normalize", "useragent", "exclude_conditions", "encode"}, []string{"exclude_conditions"}},
+		{"conditions", Config{}, countCondition, []string{"decode", "normalize", "useragent", "exclude_conditions", "encode"}, []string{"exclude_conditions"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := New(context.Background(), tc.cfg, Deps{Deps: stages.Deps{Registry: reg, Logger: discard}, Conditions: tc.cond})
+			deps.Conditions = tc.cond
+			p, err := New(context.Background(), tc.cfg, deps)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,20 +60,35 @@ func TestChainAssembly(t *testing.T) {
 	}
 }
 
-var discard = slog.New(slog.DiscardHandler)
+// countCondition is one SSM exclusion condition (COUNT, so nothing is
+// dropped).
+var countCondition = exclude.StaticParams{{Name: "cloudtrail/a", Value: `{"action":"COUNT","expression":"event.action == 'ConsoleLogin'"}`}}
 
-// TestNewRefuses: a configuration or source that cannot work fails New, not
-// the first batch.
-func TestNewRefuses(t *testing.T) {
+// testDeps are the built-in log types and a logger that drops everything.
+func testDeps(t *testing.T) Deps {
+	t.Helper()
 	reg, err := schemas.Load(schemas.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := filepath.Join(t.TempDir(), "GeoLite2-City.mmdb")
-	if err := os.WriteFile(bad, []byte("not an mmdb"), 0o600); err != nil {
+	return Deps{Deps: stages.Deps{Registry: reg, Logger: slog.New(slog.DiscardHandler)}}
+}
+
+// tempFile writes a file of the test's own and returns its path.
+func tempFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	deps := Deps{Deps: stages.Deps{Registry: reg, Logger: discard}}
+	return p
+}
+
+// TestNewRefuses: a configuration or source that cannot work fails New, not
+// the first batch.
+func TestNewRefuses(t *testing.T) {
+	deps := testDeps(t)
+	bad := tempFile(t, "GeoLite2-City.mmdb", "not an mmdb")
 	for _, tc := range []struct {
 		name string
 		cfg  Config
@@ -102,12 +111,9 @@ func TestNewRefuses(t *testing.T) {
 // consumer defers Close and starts Run in a goroutine), so Run returns at
 // once instead of following the sources until its context ends.
 func TestCloseBeforeRun(t *testing.T) {
-	reg, err := schemas.Load(schemas.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	params := exclude.StaticParams{{Name: "cloudtrail/a", Value: `{"action":"COUNT","expression":"event.action == 'ConsoleLogin'"}`}}
-	p, err := New(context.Background(), Config{}, Deps{Deps: stages.Deps{Registry: reg, Logger: discard}, Conditions: params})
+	deps := testDeps(t)
+	deps.Conditions = countCondition
+	p, err := New(context.Background(), Config{}, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

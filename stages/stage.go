@@ -11,9 +11,9 @@
 //     then runs Run until shutdown and reads Status for metrics.
 //   - Deps: what a stage constructor may be given besides its Config: the
 //     process's one logger, the S3 opener and the log-type registry. Every
-//     stage is built as New(cfg Config, deps Deps) (*Stage, error), with a
-//     Config that has DefaultConfig and Validate, and logs through
-//     Deps.Logger.
+//     stage package builds its stage as New(cfg Config, deps Deps) (*Stage,
+//     error), with a Config that has DefaultConfig and Validate (exclude's
+//     second stage: NewConditions), and stages log through Deps.Logger.
 //
 // Package stages/chain assembles the chain (which stages, in which order)
 // from one configuration and drives the Reloaders. A stage that is off is

@@ -8,7 +8,7 @@ import (
 )
 
 // BenchmarkHotPath measures the consumer's per-event work on one core:
-// the real chain from internal/pipeline (decode → [exclude] → normalize →
+// the real chain from stages/chain (decode → [exclude] → normalize →
 // [geoip → ioc] → encode) over batches of batchEvents raw records, plus
 // building the _bulk body. One op is one event, so ns/op, B/op and
 // allocs/op are per event.

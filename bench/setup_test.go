@@ -5,19 +5,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/siemstream/siemstream/bench/fixture"
 	"github.com/siemstream/siemstream/bench/gen"
-	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
+	stagechain "github.com/siemstream/siemstream/stages/chain"
 )
 
 var (
@@ -45,7 +44,7 @@ var (
 	enrichErr  error
 
 	mu        sync.Mutex
-	pipelines = map[string]*pipeline.Pipeline{}
+	pipelines = map[string]*stagechain.Assembly{}
 	records   = map[string]*fixture.Records{}
 	recErrs   = map[string]error{}
 )
@@ -86,18 +85,18 @@ func enrichment(tb testing.TB) fixture.Enrichment {
 // variant is one configuration of the optional stages.
 type variant struct {
 	name string
-	opts func(e fixture.Enrichment) pipeline.Options
+	opts func(e fixture.Enrichment) stagechain.Config
 }
 
 // variants: the minimum chain, GeoIP+IoC (the enrichment the ≤30% target
 // is about), and everything (plus own-log and CSV exclusion).
 var variants = []variant{
-	{"off", func(fixture.Enrichment) pipeline.Options { return pipeline.Options{} }},
-	{"geoip+ioc", func(e fixture.Enrichment) pipeline.Options {
-		return pipeline.Options{GeoIP: e.GeoIP, IOC: e.IOC}
+	{"off", func(fixture.Enrichment) stagechain.Config { return stagechain.Config{} }},
+	{"geoip+ioc", func(e fixture.Enrichment) stagechain.Config {
+		return stagechain.Config{GeoIP: e.GeoIP, IOC: e.IOC}
 	}},
-	{"all", func(e fixture.Enrichment) pipeline.Options {
-		return pipeline.Options{GeoIP: e.GeoIP, IOC: e.IOC, ExcludeCSV: e.ExcludeCSV, OwnLogExclusion: true}
+	{"all", func(e fixture.Enrichment) stagechain.Config {
+		return stagechain.Config{GeoIP: e.GeoIP, IOC: e.IOC, ExcludeCSV: e.ExcludeCSV, OwnLogExclusion: true}
 	}},
 }
 
@@ -114,15 +113,15 @@ func chain(tb testing.TB, v variant) stages.Chain {
 	p := pipelines[v.name]
 	if p == nil {
 		o := v.opts(e)
-		o.Log = zerolog.Nop()
 		o.ReloadInterval = time.Hour
+		deps := stagechain.Deps{Deps: stages.Deps{Registry: r, Logger: slog.New(slog.DiscardHandler)}}
 		var err error
-		if p, err = pipeline.New(r, o); err != nil {
+		if p, err = stagechain.New(context.Background(), o, deps); err != nil {
 			tb.Fatal(err)
 		}
 		pipelines[v.name] = p
 	}
-	c, err := p.Chain()
+	c, err := p.Stages()
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -6,15 +6,19 @@
 // The whole stage contract is in this file:
 //   - Stage: Name and Process, safe for concurrent batches.
 //   - Reloader: a stage that holds data loaded from outside (GeoIP databases,
-//     IoC feeds, exclusion files, SSM conditions). internal/pipeline loads it
+//     IoC feeds, exclusion files, SSM conditions). stages/chain loads it
 //     once with Check before the first batch (a bad source fails the start),
 //     then runs Run until shutdown and reads Status for metrics.
-//   - Deps: what a stage constructor may be given besides its Config. Every
-//     configured stage is built as New(cfg Config, deps Deps) (*Stage, error)
-//     and logs through Deps.Logger, the process's one logger.
+//   - Deps: what a stage constructor may be given besides its Config: the
+//     process's one logger, the S3 opener and the log-type registry. Every
+//     stage package builds its stage as New(cfg Config, deps Deps) (*Stage,
+//     error), with a Config that has DefaultConfig and Validate (exclude's
+//     second stage: NewConditions), and stages log through Deps.Logger.
 //
-// A stage that is off is not in the chain: internal/pipeline leaves it out,
-// so no stage carries a "disabled" pass-through path.
+// Package stages/chain assembles the chain (which stages, in which order)
+// from one configuration and drives the Reloaders. A stage that is off is
+// not in the chain: stages/chain leaves it out, so no stage carries a
+// "disabled" pass-through path.
 package stages
 
 import (
@@ -26,6 +30,7 @@ import (
 	"github.com/siemstream/siemstream/internal/reload"
 	"github.com/siemstream/siemstream/internal/status"
 	"github.com/siemstream/siemstream/internal/wire"
+	"github.com/siemstream/siemstream/schemas"
 )
 
 // Source says where a raw record came from. One Source is shared by every
@@ -150,6 +155,11 @@ type Deps struct {
 	Logger *slog.Logger
 	// S3 opens s3:// sources; needed only when a source is one.
 	S3 reload.S3Opener
+	// Registry is the log types, for the stages that read a type's whole
+	// definition per event (decode, normalize: required there). Stages that
+	// need one setting per type (geoip, ioc, useragent) take it as a map in
+	// their Config instead.
+	Registry *schemas.Registry
 }
 
 // Log returns Logger, or slog.Default() when it is nil.

@@ -18,7 +18,6 @@ import (
 	"github.com/siemstream/siemstream/internal/awsconf"
 	"github.com/siemstream/siemstream/internal/metrics"
 	"github.com/siemstream/siemstream/internal/obs"
-	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/schemas"
 )
 
@@ -104,16 +103,12 @@ func runConsumer(ctx context.Context, args []string) error {
 	if err := tf.InstallAtStart(ctx, log, s.Client(), reg, *sf.dlIndex); err != nil {
 		return err
 	}
-	po, err := popts.Options(ctx, log)
+	asm, err := popts.assemble(ctx, reg, log, nil)
 	if err != nil {
 		return err
 	}
-	chain, err := pipeline.NewContext(ctx, reg, po)
-	if err != nil {
-		return err
-	}
-	defer chain.Close()
-	o.m.RegisterPipeline(chain.Stats)
+	defer asm.Close()
+	o.m.RegisterPipeline(asm.Stats)
 	cc := consumer.DefaultConfig()
 	cc.Observer = o.m.Consumer(o.h)
 	sf.apply(&cc)
@@ -128,11 +123,11 @@ func runConsumer(ctx context.Context, args []string) error {
 	}
 	counts := obs.NewRegistry()
 	o.counts(counts)
-	c, err := consumer.New(cc, coord, chain.Chain, o.m.Sink(out), counts, log, consumer.WithDeadLetters(dls))
+	c, err := consumer.New(cc, coord, asm.Stages, o.m.Sink(out), counts, log, consumer.WithDeadLetters(dls))
 	if err != nil {
 		return err
 	}
-	go chain.Run(ctx)
+	go asm.Run(ctx)
 	if *lf.coordinator == "dynamo" {
 		// From here on lease renewals (every failover/3) and GetRecords
 		// beat it; not before, so waiting for OpenSearch at start is not

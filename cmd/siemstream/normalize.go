@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/internal/pyjson"
 	"github.com/siemstream/siemstream/producer"
 	"github.com/siemstream/siemstream/producer/split"
@@ -67,23 +66,20 @@ func runNormalize(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts, err := popts.Options(ctx, log)
-	if err != nil {
-		return err
-	}
+	var clock func() time.Time // nil: time.Now
 	if *now != "" {
 		t, err := time.Parse(time.RFC3339Nano, *now)
 		if err != nil {
 			return fmt.Errorf("--now: %w", err)
 		}
-		opts.Now = func() time.Time { return t }
+		clock = func() time.Time { return t }
 	}
-	pl, err := pipeline.NewContext(ctx, reg, opts)
+	asm, err := popts.assemble(ctx, reg, log, clock)
 	if err != nil {
 		return err
 	}
-	defer pl.Close()
-	chain, err := pl.Chain()
+	defer asm.Close()
+	chain, err := asm.Stages()
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/siemstream/siemstream/internal/awsconf"
-	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/internal/reload/s3src"
+	"github.com/siemstream/siemstream/schemas"
+	"github.com/siemstream/siemstream/stages"
+	"github.com/siemstream/siemstream/stages/chain"
 	"github.com/siemstream/siemstream/stages/exclude"
 	"github.com/siemstream/siemstream/stages/exclude/ssmparam"
 )
@@ -44,36 +46,38 @@ func pipelineFlags(f *flags, service bool) *pipelineFlagValues {
 	}
 }
 
-// Options turns the flags into pipeline options, building AWS clients only
-// when a source needs them.
-func (v *pipelineFlagValues) Options(ctx context.Context, log zerolog.Logger) (pipeline.Options, error) {
-	o := pipeline.Options{
+// assemble builds the stage chain the flags describe, building AWS clients
+// only when a source needs them. now is the clock for event.ingested (nil =
+// time.Now).
+func (v *pipelineFlagValues) assemble(ctx context.Context, reg *schemas.Registry, log zerolog.Logger, now func() time.Time) (*chain.Assembly, error) {
+	cfg := chain.Config{
 		GeoIP: *v.geoip, IOC: *v.ioc, ExcludeCSV: *v.excludeCSV, OwnLogExclusion: *v.ownLogs,
-		ReloadInterval: *v.reload, Log: log,
+		ReloadInterval: *v.reload, Now: now,
 	}
-	needS3 := strings.HasPrefix(o.GeoIP, "s3://") || strings.HasPrefix(o.IOC, "s3://") || strings.HasPrefix(o.ExcludeCSV, "s3://")
+	deps := chain.Deps{Deps: stages.Deps{Registry: reg, Logger: slogTo(log)}}
+	needS3 := strings.HasPrefix(cfg.GeoIP, "s3://") || strings.HasPrefix(cfg.IOC, "s3://") || strings.HasPrefix(cfg.ExcludeCSV, "s3://")
 	if needS3 || (*v.ssmPrefix != "" && *v.ssmJSON == "") {
-		cfg, err := awsconf.Load(ctx, os.Getenv("AWS_REGION"))
+		awsCfg, err := awsconf.Load(ctx, os.Getenv("AWS_REGION"))
 		if err != nil {
-			return o, err
+			return nil, err
 		}
 		if needS3 {
-			o.S3 = s3src.Opener(s3.NewFromConfig(cfg, awsconf.S3Options))
+			deps.S3 = s3src.Opener(s3.NewFromConfig(awsCfg, awsconf.S3Options))
 		}
 		if *v.ssmPrefix != "" && *v.ssmJSON == "" {
-			o.Conditions = ssmparam.New(ssm.NewFromConfig(cfg), *v.ssmPrefix)
+			deps.Conditions = ssmparam.New(ssm.NewFromConfig(awsCfg), *v.ssmPrefix)
 		}
 	}
 	if *v.ssmJSON != "" {
 		b, err := os.ReadFile(*v.ssmJSON)
 		if err != nil {
-			return o, fmt.Errorf("--exclude-ssm-json: %w", err)
+			return nil, fmt.Errorf("--exclude-ssm-json: %w", err)
 		}
 		params, err := exclude.ParamsFromJSON(b)
 		if err != nil {
-			return o, fmt.Errorf("--exclude-ssm-json %s: %w", *v.ssmJSON, err)
+			return nil, fmt.Errorf("--exclude-ssm-json %s: %w", *v.ssmJSON, err)
 		}
-		o.Conditions = params
+		deps.Conditions = params
 	}
-	return o, nil
+	return chain.New(ctx, cfg, deps)
 }

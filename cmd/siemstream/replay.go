@@ -21,7 +21,6 @@ import (
 	"github.com/siemstream/siemstream/internal/awsconf"
 	"github.com/siemstream/siemstream/internal/metrics"
 	"github.com/siemstream/siemstream/internal/obs"
-	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/schemas"
 )
 
@@ -163,20 +162,16 @@ func runReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	po, err := popts.Options(ctx, log)
+	asm, err := popts.assemble(ctx, reg, log, nil)
 	if err != nil {
 		return err
 	}
-	chain, err := pipeline.NewContext(ctx, reg, po)
-	if err != nil {
-		return err
-	}
-	defer chain.Close()
+	defer asm.Close()
 
 	resume := fmt.Sprintf("--from %s --to %s --app-name %s", rng.From.Format(time.RFC3339Nano), rng.To.Format(time.RFC3339Nano), *app)
 	counts := obs.NewRegistry()
 	o.counts(counts)
-	o.m.RegisterPipeline(chain.Stats)
+	o.m.RegisterPipeline(asm.Stats)
 	rp, err := replay.New(replay.Config{
 		Stream: *stream, Range: rng, Scope: scope, Ends: ends, Kinesis: kc, Counts: counts,
 		ProbeEvery: *probe, ProgressEvery: *progress, Resume: "run again with " + resume + " to resume", Log: log,
@@ -188,11 +183,11 @@ func runReplay(ctx context.Context, args []string) error {
 	cc.Observer = o.m.Consumer(o.h)
 	sf.apply(&cc)
 	cc.ProgressEvery = -1
-	c, err := consumer.New(cc, rp.Coordinator(inner), chain.Chain, o.m.Sink(out), counts, log)
+	c, err := consumer.New(cc, rp.Coordinator(inner), asm.Stages, o.m.Sink(out), counts, log)
 	if err != nil {
 		return err
 	}
-	go chain.Run(ctx)
+	go asm.Run(ctx)
 	log.Info().Str("stream", *stream).Time("from", rng.From).Time("to", rng.To).Strs("shards", scope).
 		Str("index_suffix", *sf.suffix).Str("resume_with", resume).Msg("replay starting")
 	if err := c.Run(ctx); err != nil {

@@ -25,12 +25,12 @@ import (
 
 	"github.com/siemstream/siemstream/bench/gen"
 	"github.com/siemstream/siemstream/consumer/sink"
-	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/producer"
 	"github.com/siemstream/siemstream/producer/split"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/schemas/templates"
 	"github.com/siemstream/siemstream/stages"
+	stagechain "github.com/siemstream/siemstream/stages/chain"
 )
 
 // The template tests install the real templates (what the consumer does at
@@ -106,17 +106,26 @@ func normalizeObject(t *testing.T, chain stages.Chain, lt *schemas.LogType, key 
 	return out
 }
 
+// sampleChain is the consumer's chain with no optional data source and
+// event.ingested frozen at fixedNow.
+func sampleChain(t *testing.T, reg *schemas.Registry) *stagechain.Assembly {
+	t.Helper()
+	pl, err := stagechain.New(context.Background(), stagechain.Config{Now: func() time.Time { return fixedNow }},
+		stagechain.Deps{Deps: stages.Deps{Registry: reg}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pl.Close)
+	return pl
+}
+
 // samples collects normalized documents of every log type we have input
 // for: the normalize parity cases (testdata/normalize/<type>/<case>.key and
 // its object) and the seeded generators (bench/gen), at most perType each.
 func samples(t *testing.T, root string, reg *schemas.Registry, perType int) []sampleDoc {
 	t.Helper()
-	pl, err := pipeline.New(reg, pipeline.Options{Now: func() time.Time { return fixedNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pl.Close()
-	chain, err := pl.Chain()
+	pl := sampleChain(t, reg)
+	chain, err := pl.Stages()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -565,12 +574,7 @@ index_name = %[3]s
 
 	// A document normalized for the auto type goes to the alias, as the
 	// consumer writes it, and lands in -000001 with the template's types.
-	pl, err := pipeline.New(reg, pipeline.Options{Now: func() time.Time { return fixedNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pl.Close()
-	chain, _ := pl.Chain()
+	chain, _ := sampleChain(t, reg).Stages()
 	docs := normalizeObject(t, chain, reg.Lookup("tmpl-auto-"+rid), "tmpl-"+rid+"-auto/x.json",
 		[]byte(`{"ts":"2025-03-14T11:00:00Z","src":"198.51.100.7","msg":"hello"}`+"\n"))
 	if len(docs) != 1 || docs[0].Index != auto {

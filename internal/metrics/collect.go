@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/siemstream/siemstream/internal/obs"
-	"github.com/siemstream/siemstream/internal/pipeline"
+	"github.com/siemstream/siemstream/stages/chain"
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -62,13 +62,13 @@ func (c countsCollector) Collect(ch chan<- prometheus.Metric) {
 
 // pipelineCollector reads the stages' counters when scraped.
 type pipelineCollector struct {
-	stats func() pipeline.Stats
+	stats func() chain.Stats
 	now   func() time.Time
 }
 
 // RegisterPipeline exposes the stage counters (COUNT matches, reloads,
 // enrichment lookups) of the consumer's pipeline.
-func (m *Metrics) RegisterPipeline(stats func() pipeline.Stats) {
+func (m *Metrics) RegisterPipeline(stats func() chain.Stats) {
 	m.Register(pipelineCollector{stats: stats, now: time.Now})
 }
 

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/siemstream/siemstream/internal/obs"
-	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/internal/reload"
+	"github.com/siemstream/siemstream/stages/chain"
 )
 
 // touch gives every labelled metric one child, so a Gather lists every
@@ -35,9 +35,9 @@ func (m *Metrics) touch() {
 	c := obs.NewRegistry()
 	c.Add("t", obs.Counts{Events: 1})
 	m.RegisterCounts(c)
-	m.RegisterPipeline(func() pipeline.Stats {
-		return pipeline.Stats{Counted: map[string]uint64{"t": 1}, Reloads: []reload.Status{{Name: "s", LoadedAt: time.Now()}},
-			Lookups: []pipeline.Lookups{{Stage: "s"}}, Stages: []pipeline.StageCount{{Stage: "s", Outcome: "o"}}}
+	m.RegisterPipeline(func() chain.Stats {
+		return chain.Stats{Counted: map[string]uint64{"t": 1}, Reloads: []reload.Status{{Name: "s", LoadedAt: time.Now()}},
+			Lookups: []chain.Lookups{{Stage: "s"}}, Stages: []chain.StageCount{{Stage: "s", Outcome: "o"}}}
 	})
 	m.SetLeaseStatus(func() LeaseStatus { return LeaseStatus{Behind: map[string]int64{"s": 0}} })
 	m.shards.checkpoint["s"] = time.Now()

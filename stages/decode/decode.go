@@ -25,14 +25,34 @@ var ErrRecord = errors.New("bad record")
 // ErrUnsupported: the log type's file_format has no decoder yet.
 var ErrUnsupported = errors.New("file format not supported")
 
-type stage struct {
+// Config configures the decode stage. It has no settings: how a record is
+// parsed is its log type's definition, read from Deps.Registry.
+type Config struct{}
+
+// DefaultConfig returns the (empty) defaults.
+func DefaultConfig() Config { return Config{} }
+
+// Validate checks the configuration (there is nothing to check).
+func (c Config) Validate() error { return nil }
+
+// Stage is the decode stage.
+type Stage struct {
 	reg *schemas.Registry
 }
 
-// New returns the decode stage.
-func New(reg *schemas.Registry) stages.Stage { return &stage{reg: reg} }
+// New returns the decode stage; deps.Registry is required.
+func New(cfg Config, deps stages.Deps) (*Stage, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if deps.Registry == nil {
+		return nil, errors.New("decode: nil registry")
+	}
+	return &Stage{reg: deps.Registry}, nil
+}
 
-func (s *stage) Name() string { return "decode" }
+// Name is "decode".
+func (s *Stage) Name() string { return "decode" }
 
 // scratch is per-Process state, pooled so that steady state allocates nothing.
 type scratch struct {
@@ -64,7 +84,7 @@ func (sc *scratch) envelope(e *stages.Event) *wire.Envelope {
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
 
-func (s *stage) Process(ctx context.Context, b *stages.Batch) error {
+func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

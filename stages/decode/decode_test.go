@@ -47,10 +47,27 @@ func run(t testing.TB, reg *schemas.Registry, src *stages.Source, raws ...string
 	for i, r := range raws {
 		b.Events = append(b.Events, stages.Event{Src: src, Ordinal: int64(i + 1), Raw: []byte(r)})
 	}
-	if err := New(reg).Process(context.Background(), b); err != nil {
+	if err := newStage(t, reg).Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func newStage(tb testing.TB, reg *schemas.Registry) *Stage {
+	tb.Helper()
+	s, err := New(DefaultConfig(), stages.Deps{Registry: reg})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// TestNewNeedsRegistry: a chain assembled without the log types fails at
+// start, not at the first record.
+func TestNewNeedsRegistry(t *testing.T) {
+	if _, err := New(DefaultConfig(), stages.Deps{}); err == nil {
+		t.Fatal("New without a registry: no error")
+	}
 }
 
 func js(e stages.Event) string { return string(e.Doc.AppendValueJSON(nil, e.Doc.Root())) }

@@ -52,7 +52,7 @@ func FuzzDecodeFormats(f *testing.F) {
 func benchDecode(b *testing.B, lt string, recs []string) {
 	reg := registry(b, formatsINI)
 	src := &stages.Source{LogType: lt}
-	st := New(reg)
+	st := newStage(b, reg)
 	batch := &stages.Batch{Arena: new(stages.Arena)} // as Chain.Process runs it
 	var size int
 	for i, r := range recs {

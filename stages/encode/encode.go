@@ -13,6 +13,7 @@ package encode
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/siemstream/siemstream/internal/doc"
@@ -27,8 +28,23 @@ type Stage struct {
 // Stats counts encoded documents and documents whose big strings were cut.
 type Stats struct{ Encoded, Truncated uint64 }
 
-// New returns the encode stage.
-func New() stages.Stage { return &Stage{} }
+// Config configures the encode stage. It has no settings: del_none and the
+// truncation limit are es-loader's and fixed.
+type Config struct{}
+
+// DefaultConfig returns the (empty) defaults.
+func DefaultConfig() Config { return Config{} }
+
+// Validate checks the configuration (there is nothing to check).
+func (c Config) Validate() error { return nil }
+
+// New returns the encode stage. It uses none of deps.
+func New(cfg Config, _ stages.Deps) (*Stage, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return &Stage{}, nil
+}
 
 // Name is "encode".
 func (s *Stage) Name() string { return "encode" }

@@ -15,7 +15,10 @@ func TestEncode(t *testing.T) {
 	}
 	failed := doc.Get()
 	b := &stages.Batch{Events: []stages.Event{{Doc: d}, {Doc: failed, Status: stages.Failed}, {}}}
-	s := New()
+	s, err := New(DefaultConfig(), stages.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +28,7 @@ func TestEncode(t *testing.T) {
 	if b.Events[1].Out != nil || b.Events[2].Out != nil {
 		t.Error("failed or doc-less events must not be encoded")
 	}
-	if st := s.(*Stage).Stats(); st.Encoded != 1 {
+	if st := s.Stats(); st.Encoded != 1 {
 		t.Errorf("stats %+v", st)
 	}
 	b.Reset() // returns the docs to the pool

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 )
@@ -60,17 +61,25 @@ func (r *Rule) Match(text []byte) bool {
 // to RE2: the pattern is checked on its own first (so unbalanced groups are
 // refused rather than changing meaning), then wrapped so that the appended
 // '$' binds to the last alternative exactly as it does in Python
-// ("80|443" means "starts with 80, or is 443").
-func compileFull(p string) (*regexp.Regexp, error) {
+// ("80|443" means "starts with 80, or is 443"). The check only parses p
+// (the same parse, and so the same errors, as regexp.Compile(p)); its
+// syntax tree also gives the literals one of which every match contains.
+// Only the wrapped form is compiled.
+func compileFull(p string) (*regexp.Regexp, [][]byte, error) {
 	// The same cap as user.ini's patterns: compiling a 10 MB regex takes
 	// seconds and hundreds of MiB before RE2's own size check refuses it.
 	if len(p) > maxPatternBytes {
-		return nil, fmt.Errorf("pattern is %d bytes, longer than the %d-byte limit", len(p), maxPatternBytes)
+		return nil, nil, fmt.Errorf("pattern is %d bytes, longer than the %d-byte limit", len(p), maxPatternBytes)
 	}
-	if _, err := regexp.Compile(p); err != nil {
-		return nil, err
+	tree, err := syntax.Parse(p, syntax.Perl)
+	if err != nil {
+		return nil, nil, err
 	}
-	return regexp.Compile(`^(?:` + p + `\n?\z)`)
+	re, err := regexp.Compile(`^(?:` + p + `\n?\z)`)
+	if err != nil {
+		return nil, nil, err
+	}
+	return re, literalsOf(tree), nil
 }
 
 // maxPatternBytes caps one exclusion pattern (the longest in es-loader's
@@ -99,11 +108,11 @@ func NewRule(logType, field, pattern string, text bool, origin string) (Rule, er
 		return r, errors.New("empty pattern (to exclude empty values use pattern_type regex with pattern ())")
 	}
 	if !text {
-		re, err := compileFull(pattern)
+		re, lits, err := compileFull(pattern)
 		if err != nil {
 			return r, fmt.Errorf("bad regex %q: %w", pattern, err)
 		}
-		r.re, r.lits = re, requiredLiterals(pattern)
+		r.re, r.lits = re, lits
 	}
 	return r, nil
 }

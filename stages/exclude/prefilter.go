@@ -25,6 +25,12 @@ func requiredLiterals(pattern string) [][]byte {
 	if err != nil {
 		return nil
 	}
+	return literalsOf(re)
+}
+
+// literalsOf is requiredLiterals of a pattern already parsed with
+// syntax.Perl.
+func literalsOf(re *syntax.Regexp) [][]byte {
 	lits := required(re.Simplify())
 	if len(lits) == 0 {
 		return nil

@@ -25,7 +25,7 @@ const (
 
 // Config configures the pattern stage (es-loader's exclude_log_patterns.csv
 // and built-in own-log patterns, matched on the raw parsed record). The zero
-// Config matches nothing; internal/pipeline leaves the stage out then.
+// Config matches nothing; stages/chain leaves the stage out then.
 type Config struct {
 	// CSV is exclude_log_patterns.csv: a local file or s3://bucket/key. ""
 	// means no CSV rules. A missing file means no CSV rules (it is polled);
@@ -69,7 +69,7 @@ func (c Config) Validate() error {
 type Stage struct {
 	own *Patterns
 	// holder has the CSV rules; without a CSV its source is always empty
-	// (no rules) and the pipeline does not run it.
+	// (no rules) and stages/chain does not run it as a reloader.
 	holder *reload.Holder[Patterns]
 	log    *slog.Logger
 	stats  counters

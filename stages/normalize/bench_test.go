@@ -5,14 +5,10 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
-	"github.com/siemstream/siemstream/stages/decode"
-	"github.com/siemstream/siemstream/stages/encode"
-	"github.com/siemstream/siemstream/stages/normalize"
 )
 
 // benchBatch is the number of events per batch in the benchmarks.
@@ -36,8 +32,7 @@ func benchCase(b *testing.B, name string) {
 	}
 	n := benchBatch
 	batch := &stages.Batch{Events: make([]stages.Event, n)}
-	norm, _ := normalize.New(reg, normalize.Config{Now: func() time.Time { return frozenNow }})
-	chain := stages.Chain{decode.New(reg), norm, encode.New()}
+	chain := coreChain(b, reg)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

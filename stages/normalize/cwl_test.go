@@ -12,15 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/siemstream/siemstream/producer"
 	"github.com/siemstream/siemstream/producer/split"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
-	"github.com/siemstream/siemstream/stages/decode"
-	"github.com/siemstream/siemstream/stages/encode"
-	"github.com/siemstream/siemstream/stages/normalize"
 )
 
 const viaINI = `
@@ -273,11 +269,7 @@ func TestEnvelopeDelimiterSplit(t *testing.T) {
 			for i, r := range recs {
 				b.Events = append(b.Events, stages.Event{Src: src, Ordinal: int64(i + 1), Raw: r})
 			}
-			norm, err := normalize.New(reg, normalize.Config{Now: func() time.Time { return frozenNow }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := (stages.Chain{decode.New(reg), norm, encode.New()}).Process(context.Background(), b); err != nil {
+			if err := coreChain(t, reg).Process(context.Background(), b); err != nil {
 				t.Fatal(err)
 			}
 			for _, e := range b.Events {

@@ -23,9 +23,6 @@ import (
 	"github.com/siemstream/siemstream/producer/split"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
-	"github.com/siemstream/siemstream/stages/decode"
-	"github.com/siemstream/siemstream/stages/encode"
-	"github.com/siemstream/siemstream/stages/normalize"
 )
 
 // One harness runs every golden: the object is cut by the producer's real
@@ -233,11 +230,7 @@ func readCase(t testing.TB, reg *schemas.Registry, base string) (string, *schema
 // event.ingested frozen.
 func runChain(t *testing.T, reg *schemas.Registry, b *stages.Batch) {
 	t.Helper()
-	norm, err := normalize.New(reg, normalize.Config{Now: func() time.Time { return frozenNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (stages.Chain{decode.New(reg), norm, encode.New()}).Process(context.Background(), b); err != nil {
+	if err := coreChain(t, reg).Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 }

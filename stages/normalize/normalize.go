@@ -54,19 +54,19 @@ type Stage struct {
 	normalized, failed, transformErrors atomic.Uint64
 }
 
-// New returns the normalize stage.
-func New(reg *schemas.Registry, cfg Config) (stages.Stage, error) {
-	if reg == nil {
-		return nil, errors.New("normalize: nil registry")
-	}
+// New returns the normalize stage; deps.Registry is required.
+func New(cfg Config, deps stages.Deps) (*Stage, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("normalize: %w", err)
+	}
+	if deps.Registry == nil {
+		return nil, errors.New("normalize: nil registry")
 	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &Stage{reg: reg, now: now}, nil
+	return &Stage{reg: deps.Registry, now: now}, nil
 }
 
 // Name is "normalize".

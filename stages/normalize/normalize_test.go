@@ -6,14 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
-	"github.com/siemstream/siemstream/stages/decode"
-	"github.com/siemstream/siemstream/stages/encode"
 	"github.com/siemstream/siemstream/stages/normalize"
 )
 
@@ -66,11 +63,7 @@ func runUnit(t *testing.T, reg *schemas.Registry, lt string, raws ...string) []s
 	for i, r := range raws {
 		b.Events = append(b.Events, stages.Event{Src: src, Ordinal: int64(i + 1), Raw: []byte(r)})
 	}
-	norm, err := normalize.New(reg, normalize.Config{Now: func() time.Time { return frozenNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (stages.Chain{decode.New(reg), norm, encode.New()}).Process(context.Background(), b); err != nil {
+	if err := coreChain(t, reg).Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	return b.Events

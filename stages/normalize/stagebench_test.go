@@ -8,9 +8,6 @@ import (
 
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
-	"github.com/siemstream/siemstream/stages/decode"
-	"github.com/siemstream/siemstream/stages/encode"
-	"github.com/siemstream/siemstream/stages/normalize"
 )
 
 // BenchmarkStagesVPCFlow times each stage separately (per event).
@@ -20,8 +17,8 @@ func BenchmarkStagesVPCFlow(b *testing.B) {
 	one := splitObject(b, lt, key, obj, nil)
 	n := 64
 	batch := &stages.Batch{Events: make([]stages.Event, n)}
-	norm, _ := normalize.New(reg, normalize.Config{Now: func() time.Time { return frozenNow }})
-	dec, enc := decode.New(reg), encode.New()
+	c := coreChain(b, reg)
+	dec, norm, enc := c[0], c[1], c[2]
 	ctx := context.Background()
 	reset := func() {
 		for j := range batch.Events {

@@ -11,6 +11,9 @@ package useragent
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"strings"
@@ -19,7 +22,6 @@ import (
 	"github.com/ua-parser/uap-go/uaparser"
 
 	"github.com/siemstream/siemstream/internal/doc"
-	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
 )
 
@@ -38,19 +40,39 @@ type Stage struct {
 	cache  cache
 }
 
-// New returns the stage, or nil when no log type asks for user-agent
-// enrichment (so the chain can leave it out).
-func New(reg *schemas.Registry) *Stage {
-	fields := map[string]string{}
-	for _, lt := range reg.Types() {
-		if lt.UserAgentEnrichmentField != "" {
-			fields[lt.Name] = lt.UserAgentEnrichmentField
+// DefaultCacheSize is how many distinct user-agent strings are cached (the
+// cache is emptied when full).
+const DefaultCacheSize = 1 << 16
+
+// Config configures the stage. The zero Config enriches nothing; the chain
+// leaves the stage out then.
+type Config struct {
+	// Fields maps a log type to the object whose .original is parsed (the
+	// log type's user_agent_enrichment_field, e.g. "user_agent"). A log
+	// type not listed is passed through.
+	Fields map[string]string `json:"fields" yaml:"fields"`
+}
+
+// DefaultConfig returns the defaults: no log type enriched.
+func DefaultConfig() Config { return Config{} }
+
+// Validate checks the fields.
+func (c Config) Validate() error {
+	var errs []error
+	for lt, f := range c.Fields {
+		if f == "" {
+			errs = append(errs, fmt.Errorf("fields[%s]: empty field", lt))
 		}
 	}
-	if len(fields) == 0 {
-		return nil
+	return errors.Join(errs...)
+}
+
+// New returns the stage. It uses none of deps.
+func New(cfg Config, _ stages.Deps) (*Stage, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("useragent: %w", err)
 	}
-	return &Stage{fields: fields, cache: newCache(1 << 16)}
+	return &Stage{fields: maps.Clone(cfg.Fields), cache: newCache(DefaultCacheSize)}, nil
 }
 
 // Name implements stages.Stage.

@@ -1,8 +1,11 @@
 package useragent
 
 import (
+	"context"
 	"testing"
 
+	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/stages"
 	"github.com/ua-parser/uap-go/uaparser"
 )
 
@@ -28,5 +31,38 @@ func TestParse(t *testing.T) {
 	}
 	if r := Parse(p, "Mozilla/5.0%20(X11)"); r.Original != "Mozilla/5.0 (X11)" {
 		t.Errorf("%%20 not decoded: %q", r.Original)
+	}
+}
+
+// TestStageFields: only the log types in Config.Fields are enriched, at
+// their field; an empty field is a configuration error.
+func TestStageFields(t *testing.T) {
+	s, err := New(Config{Fields: map[string]string{"alb": "user_agent"}}, stages.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &stages.Batch{}
+	for _, lt := range []string{"alb", "vpcflowlogs"} {
+		d := doc.Get()
+		if err := d.ParseObject([]byte(`{"user_agent":{"original":"curl/8.4.0"}}`)); err != nil {
+			t.Fatal(err)
+		}
+		b.Events = append(b.Events, stages.Event{Src: &stages.Source{LogType: lt}, Doc: d})
+	}
+	defer b.Reset()
+	if err := s.Process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{
+		`{"user_agent":{"original":"curl/8.4.0","name":"curl","version":"8.4.0","os":{"name":"Other","full":"Other"},"device":{"name":"Other"}}}`,
+		`{"user_agent":{"original":"curl/8.4.0"}}`,
+	} {
+		d := b.Events[i].Doc
+		if got := string(d.AppendValueJSON(nil, d.Root())); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", b.Events[i].Src.LogType, got, want)
+		}
+	}
+	if _, err := New(Config{Fields: map[string]string{"alb": ""}}, stages.Deps{}); err == nil {
+		t.Error("empty field accepted")
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -45,11 +46,12 @@ import (
 	"github.com/siemstream/siemstream/bench/gen"
 	"github.com/siemstream/siemstream/consumer"
 	"github.com/siemstream/siemstream/consumer/lease"
-	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/producer"
 	"github.com/siemstream/siemstream/producer/notify"
 	"github.com/siemstream/siemstream/schemas"
+	"github.com/siemstream/siemstream/stages"
+	"github.com/siemstream/siemstream/stages/chain"
 )
 
 func main() {
@@ -253,7 +255,8 @@ func runConsumer(ctx context.Context, args []string) (*ConsumerResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	pl, err := pipeline.New(reg, pipeline.Options{GeoIP: *geoip, IOC: *ioc, ReloadInterval: time.Hour, Log: zerolog.Nop()})
+	pl, err := chain.New(context.Background(), chain.Config{GeoIP: *geoip, IOC: *ioc, ReloadInterval: time.Hour},
+		chain.Deps{Deps: stages.Deps{Registry: reg, Logger: slog.New(slog.DiscardHandler)}})
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +270,7 @@ func runConsumer(ctx context.Context, args []string) (*ConsumerResult, error) {
 	}
 	cfg := consumer.DefaultConfig()
 	cfg.BatchEvents, cfg.ProgressEvery = *batch, -1
-	c, err := consumer.New(cfg, coord, pl.Chain, snk, nil, zerolog.Nop())
+	c, err := consumer.New(cfg, coord, pl.Stages, snk, nil, zerolog.Nop())
 	if err != nil {
 		return nil, err
 	}

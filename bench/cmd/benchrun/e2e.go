@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -25,12 +26,12 @@ import (
 	"github.com/siemstream/siemstream/bench/fixture"
 	"github.com/siemstream/siemstream/consumer"
 	"github.com/siemstream/siemstream/internal/e2e"
-	"github.com/siemstream/siemstream/internal/pipeline"
 	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/producer"
 	"github.com/siemstream/siemstream/producer/notify"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
+	stagechain "github.com/siemstream/siemstream/stages/chain"
 )
 
 // e2eShards is the stream's shard count (the local stack's default).
@@ -139,7 +140,7 @@ func (r *runner) endToEnd(ctx context.Context) error {
 	logf("e2e: %d VPC events in %d objects, resources %s (%d shards)", per*nObj, nObj, name, e2eShards)
 
 	// Same data in-process: the documents to expect, and where time goes.
-	opts := pipeline.Options{GeoIP: e.GeoIP, IOC: e.IOC, OwnLogExclusion: true, ReloadInterval: time.Hour, Log: zerolog.Nop()}
+	opts := stagechain.Config{GeoIP: e.GeoIP, IOC: e.IOC, OwnLogExclusion: true, ReloadInterval: time.Hour}
 	want, st, err := stageTimes(ctx, objs, opts)
 	if err != nil {
 		return fmt.Errorf("in-process run: %w", err)
@@ -259,17 +260,17 @@ var bulkSweepClients = []int{1, 2, 4, 8}
 // fresh one per level, deleted afterwards) with _bulk requests of at most
 // 5 MiB, sent by 1, 2, 4 and 8 concurrent clients, and returns how long
 // OpenSearch took at each level.
-func bulkProbe(ctx context.Context, s *e2e.Stack, name string, objs []e2eObject, opts pipeline.Options) (int, []bulkLevel, error) {
+func bulkProbe(ctx context.Context, s *e2e.Stack, name string, objs []e2eObject, opts stagechain.Config) (int, []bulkLevel, error) {
 	reg, err := schemas.Load(schemas.Options{})
 	if err != nil {
 		return 0, nil, err
 	}
-	pl, err := pipeline.New(reg, opts)
+	pl, err := stagechain.New(ctx, opts, stagechain.Deps{Deps: stages.Deps{Registry: reg, Logger: slog.New(slog.DiscardHandler)}})
 	if err != nil {
 		return 0, nil, err
 	}
 	defer pl.Close()
-	ch, err := pl.Chain()
+	ch, err := pl.Stages()
 	if err != nil {
 		return 0, nil, err
 	}
@@ -467,19 +468,19 @@ func (t *timed) Process(ctx context.Context, b *stages.Batch) error {
 // stageTimes runs the objects through the producer's LoadObject and the
 // consumer's unpack + chain + bulk body in this process at GOMAXPROCS=1,
 // timing each step; it returns the documents kept.
-func stageTimes(ctx context.Context, objs []e2eObject, opts pipeline.Options) (int64, []stageTime, error) {
+func stageTimes(ctx context.Context, objs []e2eObject, opts stagechain.Config) (int64, []stageTime, error) {
 	prev := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(prev)
 	reg, err := schemas.Load(schemas.Options{})
 	if err != nil {
 		return 0, nil, err
 	}
-	pl, err := pipeline.New(reg, opts)
+	pl, err := stagechain.New(ctx, opts, stagechain.Deps{Deps: stages.Deps{Registry: reg, Logger: slog.New(slog.DiscardHandler)}})
 	if err != nil {
 		return 0, nil, err
 	}
 	defer pl.Close()
-	ch, err := pl.Chain()
+	ch, err := pl.Stages()
 	if err != nil {
 		return 0, nil, err
 	}

@@ -224,7 +224,7 @@ func TestAccountsAssumedRoles(t *testing.T) {
 	defer cancel()
 	m := startMotoIAM(t, root)
 
-	u := strings.ToLower(UniqueName("xa"))
+	u := strings.ToLower(NewName("xa"))
 	archive, bfArchive, refused := u+"-a-archive", u+"-b-archive", u+"-refused"
 	lake := "aws-security-data-lake-us-east-1-" + u
 	// The producer's user may call sts:AssumeRole on three roles and read

@@ -30,7 +30,7 @@ func TestBackfill(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("bf"), 2)
+	r, err := s.CreateResources(ctx, NewName("bf"), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestRedrive(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("rd"), 2)
+	r, err := s.CreateResources(ctx, NewName("rd"), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestBackfillResumeAfterSignal(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("bfs"), 1)
+	r, err := s.CreateResources(ctx, NewName("bfs"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +428,7 @@ func TestBackfillThroughput(t *testing.T) {
 	defer cancel()
 	objects, lines := envInt("SIEM_BACKFILL_BENCH_OBJECTS", 50), envInt("SIEM_BACKFILL_BENCH_LINES", 10000)
 	workers := envInt("SIEM_BACKFILL_BENCH_WORKERS", 8)
-	r, err := s.CreateResources(ctx, UniqueName("bfb"), 4)
+	r, err := s.CreateResources(ctx, NewName("bfb"), 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestTruncatedObject(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("trunc"), 1)
+	r, err := s.CreateResources(ctx, NewName("trunc"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

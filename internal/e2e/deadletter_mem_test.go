@@ -30,7 +30,7 @@ func TestDeadLetterMemoryBounded(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("dlmem"), 1)
+	r, err := s.CreateResources(ctx, NewName("dlmem"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

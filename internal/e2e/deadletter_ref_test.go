@@ -20,7 +20,7 @@ func TestDeadLetterRawRef(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("dlref"), 1)
+	r, err := s.CreateResources(ctx, NewName("dlref"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestDeadLetterLegacyFile(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("dlold"), 1)
+	r, err := s.CreateResources(ctx, NewName("dlold"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

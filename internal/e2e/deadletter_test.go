@@ -108,7 +108,7 @@ func TestDeadLettersExactAndRedrive(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("dlredrive"), 1)
+	r, err := s.CreateResources(ctx, NewName("dlredrive"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestPoisonPill(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("poison"), 1)
+	r, err := s.CreateResources(ctx, NewName("poison"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,20 +26,7 @@ import (
 // stackOrSkip connects to the local stack started by `go tool task up`.
 func stackOrSkip(t *testing.T) (string, *Stack) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: skipped with -short")
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok, err := LoadEnv(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ok {
-		t.Skip("local stack not started: run `go tool task up` (or `go tool task test`)")
-	}
+	root := envOrSkip(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := Connect(ctx)
@@ -107,11 +93,6 @@ func binary(t *testing.T, root string) string {
 	return p
 }
 
-// UniqueName is a resource name no other test uses.
-func UniqueName(prefix string) string {
-	return fmt.Sprintf("%s-%d-%04x", prefix, time.Now().UnixMilli()%1e9, rand.N(1<<16))
-}
-
 type object struct {
 	key  string
 	body []byte
@@ -163,12 +144,6 @@ func normalizeExpected(t *testing.T, bin, bucket string, o object) []expectedDoc
 	return docs
 }
 
-// bucketQuery matches the documents of one bucket whether @log_s3bucket is
-// mapped as keyword (our templates) or text (dynamic mapping).
-func bucketQuery(bucket string) map[string]any {
-	return BucketQuery(bucket)
-}
-
 // TestEndToEnd drops objects into S3 and expects exactly the documents the
 // dry run predicts in OpenSearch, through the real producer, Kinesis,
 // consumer (with its lease table) and OpenSearch.
@@ -177,7 +152,7 @@ func TestEndToEnd(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	name := UniqueName("e2e")
+	name := NewName("e2e")
 	r, err := s.CreateResources(ctx, name, 4)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +234,7 @@ func TestEndToEnd(t *testing.T) {
 		if err := exited(cons); err != nil {
 			return false, err
 		}
-		n, err := s.Count(ctx, "log-*", bucketQuery(r.Bucket))
+		n, err := s.Count(ctx, "log-*", BucketQuery(r.Bucket))
 		got = n
 		return err == nil && n >= int64(len(want)), nil
 	})
@@ -324,7 +299,7 @@ func tail(s string, n int) string {
 func compareDocs(t *testing.T, ctx context.Context, s *Stack, bucket string, want []expectedDoc) {
 	t.Helper()
 	got := map[string]expectedDoc{}
-	err := s.ScanDocs(ctx, "log-*", bucketQuery(bucket), func(h Hit) {
+	err := s.ScanDocs(ctx, "log-*", BucketQuery(bucket), func(h Hit) {
 		got[h.Index+"/"+h.ID] = expectedDoc{Index: h.Index, ID: h.ID, Source: h.Source}
 	})
 	if err != nil {

@@ -53,7 +53,7 @@ func TestEnrichAndExclude(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	name := UniqueName("enrich")
+	name := NewName("enrich")
 	r, err := s.CreateResources(ctx, name, 2)
 	if err != nil {
 		t.Fatal(err)

@@ -166,7 +166,7 @@ func TestFormats(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("fmt"), 2)
+	r, err := s.CreateResources(ctx, NewName("fmt"), 2)
 	if err != nil {
 		t.Fatal(err)
 	}

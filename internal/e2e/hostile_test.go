@@ -27,7 +27,7 @@ func TestHostileObjects(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("hostile"), 1)
+	r, err := s.CreateResources(ctx, NewName("hostile"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

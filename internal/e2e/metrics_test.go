@@ -38,7 +38,7 @@ func TestMetrics(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	name := UniqueName("metrics")
+	name := NewName("metrics")
 	r, err := s.CreateResources(ctx, name, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -331,7 +331,7 @@ func TestMetricsAddrInUse(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	name := UniqueName("metrics-busy")
+	name := NewName("metrics-busy")
 	r, err := s.CreateResources(ctx, name, 1)
 	if err != nil {
 		t.Fatal(err)

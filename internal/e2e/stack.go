@@ -190,7 +190,7 @@ func Connect(ctx context.Context) (*Stack, error) {
 	}
 	return &Stack{
 		created: &createdStreams{}, AWS: cfg,
-		S3:      s3.NewFromConfig(cfg, awsconf.S3Options), SQS: sqs.NewFromConfig(cfg),
+		S3: s3.NewFromConfig(cfg, awsconf.S3Options), SQS: sqs.NewFromConfig(cfg),
 		Kinesis: kinesis.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg),
 		OpenSearch: strings.TrimRight(os, "/"), HTTP: &http.Client{Timeout: 30 * time.Second},
 	}, nil

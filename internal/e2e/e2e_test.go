@@ -47,6 +47,24 @@ func stackOrSkip(t *testing.T) (string, *Stack) {
 	return root, s
 }
 
+// pipelineFor starts a test of the whole pipeline: the local stack (or
+// a skip), the built binary, a fresh isolated pipeline named after prefix
+// with that many shards (its stream deleted when the test ends, see
+// stackOrSkip) and a context that ends after timeout, or after the test's
+// cleanups.
+func pipelineFor(t *testing.T, prefix string, shards int, timeout time.Duration) (context.Context, *Stack, string, Resources) {
+	t.Helper()
+	root, s := stackOrSkip(t)
+	bin := binary(t, root)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	r, err := s.CreateResources(ctx, NewName(prefix), shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, s, bin, r
+}
+
 // startFor starts the binary as role ("producer", "consumer") for the
 // test. When the test ends it is stopped (SIGTERM), and a failed stop or a
 // failed test prints the tail of its log.
@@ -148,15 +166,7 @@ func normalizeExpected(t *testing.T, bin, bucket string, o object) []expectedDoc
 // dry run predicts in OpenSearch, through the real producer, Kinesis,
 // consumer (with its lease table) and OpenSearch.
 func TestEndToEnd(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	name := NewName("e2e")
-	r, err := s.CreateResources(ctx, name, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "e2e", 4, 4*time.Minute)
 	dir := t.TempDir()
 	t0 := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 	objs := []object{

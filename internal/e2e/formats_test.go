@@ -3,8 +3,6 @@ package e2e
 import (
 	"archive/zip"
 	"bytes"
-	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,6 +14,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/siemstream/siemstream/internal/testobj"
 )
 
 // fmtObject is one test object: its key, body, and how many documents it
@@ -25,17 +25,6 @@ type fmtObject struct {
 	key  string
 	body []byte
 	want int
-}
-
-func gzipOf(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	w := gzip.NewWriter(&out)
-	w.Write(b)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
 }
 
 func zstdOf(t *testing.T, b []byte) []byte {
@@ -162,14 +151,8 @@ func dryRun(t *testing.T, bin, userINI, bucket, dir string, o fmtObject) []expec
 // documents the dry run predicts (the dry run itself is checked against
 // hand-counted numbers).
 func TestFormats(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	r, err := s.CreateResources(ctx, NewName("fmt"), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "fmt", 2, 5*time.Minute)
+	root, _ := RepoRoot() // pipelineFor found it
 	userINI := filepath.Join(root, "testdata", "formats", "user.ini")
 
 	// _id is md5(@message) for these types (es-loader): objects must not
@@ -195,18 +178,18 @@ func TestFormats(t *testing.T) {
 	winevt = winevt[:cut]
 
 	objs := []fmtObject{
-		{"json ndjson/pretty/concatenated, gzip", "fmt-test/json/a.json.gz", gzipOf(t, ndjson("gz")), 7},
+		{"json ndjson/pretty/concatenated, gzip", "fmt-test/json/a.json.gz", testobj.Gzip(ndjson("gz")), 7},
 		{"json dotted json_delimiter, zstd", "fmt-test/jsonrecords/b.json.zst", zstdOf(t, records), 4},
 		{"json, zip with two members", "fmt-test/json/c.zip", zipOfMembers(t, "one.json", `{"id":"z1"}`, "dir/", "", "two.json", "{\"id\":\"z2\"}\n{\"id\":\"z3\"}\n"), 3},
 		{"csv quoted, plain", "fmt-test/csv/d.csv", csv, 3},
-		{"text with #Fields header, gzip", "fmt-test/text/e.log.gz", gzipOf(t, text), 2},
-		{"multiline, gzip", "fmt-test/multiline/f.log.gz", gzipOf(t, readFormatFile(t, root, "app-multiline.log")), 3},
+		{"text with #Fields header, gzip", "fmt-test/text/e.log.gz", testobj.Gzip(text), 2},
+		{"multiline, gzip", "fmt-test/multiline/f.log.gz", testobj.Gzip(readFormatFile(t, root, "app-multiline.log")), 3},
 		{"cef, plain", "fmt-test/cef/g.log", readFormatFile(t, root, "cef.log"), 4},
-		{"winevtxml, gzip", "fmt-test/winevt/h.xml.gz", gzipOf(t, winevt), 2},
+		{"winevtxml, gzip", "fmt-test/winevt/h.xml.gz", testobj.Gzip(winevt), 2},
 		{"xml, plain", "fmt-test/xml/i.xml", readFormatFile(t, root, "generic.xml"), 2},
 		{"parquet, plain", "fmt-test/parquet/j.parquet", parquetObject(t, 40, 0), 40},
-		{"parquet in gzip", "fmt-test/parquet/k.parquet.gz", gzipOf(t, parquetObject(t, 7, 1000)), 7},
-		{"cwl via Firehose, gzip", "fmt-test/cwl/l.gz", gzipOf(t, cwlObject(t, 3, 5)), 15},
+		{"parquet in gzip", "fmt-test/parquet/k.parquet.gz", testobj.Gzip(parquetObject(t, 7, 1000)), 7},
+		{"cwl via Firehose, gzip", "fmt-test/cwl/l.gz", testobj.Gzip(cwlObject(t, 3, 5)), 15},
 		{"firelens, stderr ignored", "fmt-test/firelens/m.log", firelens, 2},
 	}
 	if bz := bzip2Of(t, ndjson("bz")); bz != nil {
@@ -236,7 +219,7 @@ func TestFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got int64
-	err = WaitFor(ctx, 3*time.Minute, func() (bool, error) {
+	err := WaitFor(ctx, 3*time.Minute, func() (bool, error) {
 		n, err := s.Count(ctx, "log-*", BucketQuery(r.Bucket))
 		if err != nil {
 			return false, nil

@@ -34,15 +34,8 @@ import (
 // refuses the documents) and objects by outcome; then that the lag gauge is
 // back to 0 and /healthz and /readyz answer.
 func TestMetrics(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	name := NewName("metrics")
-	r, err := s.CreateResources(ctx, name, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "metrics", 2, 5*time.Minute)
+	name := r.App
 	dropStream(t, s, r)
 	dir := t.TempDir()
 	suffix := "-" + name

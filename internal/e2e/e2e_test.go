@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -63,6 +64,47 @@ func pipelineFor(t *testing.T, prefix string, shards int, timeout time.Duration)
 		t.Fatal(err)
 	}
 	return ctx, s, bin, r
+}
+
+// dropResources deletes r's stream and lease tables (the live one and a
+// replay's) when the test ends: the shared stack's account has a shard
+// limit.
+func dropResources(t *testing.T, s *Stack, r Resources) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = s.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: &r.Stream, EnforceConsumerDeletion: aws.Bool(true)})
+		for _, tb := range []string{r.App, r.App + "-replay"} {
+			_, _ = s.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(tb)})
+		}
+	})
+}
+
+// testFleet makes fresh isolated resources (dropped when the test ends)
+// and a fleet on them whose processes run with env; when the test ends its
+// processes are stopped (a failed stop reported through stopErr, t.Errorf
+// or t.Logf) and, if the test failed, the tails of their logs printed.
+func testFleet(t *testing.T, ctx context.Context, s *Stack, bin, name string, shards int, env []string, stopErr func(string, ...any)) *Fleet {
+	t.Helper()
+	r, err := s.CreateResources(ctx, NewName(name), shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropResources(t, s, r)
+	coord, err := ChooseCoordinator(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fleet{Bin: bin, LogDir: t.TempDir(), Res: r, Coordinator: coord, CoordinatorFlag: HasCoordinatorFlag(ctx, bin), Env: env}
+	t.Cleanup(func() {
+		for _, err := range f.StopAll(30 * time.Second) {
+			stopErr("stop: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("process logs (tails):\n%s", f.Logs(6000))
+		}
+	})
+	return f
 }
 
 // startFor starts the binary as role ("producer", "consumer") for the

@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -36,7 +34,7 @@ import (
 func TestMetrics(t *testing.T) {
 	ctx, s, bin, r := pipelineFor(t, "metrics", 2, 5*time.Minute)
 	name := r.App
-	dropStream(t, s, r)
+	dropResources(t, s, r)
 	dir := t.TempDir()
 	suffix := "-" + name
 
@@ -329,7 +327,7 @@ func TestMetricsAddrInUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dropStream(t, s, r)
+	dropResources(t, s, r)
 	logDir := t.TempDir()
 	first := startFor(t, bin, "producer", logDir, append(r.Env(), "SIEM_METRICS_ADDR=127.0.0.1:0"))
 	u := metricsURL(t, ctx, first)
@@ -538,15 +536,4 @@ func TestVersionFlag(t *testing.T) {
 			t.Errorf("%s printed %q", arg, out)
 		}
 	}
-}
-
-// dropStream deletes the test's stream and lease table when it ends: the
-// local Kinesis allows 100 shards in all and every helper's tests share it.
-func dropStream(t *testing.T, s *Stack, r Resources) {
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: &r.Stream})
-		s.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &r.App})
-	})
 }

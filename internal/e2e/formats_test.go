@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/siemstream/siemstream/internal/testobj"
@@ -25,16 +23,6 @@ type fmtObject struct {
 	key  string
 	body []byte
 	want int
-}
-
-func zstdOf(t *testing.T, b []byte) []byte {
-	t.Helper()
-	e, err := zstd.NewWriter(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	return e.EncodeAll(b, nil)
 }
 
 // bzip2Of uses the bzip2 tool (Go has no bzip2 writer); nil if absent.
@@ -50,23 +38,6 @@ func bzip2Of(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func zipOfMembers(t *testing.T, members ...string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w := zip.NewWriter(&b)
-	for i := 0; i+1 < len(members); i += 2 {
-		f, err := w.Create(members[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.Write([]byte(members[i+1]))
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 type fmtRow struct {
@@ -179,8 +150,8 @@ func TestFormats(t *testing.T) {
 
 	objs := []fmtObject{
 		{"json ndjson/pretty/concatenated, gzip", "fmt-test/json/a.json.gz", testobj.Gzip(ndjson("gz")), 7},
-		{"json dotted json_delimiter, zstd", "fmt-test/jsonrecords/b.json.zst", zstdOf(t, records), 4},
-		{"json, zip with two members", "fmt-test/json/c.zip", zipOfMembers(t, "one.json", `{"id":"z1"}`, "dir/", "", "two.json", "{\"id\":\"z2\"}\n{\"id\":\"z3\"}\n"), 3},
+		{"json dotted json_delimiter, zstd", "fmt-test/jsonrecords/b.json.zst", testobj.Zstd(records), 4},
+		{"json, zip with two members", "fmt-test/json/c.zip", testobj.Zip("one.json", `{"id":"z1"}`, "dir/", "", "two.json", "{\"id\":\"z2\"}\n{\"id\":\"z3\"}\n"), 3},
 		{"csv quoted, plain", "fmt-test/csv/d.csv", csv, 3},
 		{"text with #Fields header, gzip", "fmt-test/text/e.log.gz", testobj.Gzip(text), 2},
 		{"multiline, gzip", "fmt-test/multiline/f.log.gz", testobj.Gzip(readFormatFile(t, root, "app-multiline.log")), 3},

@@ -15,6 +15,8 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"strings"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // Gzip returns b gzip-compressed at the default level.
@@ -30,6 +32,32 @@ func GzipLevel(b []byte, level int) []byte {
 	w.Write(b)
 	w.Close()
 	return buf.Bytes()
+}
+
+// Zstd returns b as one zstd frame.
+func Zstd(b []byte) []byte {
+	e, err := zstd.NewWriter(nil)
+	if err != nil {
+		panic(err) // only options can fail
+	}
+	defer e.Close()
+	return e.EncodeAll(b, nil)
+}
+
+// Zip is a zip archive of the members given as name, content pairs (a
+// name ending in "/" with empty content is a directory entry).
+func Zip(members ...string) []byte {
+	var b bytes.Buffer
+	w := zip.NewWriter(&b)
+	for i := 0; i+1 < len(members); i += 2 {
+		f, err := w.Create(members[i])
+		if err != nil {
+			panic(err) // an invalid name is a bug in the test
+		}
+		f.Write([]byte(members[i+1]))
+	}
+	w.Close()
+	return b.Bytes()
 }
 
 // NewlineBomb is members concatenated gzip members of 10 MiB of newlines

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 func TestObjects(t *testing.T) {
@@ -39,6 +41,18 @@ func TestObjects(t *testing.T) {
 		if f.Name != "m" {
 			t.Errorf("member %q", f.Name)
 		}
+	}
+	zr2, err := zip.NewReader(bytes.NewReader(Zip("a", "1", "d/", "", "b", "2")), int64(len(Zip("a", "1", "d/", "", "b", "2"))))
+	if err != nil || len(zr2.File) != 3 || zr2.File[2].Name != "b" {
+		t.Fatalf("zip of members: %v", err)
+	}
+	d, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if b, err := d.DecodeAll(Zstd([]byte("abc")), nil); err != nil || string(b) != "abc" {
+		t.Errorf("zstd round trip: %q %v", b, err)
 	}
 	var v any
 	if err := json.Unmarshal([]byte(DeepJSON(3)), &v); err != nil || DeepJSON(2) != `{"a":{"a":1}}` {

@@ -206,17 +206,7 @@ func TestFormats(t *testing.T) {
 	}
 	// These test types have no timestamp key: @timestamp is the
 	// ingestion time, different in the dry run; everything else must match.
-	for _, w := range want {
-		delete(w.Source, "@timestamp")
-	}
-	got2 := map[string]expectedDoc{}
-	if err := s.ScanDocs(ctx, "log-*", BucketQuery(r.Bucket), func(h Hit) {
-		delete(h.Source, "@timestamp")
-		got2[h.Index+"/"+h.ID] = expectedDoc{Index: h.Index, ID: h.ID, Source: h.Source}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	compareSources(t, got2, want)
+	compareDocs(t, ctx, s, r.Bucket, want, "@timestamp")
 
 	// The unmappable document: refused by OpenSearch, dead-lettered with the
 	// reason, the target and the rejected document; the rest was loaded.
@@ -244,30 +234,4 @@ func TestFormats(t *testing.T) {
 		t.Errorf("dead letter: stage %v, reason %q, target %v, raw %.200q", dl["stage"], reason, target, raw)
 	}
 	t.Logf("rejected by OpenSearch and dead-lettered: %s", reason)
-}
-
-// compareSources is compareDocs on documents already fetched.
-func compareSources(t *testing.T, got map[string]expectedDoc, want []expectedDoc) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("OpenSearch has %d documents for the bucket, want %d", len(got), len(want))
-	}
-	var diffs []string
-	for _, w := range want {
-		g, ok := got[w.Index+"/"+w.ID]
-		if !ok {
-			diffs = append(diffs, "missing "+w.Index+"/"+w.ID)
-			continue
-		}
-		delete(w.Source, "event")
-		delete(g.Source, "event")
-		if !jsonEqual(w.Source, g.Source) {
-			a, _ := json.Marshal(w.Source)
-			b, _ := json.Marshal(g.Source)
-			diffs = append(diffs, fmt.Sprintf("different _source for %s:\n want %s\n  got %s", w.ID, a, b))
-		}
-	}
-	if len(diffs) > 0 {
-		t.Errorf("%d differences, first: %v", len(diffs), diffs[:min(3, len(diffs))])
-	}
 }

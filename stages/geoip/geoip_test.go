@@ -353,16 +353,7 @@ func BenchmarkGeoIPStage(b *testing.B) {
 		b.Fatal(err)
 	}
 	raw := []byte(`{"source":{"ip":"81.2.69.142","port":"443"},"destination":{"ip":"2001:218:1::1"}}`)
-	src := &stages.Source{LogType: "t"}
-	bt := &stages.Batch{Events: make([]stages.Event, 1)}
-	d := doc.New()
-	b.ReportAllocs()
-	for b.Loop() {
-		d.Reset()
-		_ = d.ParseObject(raw)
-		bt.Events[0] = stages.Event{Src: src, Doc: d}
-		_ = s.Process(context.Background(), bt)
-	}
+	stagetest.BenchProcess(b, s, raw)
 }
 
 // TestWriteFixtures writes the test databases to $GEOIP_FIXTURE_DIR so the

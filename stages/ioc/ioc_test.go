@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/reload"
 	"github.com/siemstream/siemstream/stages"
 	"github.com/siemstream/siemstream/stages/stagetest"
@@ -501,16 +500,7 @@ func BenchmarkIoCStage1M(b *testing.B) {
 	s.holder = reload.New[DB]("ioc", reload.Funcs[DB]{}, time.Hour, quiet())
 	s.holder.Set(db, "bench")
 	raw := []byte(`{"source":{"ip":"52.95.110.1"},"destination":{"ip":"203.0.114.7"},"related":{"ip":["52.95.110.1","203.0.114.7"]}}`)
-	src := &stages.Source{LogType: "t"}
-	bt := &stages.Batch{Events: make([]stages.Event, 1)}
-	d := doc.New()
-	b.ReportAllocs()
-	for b.Loop() {
-		d.Reset()
-		_ = d.ParseObject(raw)
-		bt.Events[0] = stages.Event{Src: src, Doc: d}
-		_ = s.Process(context.Background(), bt)
-	}
+	stagetest.BenchProcess(b, s, raw)
 }
 
 // TestParityWithESLoader compares threat.* with what es-loader's own code

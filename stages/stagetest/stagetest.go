@@ -1,11 +1,12 @@
 // Package stagetest holds the helpers the stages' tests share: building a
-// batch from JSON documents, writing a data file with a fixed modification
+// batch from JSON documents, benchmarking a stage on one event, writing a data file with a fixed modification
 // time (reloaded sources compare it), and comparing output with a golden
 // file that -update rewrites.
 package stagetest
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,6 +29,22 @@ func Batch(t testing.TB, logType string, docs ...string) *stages.Batch {
 		b.Events = append(b.Events, stages.Event{Src: src, Doc: d})
 	}
 	return b
+}
+
+// BenchProcess benchmarks st on a batch of one event, parsed anew from raw
+// for each iteration (so a stage that writes into the document starts
+// from the same input every time), reporting allocations.
+func BenchProcess(b *testing.B, st stages.Stage, raw []byte) {
+	src := &stages.Source{LogType: "t"}
+	bt := &stages.Batch{Events: make([]stages.Event, 1)}
+	d := doc.New()
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Reset()
+		_ = d.ParseObject(raw)
+		bt.Events[0] = stages.Event{Src: src, Doc: d}
+		_ = st.Process(context.Background(), bt)
+	}
 }
 
 // WriteFile writes data to path (creating its directory) with modification

@@ -401,10 +401,7 @@ func TestBackfillThroughput(t *testing.T) {
 	if os.Getenv("SIEM_BACKFILL_BENCH") == "" {
 		t.Skip("benchmark: set SIEM_BACKFILL_BENCH=1")
 	}
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
+	ctx, s, bin := startTest(t, 20*time.Minute)
 	objects, lines := envInt("SIEM_BACKFILL_BENCH_OBJECTS", 50), envInt("SIEM_BACKFILL_BENCH_LINES", 10000)
 	workers := envInt("SIEM_BACKFILL_BENCH_WORKERS", 8)
 	r, err := s.CreateResources(ctx, NewName("bfb"), 4)

@@ -48,6 +48,18 @@ func stackOrSkip(t *testing.T) (string, *Stack) {
 	return root, s
 }
 
+// startTest starts a test on the local stack (or skips it, see
+// stackOrSkip): the clients, the built binary and a context that ends
+// after timeout, or after the test's cleanups.
+func startTest(t *testing.T, timeout time.Duration) (context.Context, *Stack, string) {
+	t.Helper()
+	root, s := stackOrSkip(t)
+	bin := binary(t, root)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return ctx, s, bin
+}
+
 // pipelineFor starts a test of the whole pipeline: the local stack (or
 // a skip), the built binary, a fresh isolated pipeline named after prefix
 // with that many shards (its stream deleted when the test ends, see
@@ -55,10 +67,7 @@ func stackOrSkip(t *testing.T) (string, *Stack) {
 // cleanups.
 func pipelineFor(t *testing.T, prefix string, shards int, timeout time.Duration) (context.Context, *Stack, string, Resources) {
 	t.Helper()
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	t.Cleanup(cancel)
+	ctx, s, bin := startTest(t, timeout)
 	r, err := s.CreateResources(ctx, NewName(prefix), shards)
 	if err != nil {
 		t.Fatal(err)

@@ -147,10 +147,7 @@ func logsOf(t *testing.T, dir string) string {
 // the events uploaded; a dead letter is written through it too; nothing a
 // process wrote, and no dead letter, holds a secret.
 func TestSigV4ConsumerReplayTemplates(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx, s, bin := startTest(t, 5*time.Minute)
 	sec := newSecrets()
 	px := signingProxy(t, s, sec, false)
 
@@ -261,10 +258,7 @@ func TestSigV4ConsumerReplayTemplates(t *testing.T) {
 // es-loader met): the consumer falls back to uncompressed bodies once, logs
 // it once, and loads every event.
 func TestSigV4GzipRefused(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	ctx, s, bin := startTest(t, 4*time.Minute)
 	sec := newSecrets()
 	px := signingProxy(t, s, sec, true)
 	f := testFleet(t, ctx, s, bin, "sigv4gz", 2, sigv4Env(px.URL(), sec, true), t.Logf)
@@ -304,10 +298,8 @@ func TestSigV4GzipRefused(t *testing.T) {
 // valid for a few seconds; the run spans several of them, and the credential
 // source fails for a while in the middle. Nothing is lost.
 func TestSigV4ExpiringCredentials(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx, s, bin := startTest(t, 5*time.Minute)
+	root, _ := RepoRoot() // startTest found it
 	keys := &sigv4proxy.Keyring{}
 	px := startProxy(t, s, keys, false)
 	const lifetime = 8 * time.Second
@@ -405,10 +397,7 @@ func TestSigV4ExpiringCredentials(t *testing.T) {
 // with a clear message) and templates install with a refused basic-auth
 // password: none of what they print holds a secret.
 func TestSecretsNeverPrinted(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx, s, bin := startTest(t, 2*time.Minute)
 	sec := newSecrets()
 	keys := &sigv4proxy.Keyring{}
 	keys.Add(sigv4proxy.Key{ID: sec.KeyID, Secret: "the-real-secret-" + sec.Secret, Token: sec.Token})

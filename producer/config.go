@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/siemstream/siemstream/producer/split"
+	"github.com/siemstream/siemstream/schemas"
 )
 
 // Config configures the producer. Zero values mean the documented default.
@@ -93,13 +94,13 @@ func (l Limits) Validate() error {
 }
 
 // OpenOptions are the split options of an object of that log type and key.
-func (l Limits) OpenOptions(fileFormat, key string) split.OpenOptions {
+func (l Limits) OpenOptions(f schemas.FileFormat, key string) split.OpenOptions {
 	o := split.DefaultOpenOptions()
 	o.MaxDecompressedBytes, o.MaxRatio, o.MaxDecompressTime = l.MaxDecompressedBytes, l.MaxDecompressionRatio, l.MaxDecompressTime
 	if l.MaxSpoolBytes > 0 {
 		o.MaxSpoolBytes = l.MaxSpoolBytes
 	}
-	o.Parquet = split.MayBeParquet(fileFormat, key)
+	o.Parquet = split.MayBeParquet(f, key)
 	return o
 }
 

@@ -16,5 +16,5 @@ func FormatFor(lt *schemas.LogType) (split.Format, error) {
 	if f.Kind == "" {
 		return split.Format{}, fmt.Errorf("log type %s: file_format %q is not supported by the producer", lt.Name, lt.FileFormat)
 	}
-	return split.Format{Kind: string(f.Kind), JSONDelimiter: f.JSONDelimiter, HeaderLines: f.HeaderLines, FirstLine: f.FirstLine, LastLine: f.LastLine}, nil
+	return split.Format{Kind: f.Kind, JSONDelimiter: f.JSONDelimiter, HeaderLines: f.HeaderLines, FirstLine: f.FirstLine, LastLine: f.LastLine}, nil
 }

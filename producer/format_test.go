@@ -27,8 +27,9 @@ func TestFormatForRegistry(t *testing.T) {
 			if err := f.Validate(); err != nil {
 				t.Errorf("%s: %v", lt.Name, err)
 			}
-			want := map[string]string{"json": split.KindJSON, "csv": split.KindCSV, "text": split.KindText, "multiline": split.KindMultiline,
-				"xml": split.KindMultiline, "winevtxml": split.KindMultiline, "cef": split.KindLines, "parquet": split.KindLines}[string(lt.FileFormat)]
+			want := map[schemas.FileFormat]schemas.FramingKind{schemas.FormatJSON: split.KindJSON, schemas.FormatCSV: split.KindCSV,
+				schemas.FormatText: split.KindText, schemas.FormatMultiline: split.KindMultiline, schemas.FormatXML: split.KindMultiline,
+				schemas.FormatWinEvtXML: split.KindMultiline, schemas.FormatCEF: split.KindLines, schemas.FormatParquet: split.KindLines}[lt.FileFormat]
 			switch {
 			case lt.ViaCWL:
 				want = split.KindCWL

@@ -79,7 +79,7 @@ func (p *Producer) loadObject(ctx context.Context, o notify.Object) (ObjectResul
 	}
 	defer obj.Body.Close()
 	counted := &countingReader{r: obj.Body}
-	body, comp, err := split.OpenContext(ctx, counted, p.cfg.Limits.OpenOptions(string(lt.FileFormat), o.Key))
+	body, comp, err := split.OpenContext(ctx, counted, p.cfg.Limits.OpenOptions(lt.FileFormat, o.Key))
 	res.Compression = comp
 	if err != nil {
 		if ctx.Err() != nil || !isContentError(err) {

@@ -161,31 +161,12 @@ func (p *Producer) handleMessage(ctx context.Context, m sqstypes.Message) {
 // keepInvisible extends the message's visibility until the returned func is
 // called, so a large object still streaming is not handed to another worker.
 func (p *Producer) keepInvisible(ctx context.Context, receipt *string, log zerolog.Logger) func() {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(p.cfg.VisibilityTimeout / 2)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				_, err := p.sqs.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-					QueueUrl: &p.cfg.QueueURL, ReceiptHandle: receipt,
-					VisibilityTimeout: int32(p.cfg.VisibilityTimeout / time.Second),
-				})
-				if err != nil && ctx.Err() == nil {
-					log.Warn().Err(err).Str("error_kind", "sqs_visibility").Msg("extend visibility failed")
-				}
-				if ctx.Err() == nil {
-					p.observer().VisibilityExtended(err)
-				}
-			}
+	return KeepInvisible(ctx, p.sqs, p.cfg.QueueURL, receipt, p.cfg.VisibilityTimeout, func(err error) {
+		if err != nil {
+			log.Warn().Err(err).Str("error_kind", "sqs_visibility").Msg("extend visibility failed")
 		}
-	}()
-	return func() { cancel(); <-done }
+		p.observer().VisibilityExtended(err)
+	})
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

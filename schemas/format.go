@@ -39,8 +39,9 @@ func (f FileFormat) valid() bool {
 // arrive as JSON lines).
 func (f FileFormat) ParsesAsJSON() bool { return f == FormatJSON || f == FormatParquet }
 
-// FramingKind is how an object is cut into raw records. The values are the
-// producer splitter's format kinds (producer/split.Kind*).
+// FramingKind is how an object is cut into raw records. The producer's
+// splitter cuts by these values (producer/split.Kind* names them and
+// documents each).
 type FramingKind string
 
 // The framings.

@@ -14,7 +14,7 @@ func TestLoadBuiltin(t *testing.T) {
 	}
 	checkTypes(t, builtinTypes(), r)
 	vpc := r.Lookup("vpcflowlogs")
-	if vpc.FileFormat != "csv" || vpc.IndexName != "log-aws-vpcflowlogs" || vpc.TimestampFormat.Kind != TimeEpoch ||
+	if vpc.FileFormat != FormatCSV || vpc.IndexName != "log-aws-vpcflowlogs" || vpc.TimestampFormat.Kind != TimeEpoch ||
 		vpc.TimestampKeys[0] != "end" || vpc.Transform == nil || vpc.IndexRotation != RotateMonthly {
 		t.Errorf("vpcflowlogs: %+v", vpc)
 	}

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/siemstream/siemstream/internal/testobj"
 )
 
 // Hostile objects against the real binary: `siemstream normalize` must
@@ -57,9 +56,9 @@ func TestNormalizeHostileBudget(t *testing.T) {
 		mysqlKey = "AWSLogs/123456789012/RDS/MySQL/error/us-east-1/2025/03/14/11/x.gz"
 	)
 	cases := []hostileCase{
-		{"parquet-forged-footer", slKey, "", func(t *testing.T) []byte { return forgedParquet() }, "unreadable parquet"},
-		{"parquet-forged-footer-gzip", slKey, "", func(t *testing.T) []byte { return gzipOf(t, forgedParquet()) }, "unreadable parquet"},
-		{"par1-in-cloudtrail", ctKey, "", func(t *testing.T) []byte { return forgedParquet() }, "unknown binary format"},
+		{"parquet-forged-footer", slKey, "", func(*testing.T) []byte { return testobj.ForgedParquetFooter() }, "unreadable parquet"},
+		{"parquet-forged-footer-gzip", slKey, "", func(*testing.T) []byte { return testobj.Gzip(testobj.ForgedParquetFooter()) }, "unreadable parquet"},
+		{"par1-in-cloudtrail", ctKey, "", func(*testing.T) []byte { return testobj.ForgedParquetFooter() }, "unknown binary format"},
 		{"rds-mysql-error-1MB-line", mysqlKey, "", mysqlLongLine, "normalize: 1 documents"},
 		{"user-ini-nested-captures-1MB", "hostile/nested/x.log", nestedINI, func(t *testing.T) []byte {
 			return append(bytes.Repeat([]byte("xz"), 500_000), " tail\n"...)
@@ -120,41 +119,27 @@ log_pattern = ^(?P<a>((?P<b>(x|y))(?P<c>(z|w)))+)(?P<rest>.*)$$
 index_name = log-hostile-nested
 `
 
-func gzipOf(t *testing.T, b []byte) []byte {
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	w.Write(b)
-	w.Close()
-	return buf.Bytes()
-}
-
-// forgedParquet: 69 bytes whose footer declares 2^31-1 schema elements.
-func forgedParquet() []byte {
-	footer := []byte{0x15, 0x02, 0x19, 0xfc, 0xff, 0xff, 0xff, 0xff, 0x07}
-	footer = append(footer, bytes.Repeat([]byte{0x18, 0x01, 'a', 0x00}, 12)...)
-	b := append([]byte("PAR1"), footer...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(footer)))
-	return append(b, "PAR1"...)
-}
-
 // mysqlLongLine: a CloudWatch Logs payload whose one message is a ~1 MB
 // line for rds-mysql-error's `(\s|T)+`.
 func mysqlLongLine(t *testing.T) []byte {
 	msg := "2024-01-02" + strings.Repeat(" ", 1_000_000) + "10:00:00Z 12 [Note] hello"
 	m, _ := json.Marshal(msg)
-	return gzipOf(t, []byte(`{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/rds/cluster/c/error",`+
-		`"logStream":"c-1.error","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1741950301000,"message":`+string(m)+`}]}`))
+	return testobj.Gzip([]byte(`{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/rds/cluster/c/error",` +
+		`"logStream":"c-1.error","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1741950301000,"message":` + string(m) + `}]}`))
 }
 
 // gzipNewlineBomb: 1000 concatenated gzip members of 10 MiB of newlines
 // each (~10 MB expanding to ~10 GB).
-func gzipNewlineBomb(t *testing.T) []byte {
-	var member bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&member, gzip.BestCompression)
-	w.Write(bytes.Repeat([]byte("\n"), 10<<20))
-	w.Close()
-	return bytes.Repeat(member.Bytes(), 1000)
+func gzipNewlineBomb(*testing.T) []byte { return testobj.NewlineBomb(1000) }
+
+// zipOverlapBomb: one deflate stream (64 MiB of VPC-like lines) referenced
+// by 2000 central-directory entries, all at offset 0: 128 GB if read.
+func zipOverlapBomb(*testing.T) []byte {
+	return testobj.OverlapZip("kernel.log", bytes.Repeat([]byte(vpcLine), 1<<20), 2000)
 }
+
+// vpcLine is one VPC flow log record.
+const vpcLine = "2 123456789012 eni-0 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK\n"
 
 // bzip2Bomb: concatenated copies of a 208-byte bzip2 stream of 256 MiB of
 // newlines (made with Python's bz2; Go has no bzip2 writer): 40 KB, 10 GiB.
@@ -166,39 +151,14 @@ func bzip2Bomb(t *testing.T) []byte {
 	return bytes.Repeat(seed, 40)
 }
 
-// zipOverlapBomb: one deflate stream (64 MiB of VPC-like lines) referenced
-// by 2000 central-directory entries, all at offset 0: 128 GB if read.
-func zipOverlapBomb(t *testing.T) []byte {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, _ := zw.Create("kernel.log")
-	w.Write(bytes.Repeat([]byte("2 123456789012 eni-0 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK\n"), 1<<20))
-	zw.Close()
-	good := buf.Bytes()
-	cdOff := binary.LittleEndian.Uint32(good[len(good)-6:])
-	cd := good[cdOff : len(good)-22]
-	const n = 2000
-	var out bytes.Buffer
-	out.Write(good[:cdOff])
-	for i := 0; i < n; i++ {
-		out.Write(cd)
-	}
-	end := append([]byte(nil), good[len(good)-22:]...)
-	binary.LittleEndian.PutUint16(end[8:], n)
-	binary.LittleEndian.PutUint16(end[10:], n)
-	binary.LittleEndian.PutUint32(end[12:], uint32(n*len(cd)))
-	out.Write(end)
-	return out.Bytes()
-}
-
 // cloudTrailDeep: a CloudTrail object with a record nested 100,000 deep
 // between good records.
 func cloudTrailDeep(t *testing.T) []byte {
 	good := `{"eventVersion":"1.08","eventTime":"2025-03-14T11:55:01Z","eventSource":"s3.amazonaws.com","eventName":"GetObject",` +
 		`"awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","recipientAccountId":"123456789012","eventID":"%d"}`
-	deep := strings.Repeat(`{"a":`, 100_000) + "1" + strings.Repeat("}", 100_000)
+	deep := testobj.DeepJSON(100_000)
 	obj := `{"Records":[` + fmt.Sprintf(good, 1) + "," + deep + "," + fmt.Sprintf(good, 3) + `]}`
-	return gzipOf(t, []byte(obj))
+	return testobj.Gzip([]byte(obj))
 }
 
 // SIGTERM stops normalize inside a decompression bomb (before, it went on

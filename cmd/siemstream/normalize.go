@@ -86,7 +86,7 @@ func runNormalize(ctx context.Context, args []string) error {
 	out := bufio.NewWriterSize(os.Stdout, 1<<20)
 	defer out.Flush()
 	n := &normalizer{chain: chain, out: out, quiet: *quiet, batch: *batchSize,
-		open: limits().OpenOptions(string(lt.FileFormat), *key), split: limits().SplitOptions(split.DefaultMaxRecordBytes)}
+		open: limits().OpenOptions(lt.FileFormat, *key), split: limits().SplitOptions(split.DefaultMaxRecordBytes)}
 	for _, name := range f.Args() {
 		if err := n.file(ctx, name, stages.Source{LogType: lt.Name, Bucket: *bucket, Key: *key}, format); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)

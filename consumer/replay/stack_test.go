@@ -8,8 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
-	"os"
 	"testing"
 	"time"
 
@@ -22,7 +20,6 @@ import (
 	"github.com/siemstream/siemstream/consumer/lease"
 	"github.com/siemstream/siemstream/consumer/lease/dynamo"
 	"github.com/siemstream/siemstream/consumer/lease/kcl"
-	"github.com/siemstream/siemstream/internal/awsconf"
 	"github.com/siemstream/siemstream/internal/e2e"
 	"github.com/siemstream/siemstream/internal/wire"
 )
@@ -34,58 +31,15 @@ type stack struct {
 
 func needStack(t *testing.T) *stack {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: skipped with -short")
-	}
-	root, err := e2e.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok, err := e2e.LoadEnv(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ok {
-		t.Skip("local stack not started (.local/env missing): run `go tool task up`")
-	}
-	cfg, err := awsconf.Load(t.Context(), os.Getenv("AWS_REGION"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &stack{kin: kinesis.NewFromConfig(cfg), db: dynamodb.NewFromConfig(cfg)}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	if _, err := s.kin.ListStreams(ctx, &kinesis.ListStreamsInput{Limit: aws.Int32(1)}); err != nil {
-		t.Skipf("Kinesis not reachable: %v", err)
-	}
-	if _, err := s.db.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)}); err != nil {
-		t.Skipf("DynamoDB not reachable: %v", err)
-	}
-	return s
+	e := e2e.AWSOrSkip(t)
+	return &stack{kin: e.Kinesis, db: e.DynamoDB}
 }
 
 func (s *stack) createStream(t *testing.T, shards int) string {
 	t.Helper()
 	name := e2e.NewName("replay-end")
-	if _, err := s.kin.CreateStream(t.Context(), &kinesis.CreateStreamInput{StreamName: &name, ShardCount: aws.Int32(int32(shards))}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = s.kin.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: &name})
-	})
-	s.waitActive(t, name)
+	e2e.TestStream(t, s.kin, name, shards)
 	return name
-}
-
-func (s *stack) waitActive(t *testing.T, stream string) {
-	t.Helper()
-	err := e2e.WaitFor(t.Context(), 30*time.Second, func() (bool, error) {
-		d, err := s.kin.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: &stream})
-		return err == nil && d.StreamDescriptionSummary.StreamStatus == ktypes.StreamStatusActive, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func (s *stack) shards(t *testing.T, stream string) []ktypes.Shard {
@@ -191,10 +145,10 @@ func TestFindEnd(t *testing.T) {
 	// Split shard 0: the parent is closed, its end is its last record; a
 	// child has nothing until a record is put into it.
 	if _, err := s.kin.SplitShard(t.Context(), &kinesis.SplitShardInput{StreamName: &stream, ShardToSplit: s0.ShardId,
-		NewStartingHashKey: aws.String(midHashKey(s0))}); err != nil {
+		NewStartingHashKey: aws.String(e2e.MidHashKey(s0))}); err != nil {
 		t.Fatalf("split: %v", err)
 	}
-	s.waitActive(t, stream)
+	e2e.WaitActive(t, s.kin, stream)
 	var child ktypes.Shard
 	for _, x := range s.shards(t, stream) {
 		if aws.ToString(x.ParentShardId) == id0 {
@@ -221,12 +175,6 @@ func TestFindEnd(t *testing.T) {
 	if e := findEnd(t, s, stream, aws.ToString(child.ShardId), t0, t1); !e.Empty {
 		t.Errorf("child created after --to: %+v, want empty", e)
 	}
-}
-
-func midHashKey(sh ktypes.Shard) string {
-	lo, _ := new(big.Int).SetString(aws.ToString(sh.HashKeyRange.StartingHashKey), 10)
-	hi, _ := new(big.Int).SetString(aws.ToString(sh.HashKeyRange.EndingHashKey), 10)
-	return new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String()
 }
 
 // TestEndStores: both coordinators' layouts store an end once (the first

@@ -218,13 +218,11 @@ func securityLakeNotification(bucket, key string, size int) string {
 //     bucket's listing is refused, named; a user without sts:AssumeRole
 //     permission gets the refusal naming bucket and role in the error log.
 func TestAccountsAssumedRoles(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-	defer cancel()
+	ctx, s, bin := startTest(t, 6*time.Minute)
+	root, _ := RepoRoot() // startTest found it
 	m := startMotoIAM(t, root)
 
-	u := strings.ToLower(UniqueName("xa"))
+	u := strings.ToLower(NewName("xa"))
 	archive, bfArchive, refused := u+"-a-archive", u+"-b-archive", u+"-refused"
 	lake := "aws-security-data-lake-us-east-1-" + u
 	// The producer's user may call sts:AssumeRole on three roles and read

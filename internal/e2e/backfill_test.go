@@ -26,14 +26,7 @@ import (
 // OpenSearch once a consumer has read the stream. The finish and error logs
 // are checked, and a second run skips everything already finished.
 func TestBackfill(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("bf"), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "bf", 2, 5*time.Minute)
 	dir, logDir, jdir := t.TempDir(), t.TempDir(), t.TempDir()
 	t0 := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 	good := []object{
@@ -138,14 +131,7 @@ func TestBackfill(t *testing.T) {
 // OpenSearch and the DLQ ends empty. Then --to-queue moves a message back to
 // the source queue unchanged.
 func TestRedrive(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("rd"), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "rd", 2, 5*time.Minute)
 	dir, logDir, jdir := t.TempDir(), t.TempDir(), t.TempDir()
 	t0 := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 	objs := []object{genObject(t, dir, "vpcflowlogs", 300, 21, t0), genObject(t, dir, "alb", 200, 22, t0)}
@@ -196,7 +182,7 @@ func TestRedrive(t *testing.T) {
 		t.Errorf("DLQ not empty after the move: %s visible, %s in flight", v, nv)
 	}
 	found := false
-	err = WaitFor(ctx, 30*time.Second, func() (bool, error) {
+	err := WaitFor(ctx, 30*time.Second, func() (bool, error) {
 		o, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &r.QueueURL, MaxNumberOfMessages: 10, VisibilityTimeout: 1})
 		if err != nil {
 			return false, err
@@ -217,14 +203,7 @@ func TestRedrive(t *testing.T) {
 // exits 130 after finishing the object in flight, and a second run loads
 // exactly the objects the first did not finish.
 func TestBackfillResumeAfterSignal(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("bfs"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "bfs", 1, 5*time.Minute)
 	dir, logDir, jdir := t.TempDir(), t.TempDir(), t.TempDir()
 	t0 := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 	const objects = 40
@@ -422,13 +401,10 @@ func TestBackfillThroughput(t *testing.T) {
 	if os.Getenv("SIEM_BACKFILL_BENCH") == "" {
 		t.Skip("benchmark: set SIEM_BACKFILL_BENCH=1")
 	}
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
+	ctx, s, bin := startTest(t, 20*time.Minute)
 	objects, lines := envInt("SIEM_BACKFILL_BENCH_OBJECTS", 50), envInt("SIEM_BACKFILL_BENCH_LINES", 10000)
 	workers := envInt("SIEM_BACKFILL_BENCH_WORKERS", 8)
-	r, err := s.CreateResources(ctx, UniqueName("bfb"), 4)
+	r, err := s.CreateResources(ctx, NewName("bfb"), 4)
 	if err != nil {
 		t.Fatal(err)
 	}

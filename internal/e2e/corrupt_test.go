@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"io"
 	"strings"
@@ -21,14 +20,7 @@ import (
 // the reason, its SQS message is deleted (not retried for ever), and the
 // other objects of the same run load untouched.
 func TestTruncatedObject(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("trunc"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "trunc", 1, 4*time.Minute)
 	dir := t.TempDir()
 	t0 := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 	good := genObject(t, dir, "vpcflowlogs", 800, 21, t0)

@@ -26,14 +26,7 @@ import (
 // not grow with the number of bad records. Before, every quarantined record
 // was held until the object ended (an 8.7 KB gzip → 2.4 GiB).
 func TestDeadLetterMemoryBounded(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("dlmem"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "dlmem", 1, 8*time.Minute)
 	t.Cleanup(func() { emptyBucket(context.Background(), s, r.Bucket) })
 
 	rss := map[int]int64{}

@@ -16,14 +16,7 @@ import (
 // `deadletters list` returns the bytes exactly; storing it again (a re-read)
 // overwrites the same document and object.
 func TestDeadLetterRawRef(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("dlref"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "dlref", 1, 3*time.Minute)
 	t.Cleanup(func() { emptyBucket(context.Background(), s, r.Bucket) })
 	sc := sink.DefaultOpenSearchConfig()
 	sc.URLs = []string{s.OpenSearch}
@@ -71,14 +64,7 @@ func TestDeadLetterRawRef(t *testing.T) {
 // layout (header line, raw as a possibly altered JSON string) is listed,
 // marked, and never re-driven nor rewritten.
 func TestDeadLetterLegacyFile(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("dlold"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "dlold", 1, 2*time.Minute)
 	t.Cleanup(func() { emptyBucket(context.Background(), s, r.Bucket) })
 	key := "siemstream-deadletter/producer/" + r.Bucket + "/AWSLogs/x/CloudTrail/part-1.json.gz.jsonl"
 	body := `{"bucket":"` + r.Bucket + `","key":"AWSLogs/x/CloudTrail/part-1.json.gz","log_type":"cloudtrail","time":"2025-03-14T12:00:00Z"}

@@ -104,14 +104,7 @@ func byRaw(ls []listed, raw []byte) *listed {
 // loads with the _id a normal load gives, while the one still bad is
 // refused again and stays a dead letter.
 func TestDeadLettersExactAndRedrive(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
-	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("dlredrive"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "dlredrive", 1, 6*time.Minute)
 	t.Cleanup(func() { emptyBucket(context.Background(), s, r.Bucket) })
 	dir := t.TempDir()
 	v1 := filepath.Join(dir, "user-v1.ini")
@@ -255,14 +248,7 @@ func searchIDs(t *testing.T, ctx context.Context, s *Stack, index, bucket string
 // reason and exact bytes, every good record loads, and an object sent after
 // it on the same (only) shard loads too.
 func TestPoisonPill(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("poison"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "poison", 1, 5*time.Minute)
 	t.Cleanup(func() { emptyBucket(context.Background(), s, r.Bucket) })
 	rec := func(id, at string) []byte {
 		b, _ := json.Marshal(map[string]any{"eventVersion": "1.08", "eventTime": at, "eventID": id, "eventName": "GetObject",
@@ -317,7 +303,8 @@ func TestPoisonPill(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int64
-	err = WaitFor(ctx, 2*time.Minute, func() (bool, error) {
+	err := WaitFor(ctx, 2*time.Minute, func() (bool, error) {
+		var err error
 		n, err = s.Count(ctx, "log-aws-cloudtrail-*", BucketQuery(r.Bucket))
 		return err == nil && n == int64(len(good)), nil
 	})

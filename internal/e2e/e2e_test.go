@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -27,20 +27,7 @@ import (
 // stackOrSkip connects to the local stack started by `go tool task up`.
 func stackOrSkip(t *testing.T) (string, *Stack) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: skipped with -short")
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok, err := LoadEnv(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ok {
-		t.Skip("local stack not started: run `go tool task up` (or `go tool task test`)")
-	}
+	root := envOrSkip(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := Connect(ctx)
@@ -59,6 +46,74 @@ func stackOrSkip(t *testing.T) (string, *Stack) {
 		s.DeleteCreated(ctx)
 	})
 	return root, s
+}
+
+// startTest starts a test on the local stack (or skips it, see
+// stackOrSkip): the clients, the built binary and a context that ends
+// after timeout, or after the test's cleanups.
+func startTest(t *testing.T, timeout time.Duration) (context.Context, *Stack, string) {
+	t.Helper()
+	root, s := stackOrSkip(t)
+	bin := binary(t, root)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return ctx, s, bin
+}
+
+// pipelineFor starts a test of the whole pipeline: the local stack (or
+// a skip), the built binary, a fresh isolated pipeline named after prefix
+// with that many shards (its stream deleted when the test ends, see
+// stackOrSkip) and a context that ends after timeout, or after the test's
+// cleanups.
+func pipelineFor(t *testing.T, prefix string, shards int, timeout time.Duration) (context.Context, *Stack, string, Resources) {
+	t.Helper()
+	ctx, s, bin := startTest(t, timeout)
+	r, err := s.CreateResources(ctx, NewName(prefix), shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, s, bin, r
+}
+
+// dropResources deletes r's stream and lease tables (the live one and a
+// replay's) when the test ends: the shared stack's account has a shard
+// limit.
+func dropResources(t *testing.T, s *Stack, r Resources) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = s.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: &r.Stream, EnforceConsumerDeletion: aws.Bool(true)})
+		for _, tb := range []string{r.App, r.App + "-replay"} {
+			_, _ = s.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(tb)})
+		}
+	})
+}
+
+// testFleet makes fresh isolated resources (dropped when the test ends)
+// and a fleet on them whose processes run with env; when the test ends its
+// processes are stopped (a failed stop reported through stopErr, t.Errorf
+// or t.Logf) and, if the test failed, the tails of their logs printed.
+func testFleet(t *testing.T, ctx context.Context, s *Stack, bin, name string, shards int, env []string, stopErr func(string, ...any)) *Fleet {
+	t.Helper()
+	r, err := s.CreateResources(ctx, NewName(name), shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropResources(t, s, r)
+	coord, err := ChooseCoordinator(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fleet{Bin: bin, LogDir: t.TempDir(), Res: r, Coordinator: coord, CoordinatorFlag: HasCoordinatorFlag(ctx, bin), Env: env}
+	t.Cleanup(func() {
+		for _, err := range f.StopAll(30 * time.Second) {
+			stopErr("stop: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("process logs (tails):\n%s", f.Logs(6000))
+		}
+	})
+	return f
 }
 
 // startFor starts the binary as role ("producer", "consumer") for the
@@ -105,11 +160,6 @@ func binary(t *testing.T, root string) string {
 	}
 	binPath = p
 	return p
-}
-
-// UniqueName is a resource name no other test uses.
-func UniqueName(prefix string) string {
-	return fmt.Sprintf("%s-%d-%04x", prefix, time.Now().UnixMilli()%1e9, rand.N(1<<16))
 }
 
 type object struct {
@@ -163,25 +213,11 @@ func normalizeExpected(t *testing.T, bin, bucket string, o object) []expectedDoc
 	return docs
 }
 
-// bucketQuery matches the documents of one bucket whether @log_s3bucket is
-// mapped as keyword (our templates) or text (dynamic mapping).
-func bucketQuery(bucket string) map[string]any {
-	return BucketQuery(bucket)
-}
-
 // TestEndToEnd drops objects into S3 and expects exactly the documents the
 // dry run predicts in OpenSearch, through the real producer, Kinesis,
 // consumer (with its lease table) and OpenSearch.
 func TestEndToEnd(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	name := UniqueName("e2e")
-	r, err := s.CreateResources(ctx, name, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "e2e", 4, 4*time.Minute)
 	dir := t.TempDir()
 	t0 := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 	objs := []object{
@@ -259,7 +295,7 @@ func TestEndToEnd(t *testing.T) {
 		if err := exited(cons); err != nil {
 			return false, err
 		}
-		n, err := s.Count(ctx, "log-*", bucketQuery(r.Bucket))
+		n, err := s.Count(ctx, "log-*", BucketQuery(r.Bucket))
 		got = n
 		return err == nil && n >= int64(len(want)), nil
 	})
@@ -320,11 +356,17 @@ func tail(s string, n int) string {
 	return s
 }
 
-// compareDocs fetches every document of bucket and compares with want.
-func compareDocs(t *testing.T, ctx context.Context, s *Stack, bucket string, want []expectedDoc) {
+// compareDocs fetches every document of bucket and compares each with
+// want by _index/_id and _source, leaving out event (its ingestion times)
+// and the fields in ignore.
+func compareDocs(t *testing.T, ctx context.Context, s *Stack, bucket string, want []expectedDoc, ignore ...string) {
 	t.Helper()
+	ignore = append(ignore, "event")
 	got := map[string]expectedDoc{}
-	err := s.ScanDocs(ctx, "log-*", bucketQuery(bucket), func(h Hit) {
+	err := s.ScanDocs(ctx, "log-*", BucketQuery(bucket), func(h Hit) {
+		for _, f := range ignore {
+			delete(h.Source, f)
+		}
 		got[h.Index+"/"+h.ID] = expectedDoc{Index: h.Index, ID: h.ID, Source: h.Source}
 	})
 	if err != nil {
@@ -340,17 +382,18 @@ func compareDocs(t *testing.T, ctx context.Context, s *Stack, bucket string, wan
 			diffs = append(diffs, "missing "+w.Index+"/"+w.ID)
 			continue
 		}
-		delete(w.Source, "event")
-		ev := g.Source["event"]
-		delete(g.Source, "event")
-		if !jsonEqual(w.Source, g.Source) {
-			diffs = append(diffs, "different _source for "+w.ID)
+		for _, f := range ignore {
+			delete(w.Source, f)
 		}
-		g.Source["event"] = ev
+		if !jsonEqual(w.Source, g.Source) {
+			a, _ := json.Marshal(w.Source)
+			b, _ := json.Marshal(g.Source)
+			diffs = append(diffs, fmt.Sprintf("different _source for %s:\n want %s\n  got %s", w.ID, a, b))
+		}
 	}
 	sort.Strings(diffs)
 	if len(diffs) > 0 {
-		t.Errorf("%d differences, first: %v", len(diffs), diffs[:min(5, len(diffs))])
+		t.Errorf("%d differences, first: %v", len(diffs), diffs[:min(3, len(diffs))])
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -49,15 +48,8 @@ func writeMMDB(t *testing.T, path, dbType, cidr string, rec mmdbtype.Map) {
 // checks the counts and the enriched fields in OpenSearch exactly, against
 // expectations computed from the raw lines (not from our own code).
 func TestEnrichAndExclude(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	name := UniqueName("enrich")
-	r, err := s.CreateResources(ctx, name, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "enrich", 2, 4*time.Minute)
+	name := r.App
 	dir := t.TempDir()
 	t0 := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 	obj := genObject(t, dir, "vpcflowlogs", 3000, 21, t0)

@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/siemstream/siemstream/internal/testobj"
 )
 
 // fmtObject is one test object: its key, body, and how many documents it
@@ -25,27 +23,6 @@ type fmtObject struct {
 	key  string
 	body []byte
 	want int
-}
-
-func gzipOf(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	w := gzip.NewWriter(&out)
-	w.Write(b)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
-
-func zstdOf(t *testing.T, b []byte) []byte {
-	t.Helper()
-	e, err := zstd.NewWriter(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	return e.EncodeAll(b, nil)
 }
 
 // bzip2Of uses the bzip2 tool (Go has no bzip2 writer); nil if absent.
@@ -61,23 +38,6 @@ func bzip2Of(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func zipOfMembers(t *testing.T, members ...string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w := zip.NewWriter(&b)
-	for i := 0; i+1 < len(members); i += 2 {
-		f, err := w.Create(members[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.Write([]byte(members[i+1]))
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 type fmtRow struct {
@@ -162,14 +122,8 @@ func dryRun(t *testing.T, bin, userINI, bucket, dir string, o fmtObject) []expec
 // documents the dry run predicts (the dry run itself is checked against
 // hand-counted numbers).
 func TestFormats(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("fmt"), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, bin, r := pipelineFor(t, "fmt", 2, 5*time.Minute)
+	root, _ := RepoRoot() // pipelineFor found it
 	userINI := filepath.Join(root, "testdata", "formats", "user.ini")
 
 	// _id is md5(@message) for these types (es-loader): objects must not
@@ -195,18 +149,18 @@ func TestFormats(t *testing.T) {
 	winevt = winevt[:cut]
 
 	objs := []fmtObject{
-		{"json ndjson/pretty/concatenated, gzip", "fmt-test/json/a.json.gz", gzipOf(t, ndjson("gz")), 7},
-		{"json dotted json_delimiter, zstd", "fmt-test/jsonrecords/b.json.zst", zstdOf(t, records), 4},
-		{"json, zip with two members", "fmt-test/json/c.zip", zipOfMembers(t, "one.json", `{"id":"z1"}`, "dir/", "", "two.json", "{\"id\":\"z2\"}\n{\"id\":\"z3\"}\n"), 3},
+		{"json ndjson/pretty/concatenated, gzip", "fmt-test/json/a.json.gz", testobj.Gzip(ndjson("gz")), 7},
+		{"json dotted json_delimiter, zstd", "fmt-test/jsonrecords/b.json.zst", testobj.Zstd(records), 4},
+		{"json, zip with two members", "fmt-test/json/c.zip", testobj.Zip("one.json", `{"id":"z1"}`, "dir/", "", "two.json", "{\"id\":\"z2\"}\n{\"id\":\"z3\"}\n"), 3},
 		{"csv quoted, plain", "fmt-test/csv/d.csv", csv, 3},
-		{"text with #Fields header, gzip", "fmt-test/text/e.log.gz", gzipOf(t, text), 2},
-		{"multiline, gzip", "fmt-test/multiline/f.log.gz", gzipOf(t, readFormatFile(t, root, "app-multiline.log")), 3},
+		{"text with #Fields header, gzip", "fmt-test/text/e.log.gz", testobj.Gzip(text), 2},
+		{"multiline, gzip", "fmt-test/multiline/f.log.gz", testobj.Gzip(readFormatFile(t, root, "app-multiline.log")), 3},
 		{"cef, plain", "fmt-test/cef/g.log", readFormatFile(t, root, "cef.log"), 4},
-		{"winevtxml, gzip", "fmt-test/winevt/h.xml.gz", gzipOf(t, winevt), 2},
+		{"winevtxml, gzip", "fmt-test/winevt/h.xml.gz", testobj.Gzip(winevt), 2},
 		{"xml, plain", "fmt-test/xml/i.xml", readFormatFile(t, root, "generic.xml"), 2},
 		{"parquet, plain", "fmt-test/parquet/j.parquet", parquetObject(t, 40, 0), 40},
-		{"parquet in gzip", "fmt-test/parquet/k.parquet.gz", gzipOf(t, parquetObject(t, 7, 1000)), 7},
-		{"cwl via Firehose, gzip", "fmt-test/cwl/l.gz", gzipOf(t, cwlObject(t, 3, 5)), 15},
+		{"parquet in gzip", "fmt-test/parquet/k.parquet.gz", testobj.Gzip(parquetObject(t, 7, 1000)), 7},
+		{"cwl via Firehose, gzip", "fmt-test/cwl/l.gz", testobj.Gzip(cwlObject(t, 3, 5)), 15},
 		{"firelens, stderr ignored", "fmt-test/firelens/m.log", firelens, 2},
 	}
 	if bz := bzip2Of(t, ndjson("bz")); bz != nil {
@@ -236,7 +190,7 @@ func TestFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got int64
-	err = WaitFor(ctx, 3*time.Minute, func() (bool, error) {
+	err := WaitFor(ctx, 3*time.Minute, func() (bool, error) {
 		n, err := s.Count(ctx, "log-*", BucketQuery(r.Bucket))
 		if err != nil {
 			return false, nil
@@ -252,17 +206,7 @@ func TestFormats(t *testing.T) {
 	}
 	// These test types have no timestamp key: @timestamp is the
 	// ingestion time, different in the dry run; everything else must match.
-	for _, w := range want {
-		delete(w.Source, "@timestamp")
-	}
-	got2 := map[string]expectedDoc{}
-	if err := s.ScanDocs(ctx, "log-*", BucketQuery(r.Bucket), func(h Hit) {
-		delete(h.Source, "@timestamp")
-		got2[h.Index+"/"+h.ID] = expectedDoc{Index: h.Index, ID: h.ID, Source: h.Source}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	compareSources(t, got2, want)
+	compareDocs(t, ctx, s, r.Bucket, want, "@timestamp")
 
 	// The unmappable document: refused by OpenSearch, dead-lettered with the
 	// reason, the target and the rejected document; the rest was loaded.
@@ -290,30 +234,4 @@ func TestFormats(t *testing.T) {
 		t.Errorf("dead letter: stage %v, reason %q, target %v, raw %.200q", dl["stage"], reason, target, raw)
 	}
 	t.Logf("rejected by OpenSearch and dead-lettered: %s", reason)
-}
-
-// compareSources is compareDocs on documents already fetched.
-func compareSources(t *testing.T, got map[string]expectedDoc, want []expectedDoc) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("OpenSearch has %d documents for the bucket, want %d", len(got), len(want))
-	}
-	var diffs []string
-	for _, w := range want {
-		g, ok := got[w.Index+"/"+w.ID]
-		if !ok {
-			diffs = append(diffs, "missing "+w.Index+"/"+w.ID)
-			continue
-		}
-		delete(w.Source, "event")
-		delete(g.Source, "event")
-		if !jsonEqual(w.Source, g.Source) {
-			a, _ := json.Marshal(w.Source)
-			b, _ := json.Marshal(g.Source)
-			diffs = append(diffs, fmt.Sprintf("different _source for %s:\n want %s\n  got %s", w.ID, a, b))
-		}
-	}
-	if len(diffs) > 0 {
-		t.Errorf("%d differences, first: %v", len(diffs), diffs[:min(3, len(diffs))])
-	}
 }

@@ -1,19 +1,17 @@
 package e2e
 
 import (
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
-	"context"
-	le "encoding/binary"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/siemstream/siemstream/internal/testobj"
 )
 
 // TestHostileObjects: objects built to crash or exhaust the producer (a
@@ -23,19 +21,7 @@ import (
 // around the deep one too), and each hostile object or record has a dead
 // letter that says why.
 func TestHostileObjects(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	r, err := s.CreateResources(ctx, UniqueName("hostile"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { // the shared kinesalite has a 100-shard account limit
-		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer ccancel()
-		_, _ = s.Kinesis.DeleteStream(cctx, &kinesis.DeleteStreamInput{StreamName: &r.Stream, EnforceConsumerDeletion: aws.Bool(true)})
-	})
+	ctx, s, bin, r := pipelineFor(t, "hostile", 1, 5*time.Minute)
 	dir := t.TempDir()
 	t0 := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
 	good := genObject(t, dir, "vpcflowlogs", 300, 31, t0)
@@ -53,9 +39,9 @@ func TestHostileObjects(t *testing.T) {
 		t.Fatal("generated CloudTrail object has no Records array")
 	}
 	i += len(`"Records":[`)
-	deep := strings.Repeat(`{"a":`, 100_000) + "1" + strings.Repeat("}", 100_000) + ","
+	deep := testobj.DeepJSON(100_000) + ","
 	deepTrail := object{key: strings.Replace(trail.key, ".json.gz", "-deep.json.gz", 1),
-		body: gzipBytes(append(append(append([]byte(nil), plain[:i]...), deep...), plain[i:]...))}
+		body: testobj.Gzip(append(append(append([]byte(nil), plain[:i]...), deep...), plain[i:]...))}
 	// (its good records load again, with the same _id: CloudTrail's _id is its eventID)
 
 	vpcKey := func(s string) string { return strings.Replace(good.key, ".log.gz", s, 1) }
@@ -63,9 +49,9 @@ func TestHostileObjects(t *testing.T) {
 		body   []byte
 		reason string
 	}{
-		vpcKey("-newlines.log.gz"): {newlineBomb(), "ratio"},
-		vpcKey("-overlap.log.zip"): {overlapZip(t), "overlap"},
-		vpcKey("-par1.log.gz"):     {forgedParquetFooter(), "binary"},
+		vpcKey("-newlines.log.gz"): {testobj.NewlineBomb(100), "ratio"},
+		vpcKey("-overlap.log.zip"): {testobj.OverlapZip("kernel.log", bytes.Repeat([]byte("2 123456789012 eni-0 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK\n"), 1<<16), 500), "overlap"},
+		vpcKey("-par1.log.gz"):     {testobj.ForgedParquetFooter(), "binary"},
 		deepTrail.key:              {deepTrail.body, "nested too deep"},
 	}
 	logDir := t.TempDir()
@@ -122,54 +108,4 @@ func TestHostileObjects(t *testing.T) {
 		t.Fatal("the producer exited")
 	default:
 	}
-}
-
-func gzipBytes(b []byte) []byte {
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	w.Write(b)
-	w.Close()
-	return buf.Bytes()
-}
-
-// newlineBomb: 100 gzip members of 10 MiB of newlines (1 GiB from ~1 MB).
-func newlineBomb() []byte {
-	var m bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&m, gzip.BestCompression)
-	w.Write(bytes.Repeat([]byte("\n"), 10<<20))
-	w.Close()
-	return bytes.Repeat(m.Bytes(), 100)
-}
-
-// overlapZip: one member's compressed bytes referenced by 500 entries.
-func overlapZip(t *testing.T) []byte {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, _ := zw.Create("kernel.log")
-	w.Write(bytes.Repeat([]byte("2 123456789012 eni-0 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK\n"), 1<<16))
-	zw.Close()
-	good := buf.Bytes()
-	cdOff := le.LittleEndian.Uint32(good[len(good)-6:])
-	cd := good[cdOff : len(good)-22]
-	const n = 500
-	var out bytes.Buffer
-	out.Write(good[:cdOff])
-	for i := 0; i < n; i++ {
-		out.Write(cd)
-	}
-	end := append([]byte(nil), good[len(good)-22:]...)
-	le.LittleEndian.PutUint16(end[8:], n)
-	le.LittleEndian.PutUint16(end[10:], n)
-	le.LittleEndian.PutUint32(end[12:], uint32(n*len(cd)))
-	out.Write(end)
-	return out.Bytes()
-}
-
-// forgedParquetFooter: 69 bytes, a footer declaring 2^31-1 schema elements.
-func forgedParquetFooter() []byte {
-	footer := []byte{0x15, 0x02, 0x19, 0xfc, 0xff, 0xff, 0xff, 0xff, 0x07}
-	footer = append(footer, bytes.Repeat([]byte{0x18, 0x01, 'a', 0x00}, 12)...)
-	b := append([]byte("PAR1"), footer...)
-	b = le.LittleEndian.AppendUint32(b, uint32(len(footer)))
-	return append(b, "PAR1"...)
 }

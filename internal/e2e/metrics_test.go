@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -34,16 +32,9 @@ import (
 // refuses the documents) and objects by outcome; then that the lag gauge is
 // back to 0 and /healthz and /readyz answer.
 func TestMetrics(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	name := UniqueName("metrics")
-	r, err := s.CreateResources(ctx, name, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dropStream(t, s, r)
+	ctx, s, bin, r := pipelineFor(t, "metrics", 2, 5*time.Minute)
+	name := r.App
+	dropResources(t, s, r)
 	dir := t.TempDir()
 	suffix := "-" + name
 
@@ -331,12 +322,12 @@ func TestMetricsAddrInUse(t *testing.T) {
 	bin := binary(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	name := UniqueName("metrics-busy")
+	name := NewName("metrics-busy")
 	r, err := s.CreateResources(ctx, name, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dropStream(t, s, r)
+	dropResources(t, s, r)
 	logDir := t.TempDir()
 	first := startFor(t, bin, "producer", logDir, append(r.Env(), "SIEM_METRICS_ADDR=127.0.0.1:0"))
 	u := metricsURL(t, ctx, first)
@@ -545,15 +536,4 @@ func TestVersionFlag(t *testing.T) {
 			t.Errorf("%s printed %q", arg, out)
 		}
 	}
-}
-
-// dropStream deletes the test's stream and lease table when it ends: the
-// local Kinesis allows 100 shards in all and every helper's tests share it.
-func dropStream(t *testing.T, s *Stack, r Resources) {
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: &r.Stream})
-		s.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &r.App})
-	})
 }

@@ -135,29 +135,10 @@ func (p secProfile) waitCount(ctx context.Context, f *Fleet, cons *Proc, want in
 // by admin, so the consumer does not install them).
 func (p secProfile) securityFleet(t *testing.T, ctx context.Context, bin, name, user, password string) (*Fleet, *Proc) {
 	t.Helper()
-	r, err := p.stack.CreateResources(ctx, NewName(name), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coord, err := ChooseCoordinator(ctx, bin)
-	if err != nil {
-		t.Fatal(err)
-	}
 	args, tlsEnv := p.tlsArgs(t, bin, "consumer")
-	f := &Fleet{
-		Bin: bin, LogDir: t.TempDir(), Res: r, Coordinator: coord, CoordinatorFlag: HasCoordinatorFlag(ctx, bin),
-		Env: append(append(p.userEnv(user, password), tlsEnv...),
-			"SIEM_INSTALL_TEMPLATES=false", "SIEM_EXCLUDE_SSM_PREFIX=", "SIEM_LOG_LEVEL=info",
-			"SIEM_SHARD_SYNC_MS=500", "SIEM_IDLE_TIME_MS=200"),
-	}
-	t.Cleanup(func() {
-		for _, err := range f.StopAll(30 * time.Second) {
-			t.Errorf("stop: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("process logs (tails):\n%s", f.Logs(6000))
-		}
-	})
+	f := testFleet(t, ctx, p.stack, bin, name, 2, append(append(p.userEnv(user, password), tlsEnv...),
+		"SIEM_INSTALL_TEMPLATES=false", "SIEM_EXCLUDE_SSM_PREFIX=", "SIEM_LOG_LEVEL=info",
+		"SIEM_SHARD_SYNC_MS=500", "SIEM_IDLE_TIME_MS=200"), t.Errorf)
 	cons, err := f.Consumer("c1", args...)
 	if err != nil {
 		t.Fatal(err)

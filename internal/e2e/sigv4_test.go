@@ -23,9 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/tidwall/gjson"
 
 	"github.com/siemstream/siemstream/internal/e2e/sigv4proxy"
@@ -88,42 +85,13 @@ func startProxy(t *testing.T, s *Stack, keys *sigv4proxy.Keyring, refuseGzip boo
 	return p
 }
 
-// sigv4Fleet makes isolated resources and a fleet whose processes run env.
-func sigv4Fleet(t *testing.T, ctx context.Context, s *Stack, bin, name string, shards int, env []string) *Fleet {
+// signingProxy starts a verifying proxy in front of the stack's OpenSearch
+// that accepts the credentials of sec.
+func signingProxy(t *testing.T, s *Stack, sec sigv4Secrets, refuseGzip bool) *sigv4proxy.Server {
 	t.Helper()
-	r, err := s.CreateResources(ctx, NewName(name), shards)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dropResources(t, s, r)
-	coord, err := ChooseCoordinator(ctx, bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &Fleet{Bin: bin, LogDir: t.TempDir(), Res: r, Coordinator: coord, CoordinatorFlag: HasCoordinatorFlag(ctx, bin), Env: env}
-	t.Cleanup(func() {
-		for _, err := range f.StopAll(20 * time.Second) {
-			t.Logf("stop: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("process logs (tails):\n%s", f.Logs(5000))
-		}
-	})
-	return f
-}
-
-// dropResources deletes r's stream and lease tables (the live one and a
-// replay's) when the test ends: the shared stack's account has a shard
-// limit.
-func dropResources(t *testing.T, s *Stack, r Resources) {
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_, _ = s.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: &r.Stream, EnforceConsumerDeletion: aws.Bool(true)})
-		for _, tb := range []string{r.App, r.App + "-replay"} {
-			_, _ = s.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(tb)})
-		}
-	})
+	keys := &sigv4proxy.Keyring{}
+	keys.Add(sigv4proxy.Key{ID: sec.KeyID, Secret: sec.Secret, Token: sec.Token})
+	return startProxy(t, s, keys, refuseGzip)
 }
 
 // badVPCObject is a VPC flow log object with one unparseable line: a dead
@@ -179,16 +147,11 @@ func logsOf(t *testing.T, dir string) string {
 // the events uploaded; a dead letter is written through it too; nothing a
 // process wrote, and no dead letter, holds a secret.
 func TestSigV4ConsumerReplayTemplates(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx, s, bin := startTest(t, 5*time.Minute)
 	sec := newSecrets()
-	keys := &sigv4proxy.Keyring{}
-	keys.Add(sigv4proxy.Key{ID: sec.KeyID, Secret: sec.Secret, Token: sec.Token})
-	px := startProxy(t, s, keys, false)
+	px := signingProxy(t, s, sec, false)
 
-	f := sigv4Fleet(t, ctx, s, bin, "sigv4", 2, sigv4Env(px.URL(), sec, true))
+	f := testFleet(t, ctx, s, bin, "sigv4", 2, sigv4Env(px.URL(), sec, true), t.Logf)
 
 	// templates install, signed and gzipped. The shared cluster has the
 	// templates already (install is idempotent), so a dead-letter prefix
@@ -295,15 +258,10 @@ func TestSigV4ConsumerReplayTemplates(t *testing.T) {
 // es-loader met): the consumer falls back to uncompressed bodies once, logs
 // it once, and loads every event.
 func TestSigV4GzipRefused(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	ctx, s, bin := startTest(t, 4*time.Minute)
 	sec := newSecrets()
-	keys := &sigv4proxy.Keyring{}
-	keys.Add(sigv4proxy.Key{ID: sec.KeyID, Secret: sec.Secret, Token: sec.Token})
-	px := startProxy(t, s, keys, true)
-	f := sigv4Fleet(t, ctx, s, bin, "sigv4gz", 2, sigv4Env(px.URL(), sec, true))
+	px := signingProxy(t, s, sec, true)
+	f := testFleet(t, ctx, s, bin, "sigv4gz", 2, sigv4Env(px.URL(), sec, true), t.Logf)
 	ds, err := Generate("vpcflowlogs", 2, 1500, uint64(rand.N(1<<20)), time.Now().Add(-10*time.Minute).UTC())
 	if err != nil {
 		t.Fatal(err)
@@ -340,10 +298,8 @@ func TestSigV4GzipRefused(t *testing.T) {
 // valid for a few seconds; the run spans several of them, and the credential
 // source fails for a while in the middle. Nothing is lost.
 func TestSigV4ExpiringCredentials(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx, s, bin := startTest(t, 5*time.Minute)
+	root, _ := RepoRoot() // startTest found it
 	keys := &sigv4proxy.Keyring{}
 	px := startProxy(t, s, keys, false)
 	const lifetime = 8 * time.Second
@@ -372,7 +328,7 @@ func TestSigV4ExpiringCredentials(t *testing.T) {
 		"AWS_CONFIG_FILE=" + cfgFile, "AWS_SHARED_CREDENTIALS_FILE=" + credFile,
 		"SIEM_EXCLUDE_SSM_PREFIX=", "SIEM_LOG_LEVEL=info",
 	}
-	f := sigv4Fleet(t, ctx, s, bin, "sigv4exp", 2, env)
+	f := testFleet(t, ctx, s, bin, "sigv4exp", 2, env, t.Logf)
 	// The producer keeps the stack's static keys.
 	f.ProducerEnv = []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_CONFIG_FILE=" + os.Getenv("AWS_CONFIG_FILE"), "AWS_SHARED_CREDENTIALS_FILE=" + os.Getenv("AWS_SHARED_CREDENTIALS_FILE")}
 	c, err := f.Consumer("c1", consumerArgs("--batch-events", "500")...)
@@ -441,10 +397,7 @@ func TestSigV4ExpiringCredentials(t *testing.T) {
 // with a clear message) and templates install with a refused basic-auth
 // password: none of what they print holds a secret.
 func TestSecretsNeverPrinted(t *testing.T) {
-	root, s := stackOrSkip(t)
-	bin := binary(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx, s, bin := startTest(t, 2*time.Minute)
 	sec := newSecrets()
 	keys := &sigv4proxy.Keyring{}
 	keys.Add(sigv4proxy.Key{ID: sec.KeyID, Secret: "the-real-secret-" + sec.Secret, Token: sec.Token})

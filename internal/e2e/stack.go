@@ -126,6 +126,9 @@ type Stack struct {
 	// User and Password, when set, are sent as basic auth to OpenSearch
 	// (the security profile; see WithOpenSearch).
 	User, Password string
+	// AWS is the configuration the clients were built from (for a client
+	// of another endpoint, e.g. kinesis-mock).
+	AWS aws.Config
 
 	// created lists the streams CreateResources made (shared by the copies
 	// WithOpenSearch returns), so DeleteCreated can remove them: the local
@@ -186,8 +189,8 @@ func Connect(ctx context.Context) (*Stack, error) {
 		os = "http://127.0.0.1:9200"
 	}
 	return &Stack{
-		created: &createdStreams{},
-		S3:      s3.NewFromConfig(cfg, awsconf.S3Options), SQS: sqs.NewFromConfig(cfg),
+		created: &createdStreams{}, AWS: cfg,
+		S3: s3.NewFromConfig(cfg, awsconf.S3Options), SQS: sqs.NewFromConfig(cfg),
 		Kinesis: kinesis.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg),
 		OpenSearch: strings.TrimRight(os, "/"), HTTP: &http.Client{Timeout: 30 * time.Second},
 	}, nil

@@ -331,27 +331,11 @@ func (r *Redrive) release(ctx context.Context, ms []sqstypes.Message) {
 }
 
 func (r *Redrive) keepInvisible(ctx context.Context, receipt *string) func() {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(r.cfg.VisibilityTimeout / 2)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				_, err := r.sqs.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-					QueueUrl: &r.cfg.QueueURL, ReceiptHandle: receipt, VisibilityTimeout: int32(r.cfg.VisibilityTimeout / time.Second),
-				})
-				if err != nil && ctx.Err() == nil {
-					r.log.Warn().Err(err).Msg("extend visibility failed")
-				}
-			}
+	return producer.KeepInvisible(ctx, r.sqs, r.cfg.QueueURL, receipt, r.cfg.VisibilityTimeout, func(err error) {
+		if err != nil {
+			r.log.Warn().Err(err).Msg("extend visibility failed")
 		}
-	}()
-	return func() { cancel(); <-done }
+	})
 }
 
 // handle loads (or moves) one message; the error is for the journal only.

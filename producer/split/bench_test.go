@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/klauspost/compress/gzip"
+	"github.com/siemstream/siemstream/internal/testobj"
 )
 
 // Benchmarks report MB/s of decompressed content (b.SetBytes).
@@ -37,14 +37,6 @@ func cloudTrailObject(n int) []byte {
 	}
 	b.WriteString(`]}`)
 	return b.Bytes()
-}
-
-func gzipBytes(b []byte) []byte {
-	var out bytes.Buffer
-	w := gzip.NewWriter(&out)
-	w.Write(b)
-	w.Close()
-	return out.Bytes()
 }
 
 func benchSplit(b *testing.B, obj []byte, rawLen int, f Format, wantRecs int) {
@@ -80,7 +72,7 @@ func benchSplit(b *testing.B, obj []byte, rawLen int, f Format, wantRecs int) {
 
 func BenchmarkSplitVPCFlowGzip(b *testing.B) {
 	raw := vpcObject(100000)
-	benchSplit(b, gzipBytes(raw), len(raw), Format{Kind: KindCSV}, 100000)
+	benchSplit(b, testobj.Gzip(raw), len(raw), Format{Kind: KindCSV}, 100000)
 }
 
 func BenchmarkSplitVPCFlowPlain(b *testing.B) {
@@ -90,7 +82,7 @@ func BenchmarkSplitVPCFlowPlain(b *testing.B) {
 
 func BenchmarkSplitCloudTrailGzip(b *testing.B) {
 	raw := cloudTrailObject(20000)
-	benchSplit(b, gzipBytes(raw), len(raw), Format{Kind: KindJSON, JSONDelimiter: "Records"}, 20000)
+	benchSplit(b, testobj.Gzip(raw), len(raw), Format{Kind: KindJSON, JSONDelimiter: "Records"}, 20000)
 }
 
 func BenchmarkSplitCloudTrailPlain(b *testing.B) {

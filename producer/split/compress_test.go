@@ -9,32 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
+	"github.com/siemstream/siemstream/internal/testobj"
 )
 
-func gz(t testing.TB, s string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
-	if _, err := io.WriteString(w, s); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+func gz(_ testing.TB, s string) []byte { return testobj.Gzip([]byte(s)) }
 
-func zst(t testing.TB, s string) []byte {
-	t.Helper()
-	e, err := zstd.NewWriter(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	return e.EncodeAll([]byte(s), nil)
-}
+func zst(_ testing.TB, s string) []byte { return testobj.Zstd([]byte(s)) }
 
 // parquetOK: the options of a log type whose objects may be Parquet.
 var parquetOK = func() OpenOptions { o := DefaultOpenOptions(); o.Parquet = true; return o }()

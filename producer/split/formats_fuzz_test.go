@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/siemstream/siemstream/internal/testobj"
 	"github.com/siemstream/siemstream/internal/wire"
 )
 
@@ -67,10 +68,10 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
 	// the hostile classes: a forged footer, overlapping zip members,
 	// bombs, CR line ends
-	f.Add(forgedParquet())
-	f.Add(gzBytes(f, forgedParquet(), 6))
-	f.Add(overlappingZip(f, 3))
-	f.Add(gzBytes(f, bytes.Repeat([]byte("\n"), 1<<16), 9))
+	f.Add(testobj.ForgedParquetFooter())
+	f.Add(testobj.GzipLevel(testobj.ForgedParquetFooter(), 6))
+	f.Add(testobj.OverlapZip("kernel", bytes.Repeat([]byte("x y\n"), 1<<16), 3))
+	f.Add(testobj.GzipLevel(bytes.Repeat([]byte("\n"), 1<<16), 9))
 	f.Add([]byte("a b\rc d\r"))
 	if bz, err := os.ReadFile("testdata/newlines-256MiB.bz2"); err == nil {
 		f.Add(bytes.Repeat(bz, 2))
@@ -95,7 +96,7 @@ func FuzzOpen(f *testing.F) {
 // it lets through parquet-go opens without a fatal error.
 func FuzzParquetCheck(f *testing.F) {
 	f.Add(parquetOf(f, pqRows(3), 2))
-	f.Add(forgedParquet())
+	f.Add(testobj.ForgedParquetFooter())
 	f.Add([]byte("PAR1\x00\x00\x00\x00PAR1"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if checkParquet(bytes.NewReader(in), int64(len(in))) != nil {
@@ -169,7 +170,7 @@ func BenchmarkSplitWinEvtXML(b *testing.B) {
 
 func BenchmarkSplitCWLGzip(b *testing.B) {
 	raw := cwlObject(100, 200)
-	benchSplit(b, gzipBytes(raw), len(raw), Format{Kind: KindCWL}, 20000)
+	benchSplit(b, testobj.Gzip(raw), len(raw), Format{Kind: KindCWL}, 20000)
 }
 
 func BenchmarkSplitZip(b *testing.B) {

@@ -1,7 +1,6 @@
 package split
 
 import (
-	"archive/zip"
 	"bytes"
 	"errors"
 	"fmt"
@@ -14,27 +13,11 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/siemstream/siemstream/internal/testobj"
 	"github.com/siemstream/siemstream/internal/wire"
 )
 
-func zipOf(t testing.TB, members ...string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w := zip.NewWriter(&b)
-	for i := 0; i+1 < len(members); i += 2 {
-		f, err := w.Create(members[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(f, members[i+1]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+func zipOf(_ testing.TB, members ...string) []byte { return testobj.Zip(members...) }
 
 type pqRow struct {
 	Time   time.Time `parquet:"time,timestamp(microsecond)"`

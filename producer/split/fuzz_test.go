@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/siemstream/siemstream/schemas"
 )
 
 func addCorpus(f *testing.F, glob string) {
@@ -154,7 +156,7 @@ func FuzzSplitText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte, knob uint8) {
 		o := Options{BufferSize: 16 + int(knob%5)*3, MaxRecordBytes: 1 + int(knob)*3}
 		header := int(knob % 3)
-		for _, kind := range []string{KindText, KindCSV, KindLines} {
+		for _, kind := range []schemas.FramingKind{KindText, KindCSV, KindLines} {
 			recs, recErrs, fatal := collect(t, in, Format{Kind: kind, HeaderLines: header}, o)
 			if fatal != nil {
 				if kind == KindCSV || kind == KindText { // header too large is allowed

@@ -1,7 +1,6 @@
 package split
 
 import (
-	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/siemstream/siemstream/internal/testobj"
 )
 
 // A CloudTrail object whose second record is nested 100,000 deep: that
@@ -20,7 +21,7 @@ import (
 // the scanner gave up on the rest of the object.
 func TestDeepRecordFailsAlone(t *testing.T) {
 	for _, depth := range []int{1001, 100_000} {
-		deep := strings.Repeat(`{"a":`, depth) + "1" + strings.Repeat("}", depth)
+		deep := testobj.DeepJSON(depth)
 		deepArr := strings.Repeat("[", depth) + strings.Repeat("]", depth)
 		obj := `{"Records":[{"n":1},` + deep + `,{"n":3},` + deepArr + `,{"n":5}],"other":` + deepArr + `}`
 		for _, f := range []Format{{Kind: KindJSON, JSONDelimiter: "Records"}} {
@@ -62,14 +63,6 @@ func TestDeepRecordFailsAlone(t *testing.T) {
 	}
 }
 
-func gzBytes(t testing.TB, b []byte, level int) []byte {
-	var buf bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&buf, level)
-	w.Write(b)
-	w.Close()
-	return buf.Bytes()
-}
-
 // A gzip of newlines (ratio ~1000) stops at the ratio limit, quickly, and
 // with ErrLimit (a content error: quarantined with the reason).
 func TestGzipNewlineBomb(t *testing.T) {
@@ -102,7 +95,7 @@ func TestGzipNewlineBomb(t *testing.T) {
 
 func TestDecompressedSizeLimit(t *testing.T) {
 	line := []byte("2 123456789012 eni-0 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK\n")
-	obj := gzBytes(t, bytes.Repeat(line, 2000), 6) // 130 KB
+	obj := testobj.GzipLevel(bytes.Repeat(line, 2000), 6) // 130 KB
 	o := DefaultOpenOptions()
 	o.MaxDecompressedBytes = 64 << 10
 	rc, _, err := OpenWith(bytes.NewReader(obj), o)
@@ -125,7 +118,7 @@ func TestDecompressedSizeLimit(t *testing.T) {
 
 // Cancellation is honoured inside the decompression loop.
 func TestOpenContextCancel(t *testing.T) {
-	obj := gzBytes(t, bytes.Repeat([]byte("a b c\n"), 1<<20), 1)
+	obj := testobj.GzipLevel(bytes.Repeat([]byte("a b c\n"), 1<<20), 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	rc, _, err := OpenContext(ctx, bytes.NewReader(obj), DefaultOpenOptions())
 	if err != nil {
@@ -150,35 +143,8 @@ func TestOpenContextCancel(t *testing.T) {
 	}
 }
 
-// overlappingZip builds David Fifield's overlapped-member zip bomb in
-// miniature: n central-directory entries whose local headers all point
-// into one deflate stream.
-func overlappingZip(t testing.TB, n int) []byte {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, _ := zw.Create("kernel")
-	w.Write(bytes.Repeat([]byte("x y\n"), 1<<16))
-	zw.Close()
-	good := buf.Bytes()
-	// copy the central directory entry n times, all with offset 0
-	cdOff := binary.LittleEndian.Uint32(good[len(good)-6:])
-	cd := good[cdOff : len(good)-22]
-	var out bytes.Buffer
-	out.Write(good[:cdOff])
-	for i := 0; i < n; i++ {
-		out.Write(cd)
-	}
-	end := append([]byte(nil), good[len(good)-22:]...)
-	binary.LittleEndian.PutUint16(end[8:], uint16(n))
-	binary.LittleEndian.PutUint16(end[10:], uint16(n))
-	binary.LittleEndian.PutUint32(end[12:], uint32(n*len(cd)))
-	binary.LittleEndian.PutUint32(end[16:], cdOff)
-	out.Write(end)
-	return out.Bytes()
-}
-
 func TestZipOverlappingMembers(t *testing.T) {
-	obj := overlappingZip(t, 50)
+	obj := testobj.OverlapZip("kernel", bytes.Repeat([]byte("x y\n"), 1<<16), 50)
 	_, _, err := Open(bytes.NewReader(obj))
 	if !errors.Is(err, ErrLimit) || !IsContentError(err) || !strings.Contains(err.Error(), "overlap") {
 		t.Fatalf("err %v, want ErrLimit (overlap)", err)
@@ -197,24 +163,12 @@ func TestParquetOnlyWhereExpected(t *testing.T) {
 	}
 }
 
-// forgedParquet is a 69-byte file whose footer declares a schema list of
-// 2^31-1 elements: parquet-go would allocate it (hundreds of GB, a fatal
-// out-of-memory error no recover catches) before noticing the bytes are
-// not there.
-func forgedParquet() []byte {
-	footer := []byte{0x15, 0x02, 0x19, 0xfc, 0xff, 0xff, 0xff, 0xff, 0x07}
-	footer = append(footer, bytes.Repeat([]byte{0x18, 0x01, 'a', 0x00}, 12)...)
-	b := append([]byte("PAR1"), footer...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(footer)))
-	return append(b, "PAR1"...)
-}
-
 func TestForgedParquetFooter(t *testing.T) {
-	obj := forgedParquet()
+	obj := testobj.ForgedParquetFooter()
 	if len(obj) != 69 {
 		t.Fatalf("%d bytes", len(obj))
 	}
-	for name, in := range map[string][]byte{"plain": obj, "gzip": gzBytes(t, obj, 6)} {
+	for name, in := range map[string][]byte{"plain": obj, "gzip": testobj.GzipLevel(obj, 6)} {
 		_, _, err := OpenWith(bytes.NewReader(in), parquetOK)
 		if !errors.Is(err, ErrParquet) || !IsContentError(err) {
 			t.Errorf("%s: err %v, want ErrParquet", name, err)

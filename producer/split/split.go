@@ -7,26 +7,29 @@ import (
 	"io"
 	"regexp"
 	"strings"
+
+	"github.com/siemstream/siemstream/schemas"
 )
 
-// Format kinds.
+// Format kinds: the framings schemas computes for each log type
+// (schemas.Framing), under the splitter's names.
 const (
 	// KindJSON: JSON values. With JSONDelimiter, the elements of that array
 	// field of each top-level object; without, each top-level value
 	// (newline-delimited, concatenated or pretty-printed), except that a
 	// top-level array yields its elements.
-	KindJSON = "json"
+	KindJSON = schemas.FrameJSON
 	// KindCSV: HeaderLines lines are skipped, the next non-blank line is the
 	// header (returned as Context), each following non-blank line is a
 	// record. A quoted field cannot span lines.
-	KindCSV = "csv"
+	KindCSV = schemas.FrameCSV
 	// KindText: HeaderLines lines are skipped and returned, joined with
 	// '\n', as Context; each following non-blank line is a record.
-	KindText = "text"
+	KindText = schemas.FrameText
 	// KindLines: like text, but the skipped lines are discarded (Context is
 	// nil). Use it for newline-delimited JSON whose values never span
 	// lines: framing is cheaper and a bad line costs one record only.
-	KindLines = "lines"
+	KindLines = schemas.FrameLines
 	// KindMultiline: a record is a run of lines; a new record starts at
 	// each line matching FirstLine (matched at the line start, without its
 	// terminator). With LastLine, a record also ends at the first line
@@ -41,7 +44,7 @@ const (
 	// LastLine keeps that line's '\n' if it had one: es-loader's @message
 	// (and so _id) of a Windows event is the lines as read. HeaderLines lines are
 	// skipped first. Used by file_format multiline, xml and winevtxml.
-	KindMultiline = "multiline"
+	KindMultiline = schemas.FrameMultiline
 	// KindCWL: CloudWatch Logs subscription payloads as Firehose writes
 	// them (concatenated JSON objects, whatever the whitespace between).
 	// Each logEvents[] element of a DATA_MESSAGE object is one record,
@@ -51,7 +54,7 @@ const (
 	// message with the log type's own format. CONTROL_MESSAGE objects and
 	// other values without logEvents take no ordinal. A payload larger than
 	// MaxCWLPayloadBytes is a *RecordError. Used by via_cwl log types.
-	KindCWL = "cwl"
+	KindCWL = schemas.FrameCWL
 	// KindFirelens: one FireLens JSON object per line (log, container_id,
 	// container_name, source, ecs_cluster, ecs_task_arn,
 	// ecs_task_definition, ec2_instance_id). Each line is one record,
@@ -60,14 +63,14 @@ const (
 	// once. A line that is not such an object is a
 	// *RecordError (es-loader aborts the object). Blank lines are skipped.
 	// Used by via_firelens log types.
-	KindFirelens = "firelens"
+	KindFirelens = schemas.FrameFirelens
 )
 
 // Format says how an object's content is cut into raw records. It is what
 // the caller wants, derived from its log-type configuration.
 type Format struct {
-	// Kind is one of KindJSON, KindCSV, KindText, KindLines.
-	Kind string
+	// Kind is one of the Kind* framings.
+	Kind schemas.FramingKind
 	// JSONDelimiter (json only) is the name of the array field that holds
 	// the records, e.g. "Records" for CloudTrail. A dotted path
 	// ("detail.findings") descends into nested objects. Empty: every

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/siemstream/siemstream/schemas"
 )
 
 // Spool defaults.
@@ -165,6 +167,6 @@ func spool(r io.Reader, o OpenOptions) (*spooled, error) {
 // MayBeParquet reports whether an object of a log type with that
 // file_format and that key may be Parquet (OpenOptions.Parquet): the log
 // type says parquet, or the key ends in ".parquet".
-func MayBeParquet(fileFormat, key string) bool {
-	return fileFormat == "parquet" || strings.HasSuffix(strings.ToLower(key), ".parquet")
+func MayBeParquet(f schemas.FileFormat, key string) bool {
+	return f == schemas.FormatParquet || strings.HasSuffix(strings.ToLower(key), ".parquet")
 }

@@ -156,13 +156,13 @@ func (sc *scratch) decodeFormat(lt *schemas.LogType, e *stages.Event) error {
 		if !sc.message {
 			line = pyStrip(line)
 		}
-		return decodeText(lt, e.Doc, line, "text")
+		return decodeText(lt, e.Doc, line, schemas.FormatText)
 	case schemas.FormatMultiline:
 		rec := sc.valid(e.Raw)
 		if !sc.message {
 			rec = pyRStrip(rec)
 		}
-		return decodeText(lt, e.Doc, rec, "multiline")
+		return decodeText(lt, e.Doc, rec, schemas.FormatMultiline)
 	case schemas.FormatParquet: // rows arrive as JSON objects (split.Open)
 		return sc.decodeJSON(lt, e)
 	case schemas.FormatCEF:
@@ -292,7 +292,7 @@ func (sc *scratch) stripEventBridge(lt *schemas.LogType, e *stages.Event) error 
 	return nil
 }
 
-func decodeText(lt *schemas.LogType, d *doc.Doc, line []byte, format string) error {
+func decodeText(lt *schemas.LogType, d *doc.Doc, line []byte, format schemas.FileFormat) error {
 	if lt.LogPattern == nil {
 		return fmt.Errorf("decode %s (log type %s): %w: no log_pattern", format, lt.Name, ErrRecord)
 	}

@@ -209,10 +209,10 @@ func decodeXML(lt *schemas.LogType, e *stages.Event, rec []byte) error {
 	if err != nil {
 		return fmt.Errorf("decode xml (log type %s): %w: %w", lt.Name, ErrRecord, err)
 	}
-	return parseInto(lt, e, m, "xml")
+	return parseInto(lt, e, m, schemas.FormatXML)
 }
 
-func parseInto(lt *schemas.LogType, e *stages.Event, m *omap, format string) error {
+func parseInto(lt *schemas.LogType, e *stages.Event, m *omap, format schemas.FileFormat) error {
 	out := appendJSONValue(nil, m)
 	if err := e.Doc.ParseObject(out); err != nil {
 		return fmt.Errorf("decode %s (log type %s): %w: %w", format, lt.Name, ErrRecord, err)
@@ -246,7 +246,7 @@ func decodeWinEvtXML(lt *schemas.LogType, e *stages.Event, rec []byte) error {
 	if err := foldWinEvt(m); err != nil {
 		return fmt.Errorf("decode winevtxml (log type %s): %w: %w", lt.Name, ErrRecord, err)
 	}
-	return parseInto(lt, e, m, "winevtxml")
+	return parseInto(lt, e, m, schemas.FormatWinEvtXML)
 }
 
 func foldWinEvt(m *omap) error {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/stages"
+	"github.com/siemstream/siemstream/stages/stagetest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -206,26 +207,13 @@ func TestCacheBounded(t *testing.T) {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func writeFile(t testing.TB, p string, b []byte, mtime time.Time) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(p, mtime, mtime); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // A newer database is swapped in by Check; a corrupt one is refused and the
 // previous one stays in use.
 func TestStageReload(t *testing.T) {
 	dir := t.TempDir()
 	cityPath := filepath.Join(dir, "GeoLite2", "GeoLite2-City.mmdb")
 	t0 := time.Now().Add(-time.Hour)
-	writeFile(t, cityPath, cityDB(t, ""), t0)
+	stagetest.WriteFile(t, cityPath, cityDB(t, ""), t0)
 	s, err := New(Config{Source: dir, Entities: map[string][]string{"x": {"source"}}}, stages.Deps{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
@@ -242,8 +230,8 @@ func TestStageReload(t *testing.T) {
 		t.Fatalf("v1: %q asn=%v", got, s.DB().HasASN())
 	}
 	// newer db + an ASN db appear
-	writeFile(t, cityPath, cityDB(t, " v2"), t0.Add(time.Minute))
-	writeFile(t, filepath.Join(dir, "GeoLite2", "GeoLite2-ASN.mmdb"), asnDB(t), t0.Add(time.Minute))
+	stagetest.WriteFile(t, cityPath, cityDB(t, " v2"), t0.Add(time.Minute))
+	stagetest.WriteFile(t, filepath.Join(dir, "GeoLite2", "GeoLite2-ASN.mmdb"), asnDB(t), t0.Add(time.Minute))
 	if changed, err := s.Check(ctx); !changed || err != nil {
 		t.Fatalf("reload: %v %v", changed, err)
 	}
@@ -251,7 +239,7 @@ func TestStageReload(t *testing.T) {
 		t.Fatalf("v2: %q", got)
 	}
 	// corrupt db: refused, v2 stays
-	writeFile(t, cityPath, []byte("corrupt"), t0.Add(2*time.Minute))
+	stagetest.WriteFile(t, cityPath, []byte("corrupt"), t0.Add(2*time.Minute))
 	if changed, err := s.Check(ctx); changed || err == nil {
 		t.Fatalf("corrupt accepted: %v %v", changed, err)
 	}
@@ -282,26 +270,12 @@ func TestNoSourceRefused(t *testing.T) {
 	}
 }
 
-func batch(t testing.TB, logType string, docs ...string) *stages.Batch {
-	t.Helper()
-	src := &stages.Source{LogType: logType}
-	b := &stages.Batch{}
-	for _, js := range docs {
-		d := doc.New()
-		if err := d.ParseObject([]byte(js)); err != nil {
-			t.Fatal(err)
-		}
-		b.Events = append(b.Events, stages.Event{Src: src, Doc: d})
-	}
-	return b
-}
-
 // TestGolden runs the stage over testdata/enrich/geoip/input.jsonl and
 // compares the encoded documents with golden.jsonl (-update rewrites it).
 func TestGolden(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "GeoLite2", "GeoLite2-City.mmdb"), cityDB(t, ""), time.Now())
-	writeFile(t, filepath.Join(dir, "GeoLite2", "GeoLite2-ASN.mmdb"), asnDB(t), time.Now())
+	stagetest.WriteFile(t, filepath.Join(dir, "GeoLite2", "GeoLite2-City.mmdb"), cityDB(t, ""), time.Now())
+	stagetest.WriteFile(t, filepath.Join(dir, "GeoLite2", "GeoLite2-ASN.mmdb"), asnDB(t), time.Now())
 	s, err := New(Config{Source: dir, Entities: map[string][]string{"test": {"source", "destination", "client", "server"}}}, stages.Deps{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +294,7 @@ func TestGolden(t *testing.T) {
 			lines = append(lines, l)
 		}
 	}
-	b := batch(t, "test", lines...)
+	b := stagetest.Batch(t, "test", lines...)
 	if err := s.Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
@@ -330,24 +304,7 @@ func TestGolden(t *testing.T) {
 		got.Write(out)
 		got.WriteByte('\n')
 	}
-	compareGolden(t, filepath.Join(goldenDir, "golden.jsonl"), got.Bytes())
-}
-
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs (-update to rewrite):\n--- want\n%s--- got\n%s", path, want, got)
-	}
+	stagetest.CompareGolden(t, filepath.Join(goldenDir, "golden.jsonl"), got.Bytes(), *update)
 }
 
 func BenchmarkGeoIPLookupHit(b *testing.B) {
@@ -386,8 +343,8 @@ func BenchmarkGeoIPLookupMiss(b *testing.B) {
 
 func BenchmarkGeoIPStage(b *testing.B) {
 	dir := b.TempDir()
-	writeFile(b, filepath.Join(dir, "GeoLite2-City.mmdb"), cityDB(b, ""), time.Now())
-	writeFile(b, filepath.Join(dir, "GeoLite2-ASN.mmdb"), asnDB(b), time.Now())
+	stagetest.WriteFile(b, filepath.Join(dir, "GeoLite2-City.mmdb"), cityDB(b, ""), time.Now())
+	stagetest.WriteFile(b, filepath.Join(dir, "GeoLite2-ASN.mmdb"), asnDB(b), time.Now())
 	s, err := New(Config{Source: dir, Entities: map[string][]string{"t": {"source", "destination"}}}, stages.Deps{Logger: quiet()})
 	if err != nil {
 		b.Fatal(err)
@@ -396,16 +353,7 @@ func BenchmarkGeoIPStage(b *testing.B) {
 		b.Fatal(err)
 	}
 	raw := []byte(`{"source":{"ip":"81.2.69.142","port":"443"},"destination":{"ip":"2001:218:1::1"}}`)
-	src := &stages.Source{LogType: "t"}
-	bt := &stages.Batch{Events: make([]stages.Event, 1)}
-	d := doc.New()
-	b.ReportAllocs()
-	for b.Loop() {
-		d.Reset()
-		_ = d.ParseObject(raw)
-		bt.Events[0] = stages.Event{Src: src, Doc: d}
-		_ = s.Process(context.Background(), bt)
-	}
+	stagetest.BenchProcess(b, s, raw)
 }
 
 // TestWriteFixtures writes the test databases to $GEOIP_FIXTURE_DIR so the
@@ -416,8 +364,8 @@ func TestWriteFixtures(t *testing.T) {
 	if dir == "" {
 		t.Skip("GEOIP_FIXTURE_DIR not set")
 	}
-	writeFile(t, filepath.Join(dir, "GeoLite2-City.mmdb"), cityDB(t, ""), time.Now())
-	writeFile(t, filepath.Join(dir, "GeoLite2-ASN.mmdb"), asnDB(t), time.Now())
+	stagetest.WriteFile(t, filepath.Join(dir, "GeoLite2-City.mmdb"), cityDB(t, ""), time.Now())
+	stagetest.WriteFile(t, filepath.Join(dir, "GeoLite2-ASN.mmdb"), asnDB(t), time.Now())
 }
 
 // TestParityWithESLoader compares source/destination geo and as with what
@@ -449,7 +397,7 @@ func TestParityWithESLoader(t *testing.T) {
 		}
 		in, _ := json.Marshal(map[string]any{"source": map[string]any{"ip": ref.Doc["source"]["ip"]},
 			"destination": map[string]any{"ip": ref.Doc["destination"]["ip"]}})
-		b := batch(t, "vpcflowlogs", string(in))
+		b := stagetest.Batch(t, "vpcflowlogs", string(in))
 		enrichWith(b, s, db)
 		out, _ := b.Events[0].Doc.Encode()
 		var got map[string]map[string]any

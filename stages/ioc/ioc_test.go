@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/reload"
 	"github.com/siemstream/siemstream/stages"
+	"github.com/siemstream/siemstream/stages/stagetest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -282,30 +282,7 @@ func TestMatchDomainParents(t *testing.T) {
 
 func writeFeed(t testing.TB, root, key, data string, mt time.Time) {
 	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(key))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(p, mt, mt); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func batch(t testing.TB, logType string, docs ...string) *stages.Batch {
-	t.Helper()
-	src := &stages.Source{LogType: logType}
-	b := &stages.Batch{}
-	for _, js := range docs {
-		d := doc.New()
-		if err := d.ParseObject([]byte(js)); err != nil {
-			t.Fatal(err)
-		}
-		b.Events = append(b.Events, stages.Event{Src: src, Doc: d})
-	}
-	return b
+	stagetest.WriteFile(t, filepath.Join(root, filepath.FromSlash(key)), []byte(data), mt)
 }
 
 // TestGolden builds the index from testdata/enrich/ioc/feeds and enriches
@@ -350,7 +327,7 @@ func TestGolden(t *testing.T) {
 	var got bytes.Buffer
 	for _, line := range bytes.Split(bytes.TrimSpace(in), []byte("\n")) {
 		lt, js, _ := strings.Cut(string(line), "\t")
-		b := batch(t, lt, js)
+		b := stagetest.Batch(t, lt, js)
 		if err := s.Process(context.Background(), b); err != nil {
 			t.Fatal(err)
 		}
@@ -358,20 +335,7 @@ func TestGolden(t *testing.T) {
 		got.Write(out)
 		got.WriteByte('\n')
 	}
-	path := filepath.Join(goldenDir, "golden.jsonl")
-	if *update {
-		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(want, got.Bytes()) {
-		t.Errorf("golden differs (-update to rewrite):\n--- want\n%s--- got\n%s", want, got.Bytes())
-	}
+	stagetest.CompareGolden(t, filepath.Join(goldenDir, "golden.jsonl"), got.Bytes(), *update)
 }
 
 type failingStore struct {
@@ -536,16 +500,7 @@ func BenchmarkIoCStage1M(b *testing.B) {
 	s.holder = reload.New[DB]("ioc", reload.Funcs[DB]{}, time.Hour, quiet())
 	s.holder.Set(db, "bench")
 	raw := []byte(`{"source":{"ip":"52.95.110.1"},"destination":{"ip":"203.0.114.7"},"related":{"ip":["52.95.110.1","203.0.114.7"]}}`)
-	src := &stages.Source{LogType: "t"}
-	bt := &stages.Batch{Events: make([]stages.Event, 1)}
-	d := doc.New()
-	b.ReportAllocs()
-	for b.Loop() {
-		d.Reset()
-		_ = d.ParseObject(raw)
-		bt.Events[0] = stages.Event{Src: src, Doc: d}
-		_ = s.Process(context.Background(), bt)
-	}
+	stagetest.BenchProcess(b, s, raw)
 }
 
 // TestParityWithESLoader compares threat.* with what es-loader's own code
@@ -594,7 +549,7 @@ func TestParityWithESLoader(t *testing.T) {
 			t.Fatal(err)
 		}
 		in, _ := json.Marshal(map[string]any{"source": ref.Doc["source"], "destination": ref.Doc["destination"], "related": ref.Doc["related"]})
-		b := batch(t, "vpcflowlogs", string(in))
+		b := stagetest.Batch(t, "vpcflowlogs", string(in))
 		if err := s.Process(context.Background(), b); err != nil {
 			t.Fatal(err)
 		}

@@ -25,7 +25,7 @@ func benchCase(b *testing.B, name string) {
 	one := splitObject(b, lt, key, obj, nil)
 	var recs []stages.Event
 	for _, e := range one.Events {
-		if lt.FileFormat == "text" && !bytes.HasPrefix(e.Raw, []byte("h")) && !bytes.HasPrefix(e.Raw, []byte("w")) {
+		if lt.FileFormat == schemas.FormatText && !bytes.HasPrefix(e.Raw, []byte("h")) && !bytes.HasPrefix(e.Raw, []byte("w")) {
 			continue // skip the deliberately broken line
 		}
 		recs = append(recs, e)

@@ -158,7 +158,7 @@ func runParityCase(t *testing.T, name string) {
 		t.Errorf("failed records %v, want %v", failed, failOrdinals[name])
 	}
 	exp, extra := compareEsloader(t, base, ours)
-	if lt.FileFormat == "csv" {
+	if lt.FileFormat == schemas.FormatCSV {
 		// es-loader defect #21: the last CSV row is never loaded; we load it.
 		if last := b.Events[len(b.Events)-1].Ordinal; len(extra) != 1 || ordinalOf[extra[0]] != last {
 			t.Errorf("csv: want exactly one extra document, from the last row %d; got %v", last, extra)

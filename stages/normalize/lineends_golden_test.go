@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
 )
 
@@ -53,7 +54,7 @@ func TestLineEndsParity(t *testing.T) {
 				}
 				exp, extra := compareEsloader(t, base, ours)
 				// es-loader defect #21: the last CSV row is never loaded; we load it.
-				if want := map[bool]int{true: 1}[lt.FileFormat == "csv"]; len(extra) != want {
+				if want := map[bool]int{true: 1}[lt.FileFormat == schemas.FormatCSV]; len(extra) != want {
 					t.Errorf("%d documents es-loader does not produce (want %d): %v", len(extra), want, extra)
 				}
 				if len(exp) == 0 {

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/siemstream/siemstream/internal/e2e"
 )
 
 // flakyKinesis throttles every 3rd GetRecords and expires the iterator on
@@ -77,11 +79,11 @@ func TestFaultsNoLoss(t *testing.T) {
 				if j%5 == 4 {
 					// a KPL aggregate of 3 every 5th entry
 					recs := []string{d + "-a", d + "-b", d + "-c"}
-					es = append(es, entry{ehk: hashKeyMid(sh), pk: d, agg: true, recs: recs})
+					es = append(es, entry{ehk: e2e.MidHashKey(sh), pk: d, agg: true, recs: recs})
 					want = append(want, recs...)
 					continue
 				}
-				es = append(es, entry{ehk: hashKeyMid(sh), pk: d, recs: []string{d}})
+				es = append(es, entry{ehk: e2e.MidHashKey(sh), pk: d, recs: []string{d}})
 				want = append(want, d)
 			}
 		}

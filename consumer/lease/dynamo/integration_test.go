@@ -49,7 +49,7 @@ func TestReadCheckpointResume(t *testing.T) {
 	var es []entry
 	perShard := map[string][]string{}
 	for i, sh := range shards {
-		e, all := shardEntries(hashKeyMid(sh), fmt.Sprintf("s%d", i))
+		e, all := shardEntries(e2e.MidHashKey(sh), fmt.Sprintf("s%d", i))
 		es = append(es, e...)
 		want = append(want, all...)
 		perShard[aws.ToString(sh.ShardId)] = all
@@ -112,7 +112,7 @@ func TestReadCheckpointResume(t *testing.T) {
 	for i, sh := range shards {
 		for j := range 4 {
 			d := fmt.Sprintf("s%d-n%d", i, j)
-			more = append(more, entry{ehk: hashKeyMid(sh), pk: d, recs: []string{d}})
+			more = append(more, entry{ehk: e2e.MidHashKey(sh), pk: d, recs: []string{d}})
 			want = append(want, d)
 		}
 	}
@@ -130,7 +130,7 @@ func TestReadCheckpointResume(t *testing.T) {
 	var sentinels []entry
 	for i, sh := range shards {
 		d := fmt.Sprintf("s%d-z", i)
-		sentinels = append(sentinels, entry{ehk: hashKeyMid(sh), pk: d, recs: []string{d}})
+		sentinels = append(sentinels, entry{ehk: e2e.MidHashKey(sh), pk: d, recs: []string{d}})
 		want = append(want, d)
 	}
 	st.put(t, stream, sentinels)
@@ -185,7 +185,7 @@ func (s *stack) putRound(t *testing.T, stream string, shards []ktypes.Shard, rou
 	for i, sh := range shards {
 		for j := range 10 {
 			d := fmt.Sprintf("r%d-s%d-%d", round, i, j)
-			es = append(es, entry{ehk: hashKeyMid(sh), pk: d, recs: []string{d}})
+			es = append(es, entry{ehk: e2e.MidHashKey(sh), pk: d, recs: []string{d}})
 			put = append(put, d)
 		}
 	}
@@ -571,7 +571,7 @@ func testReshard(t *testing.T, st *stack, kin *kinesis.Client, total int) {
 	waitProduced(total / 3)
 	sh := st.openShards(t, stream)
 	s0 := sh[0]
-	if _, err := kin.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: &stream, ShardToSplit: s0.ShardId, NewStartingHashKey: aws.String(hashKeyMid(s0))}); err != nil {
+	if _, err := kin.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: &stream, ShardToSplit: s0.ShardId, NewStartingHashKey: aws.String(e2e.MidHashKey(s0))}); err != nil {
 		t.Fatalf("split: %v", err)
 	}
 	st.waitActive(t, stream)

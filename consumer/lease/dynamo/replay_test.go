@@ -12,6 +12,8 @@ import (
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/siemstream/siemstream/internal/e2e"
 )
 
 // TestReplayAtTimestampShardFilter: a replay-style worker (own
@@ -27,7 +29,7 @@ func TestReplayAtTimestampShardFilter(t *testing.T) {
 		for i, sh := range shards {
 			for j := range 5 {
 				d := fmt.Sprintf("%s-s%d-%d", tag, i, j)
-				es = append(es, entry{ehk: hashKeyMid(sh), pk: d, recs: []string{d}})
+				es = append(es, entry{ehk: e2e.MidHashKey(sh), pk: d, recs: []string{d}})
 			}
 		}
 		st.put(t, stream, es)
@@ -69,7 +71,7 @@ func TestReplayAtTimestampShardFilter(t *testing.T) {
 	}
 	waitFor(t, "the filtered shard's later records", 30*time.Second, func() bool { return s.has(want) })
 	// Nothing else: put a marker after and wait for it, then compare.
-	marker := entry{ehk: hashKeyMid(shards[1]), pk: "m", recs: []string{"marker"}}
+	marker := entry{ehk: e2e.MidHashKey(shards[1]), pk: "m", recs: []string{"marker"}}
 	st.put(t, stream, []entry{marker})
 	want = append(want, "marker")
 	waitFor(t, "marker", 30*time.Second, func() bool { return s.has(want) })

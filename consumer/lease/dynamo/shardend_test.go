@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/siemstream/siemstream/consumer/lease"
+	"github.com/siemstream/siemstream/internal/e2e"
 )
 
 // skipFirstShardEnd is a processor that "forgets" CheckpointShardEnd the
@@ -61,7 +62,7 @@ func TestShardEndNotCheckpointed(t *testing.T) {
 	}
 	w := st.start(t, testConfig(t, stream, "w1"), hooks{}, factory)
 	waitFor(t, "parent records", 30*time.Second, func() bool { return s.has(want) })
-	if _, err := st.kin.SplitShard(t.Context(), &kinesis.SplitShardInput{StreamName: &stream, ShardToSplit: sh.ShardId, NewStartingHashKey: aws.String(hashKeyMid(sh))}); err != nil {
+	if _, err := st.kin.SplitShard(t.Context(), &kinesis.SplitShardInput{StreamName: &stream, ShardToSplit: sh.ShardId, NewStartingHashKey: aws.String(e2e.MidHashKey(sh))}); err != nil {
 		t.Fatal(err)
 	}
 	st.waitActive(t, stream)

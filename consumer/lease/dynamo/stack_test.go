@@ -2,11 +2,8 @@ package dynamo
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"slices"
 	"sync"
@@ -21,7 +18,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/siemstream/siemstream/consumer/lease"
-	"github.com/siemstream/siemstream/internal/awsconf"
 	"github.com/siemstream/siemstream/internal/e2e"
 	"github.com/siemstream/siemstream/internal/wire"
 )
@@ -34,41 +30,11 @@ type stack struct {
 	db     *dynamodb.Client
 }
 
-// needStack loads .local/env and connects, or skips the test.
+// needStack connects to the local stack, or skips the test.
 func needStack(t *testing.T) *stack {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: skipped with -short")
-	}
-	root, err := e2e.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok, err := e2e.LoadEnv(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ok {
-		t.Skip("local stack not started (.local/env missing): run `go tool task up`")
-	}
-	cfg, err := awsconf.Load(t.Context(), os.Getenv("AWS_REGION"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &stack{awsCfg: cfg, kin: kinesisClient(cfg, awsconf.Endpoint("KINESIS")), db: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if ep := awsconf.Endpoint("DYNAMODB"); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
-		}
-	})}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	if _, err := s.kin.ListStreams(ctx, &kinesis.ListStreamsInput{Limit: aws.Int32(1)}); err != nil {
-		t.Skipf("Kinesis (%s) not reachable: %v", awsconf.Endpoint("KINESIS"), err)
-	}
-	if _, err := s.db.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)}); err != nil {
-		t.Skipf("DynamoDB (%s) not reachable: %v", awsconf.Endpoint("DYNAMODB"), err)
-	}
-	return s
+	e := e2e.AWSOrSkip(t)
+	return &stack{awsCfg: e.AWS, kin: e.Kinesis, db: e.DynamoDB}
 }
 
 func kinesisClient(cfg aws.Config, ep string) *kinesis.Client {
@@ -80,40 +46,19 @@ func kinesisClient(cfg aws.Config, ep string) *kinesis.Client {
 }
 
 // uniq makes a name valid for Kinesis, DynamoDB and moto, unique per run.
-func uniq(prefix string) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("dyn-%s-%d-%s", prefix, time.Now().UnixMilli()%1e8, hex.EncodeToString(b[:]))
-}
+func uniq(prefix string) string { return e2e.NewName("dyn-" + prefix) }
 
 // createStream makes a stream, waits for ACTIVE and deletes it (and the
 // lease table named like it) at the end.
 func (s *stack) createStream(t *testing.T, prefix string, shards int) string {
 	t.Helper()
 	name := uniq(prefix)
-	ctx := t.Context()
-	if _, err := s.kin.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: aws.Int32(int32(shards))}); err != nil {
-		t.Fatalf("create stream: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		_, _ = s.kin.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: &name})
-		_, _ = s.db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &name})
-	})
-	s.waitActive(t, name)
+	t.Cleanup(func() { s.dropTable(name) })
+	e2e.TestStream(t, s.kin, name, shards)
 	return name
 }
 
-func (s *stack) waitActive(t *testing.T, stream string) {
-	t.Helper()
-	err := e2e.WaitFor(t.Context(), 30*time.Second, func() (bool, error) {
-		d, err := s.kin.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: &stream})
-		return err == nil && d.StreamDescriptionSummary.StreamStatus == ktypes.StreamStatusActive, nil
-	})
-	if err != nil {
-		t.Fatalf("stream %s not ACTIVE: %v", stream, err)
-	}
-}
+func (s *stack) waitActive(t *testing.T, stream string) { e2e.WaitActive(t, s.kin, stream) }
 
 func (s *stack) dropTable(name string) {
 	_, _ = s.db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &name})
@@ -436,13 +381,6 @@ func (s *stack) leases(t *testing.T, table string) map[string]Lease {
 		out[l.Key] = l
 	}
 	return out
-}
-
-// hashKeyMid returns the middle of a shard's hash range.
-func hashKeyMid(sh ktypes.Shard) string {
-	lo, _ := new(big.Int).SetString(aws.ToString(sh.HashKeyRange.StartingHashKey), 10)
-	hi, _ := new(big.Int).SetString(aws.ToString(sh.HashKeyRange.EndingHashKey), 10)
-	return new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String()
 }
 
 // heldCounts returns how many leases each worker holds.

@@ -301,6 +301,16 @@ func (r *runner) summary(rawFile string) string {
 			fmt.Sprintf("%.1f×", r.val(n, "shard-s-saving-x")), commas(int64(r.val(n, "max-record-B")))})
 	}
 	mdTable(&b, []string{"type", "MB/s", "MB/cpu-s", "events/cpu-s", "events/record", "wire B/event", "shard-s/M packed", "shard-s/M 1 per record", "saving", "largest record B"}, rows)
+	if g, z, p := r.val("BenchmarkProducerBound/type=vpcflowlogs/step=gunzip", "MB/cpu-s"), r.val("BenchmarkProducerBound/type=vpcflowlogs/step=zstd", "MB/cpu-s"),
+		r.val("BenchmarkProducer/type=vpcflowlogs", "MB/cpu-s"); !math.IsNaN(g) && !math.IsNaN(z) {
+		bound := 1 / (1/g + 1/z)
+		fmt.Fprintf(&b, "What bounds vpcflowlogs (`BenchmarkProducerBound`, the same object): gunzip alone %s MB/cpu-s, its records compressed into 256 KiB zstd chunks alone %s MB/cpu-s, "+
+			"so the two compressions together allow at most **%s MB/cpu-s**", num(g), num(z), num(bound))
+		if !math.IsNaN(p) {
+			fmt.Fprintf(&b, "; the whole split path does %s (%.0f%% of that bound)", num(p), 100*p/bound)
+		}
+		b.WriteString(". See bench/README.md, \"What bounds the producer\".\n\n")
+	}
 
 	b.WriteString("## 3. Consumer (unpack → chain → bulk body → checkpoint, 4 shard processors, sink drops the body)\n\n")
 	rows = nil

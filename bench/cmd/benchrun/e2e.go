@@ -157,8 +157,9 @@ func (v e2eVariant) String() string {
 	return fmt.Sprintf("shards=%d/delay=%dms", v.shards, v.delay.Milliseconds())
 }
 
-// e2eVariants run in this order: 1 and 4 shards, directly and with 50 and
-// 100 ms added per request by a delaying proxy (a remote cluster).
+// e2eVariants: 4 and 1 shards, directly and with 50 and 100 ms added per
+// request by a delaying proxy (a remote cluster). They run grouped by
+// added latency, each group right after its OpenSearch-alone sweep.
 var e2eVariants = []e2eVariant{
 	{4, 0}, {1, 0},
 	{4, 50 * time.Millisecond}, {1, 50 * time.Millisecond},
@@ -166,10 +167,10 @@ var e2eVariants = []e2eVariant{
 }
 
 // endToEnd loads VPC Flow Logs objects through the real producer and
-// consumer binaries on the local stack and times upload → searchable, for
-// every variant; then measures what OpenSearch alone takes of the same
-// documents (directly, and through the same delaying proxies), and how the
-// request size changes that.
+// consumer binaries on the local stack and times upload → searchable for
+// every variant, next to what OpenSearch alone takes of the same documents
+// at the same added latency (directly, or through the same delaying
+// proxy); then how the request size changes what OpenSearch alone takes.
 func (r *runner) endToEnd(ctx context.Context) error {
 	s, err := r.stack(ctx)
 	if err != nil {

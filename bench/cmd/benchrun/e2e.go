@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -61,6 +62,9 @@ type e2eRun struct {
 	// firstDocs how many: from there to the end the pipeline is full.
 	firstSeen time.Duration
 	firstDocs int64
+	// cuts counts the consumer's bulk-concurrency halvings over the timed
+	// part by cause (429, failure, latency): whether the node pushed back.
+	cuts map[string]int
 }
 
 func (r e2eRun) rate(events int64) float64 { return float64(events) / r.searchable.Seconds() }
@@ -89,7 +93,13 @@ type bulkLevel struct {
 	bytes   int
 	delay   time.Duration
 	took    time.Duration
+	// rejected: the node answered 429 (its indexing pressure limit:
+	// too many bytes in flight at once); took is then meaningless.
+	rejected bool
 }
+
+// is429 tells a rejection by the node from other failures.
+func is429(err error) bool { return err != nil && strings.Contains(err.Error(), "HTTP 429") }
 
 func (l bulkLevel) rate(docs int) float64 { return float64(docs) / l.took.Seconds() }
 
@@ -248,6 +258,11 @@ func (r *runner) endToEnd(ctx context.Context) error {
 			bodies := items.bodies(fixture.MaxBulkBytes)
 			for _, n := range bulkSweepClients {
 				took, err := bulkSend(ctx, s, proxies[d], fmt.Sprintf("%s-%s-d%d-c%d", items.index, name, d.Milliseconds(), n), bodies, n)
+				if is429(err) {
+					a.sweep = append(a.sweep, bulkLevel{clients: n, bytes: fixture.MaxBulkBytes, delay: d, rejected: true})
+					logf("e2e: OpenSearch alone +%s, %d concurrent %d MiB _bulk clients: 429", d, n, fixture.MaxBulkBytes>>20)
+					continue
+				}
 				if err != nil {
 					r.res.note("e2e: OpenSearch alone, %d clients, +%s: %v", n, d, err)
 					break
@@ -304,6 +319,11 @@ func (r *runner) endToEnd(ctx context.Context) error {
 				continue
 			}
 			took, err := bulkSend(ctx, s, proxies[a.delay], fmt.Sprintf("%s-%s-d%d-b%d", items.index, name, a.delay.Milliseconds(), size>>20), items.bodies(size), a.best.clients)
+			if is429(err) {
+				out.sizes = append(out.sizes, bulkLevel{clients: a.best.clients, bytes: size, delay: a.delay, rejected: true})
+				logf("e2e: OpenSearch alone +%s, %d clients, %d MiB requests: 429", a.delay, a.best.clients, size>>20)
+				continue
+			}
 			if err != nil {
 				r.res.note("e2e: OpenSearch alone, %d MiB requests, +%s: %v", size>>20, a.delay, err)
 				continue
@@ -363,6 +383,7 @@ func (r *runner) runVariant(ctx context.Context, s *e2e.Stack, name string, v e2
 	want += warmDocs
 
 	pcpu0, ccpu0 := procCPU(r.cliBin, "producer"), procCPU(r.cliBin, "consumer")
+	logFrom := len(cons.Output())
 	t0 := time.Now()
 	for _, o := range objs {
 		if err := s.Upload(ctx, res.Bucket, o.key, o.gz); err != nil {
@@ -396,6 +417,7 @@ func (r *runner) runVariant(ctx context.Context, s *e2e.Stack, name string, v e2
 	}
 	run.searchable = time.Since(t0)
 	run.producerCPU, run.consumerCPU = procCPU(r.cliBin, "producer")-pcpu0, procCPU(r.cliBin, "consumer")-ccpu0
+	run.cuts = limitCuts(cons.Output()[logFrom:])
 	if run.producerDone == 0 {
 		run.producerDone = run.searchable
 	}
@@ -602,6 +624,24 @@ func (e *e2eResult) over(run e2eRun, v float64) float64 {
 		return 0
 	}
 	return v / a.best.rate(e.bulkDocs)
+}
+
+// limitCuts counts the consumer's "bulk concurrency adapted" warnings (JSON
+// log lines) by cause.
+func limitCuts(log string) map[string]int {
+	cuts := map[string]int{}
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `"bulk_backpressure"`) {
+			continue
+		}
+		var l struct {
+			Cause string `json:"cause"`
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Cause != "" {
+			cuts[l.Cause]++
+		}
+	}
+	return cuts
 }
 
 // pollEvery calls cond every interval until it is true, fails, or timeout

@@ -77,3 +77,25 @@ func TestE2EFractions(t *testing.T) {
 		t.Fatalf("fraction without a baseline %v, want 0", got)
 	}
 }
+
+// TestLimitCuts counts the consumer's bulk-concurrency halvings by cause
+// from its JSON log, and nothing else.
+func TestLimitCuts(t *testing.T) {
+	log := `{"level":"info","message":"progress"}
+{"level":"warn","error_kind":"bulk_backpressure","bulk_concurrency":4,"cause":"429","message":"bulk concurrency adapted"}
+{"level":"warn","error_kind":"bulk_retry","round":1,"message":"documents not accepted yet; retrying"}
+{"level":"warn","error_kind":"bulk_backpressure","bulk_concurrency":2,"cause":"429","message":"bulk concurrency adapted"}
+{"level":"warn","error_kind":"bulk_backpressure","bulk_concurrency":1,"cause":"latency","message":"bulk concurrency adapted"}
+not json "bulk_backpressure"
+`
+	got := limitCuts(log)
+	if len(got) != 2 || got["429"] != 2 || got["latency"] != 1 {
+		t.Fatalf("cuts %v, want 429: 2, latency: 1", got)
+	}
+	if c := cutsCell(got); c != "429: 2, latency: 1" {
+		t.Fatalf("cell %q", c)
+	}
+	if c := cutsCell(limitCuts("")); c != "0" {
+		t.Fatalf("cell %q, want 0", c)
+	}
+}

@@ -80,13 +80,13 @@ func (r *runner) e2eSection(b *strings.Builder, e *e2eResult) {
 		}
 		rows = append(rows, []string{fmt.Sprint(run.shards), fmt.Sprintf("%d ms", run.delay.Milliseconds()),
 			fmt.Sprintf("%.1fs", run.upload.Seconds()), fmt.Sprintf("%.1fs", run.producerDone.Seconds()), fmt.Sprintf("%.1fs", run.searchable.Seconds()),
-			"**" + num(run.rate(e.events)) + "**", sustainedCell(run, e.docs), alone, frac, fmt.Sprintf("%.1fs", run.producerCPU.Seconds()), fmt.Sprintf("%.1fs", run.consumerCPU.Seconds())})
+			"**" + num(run.rate(e.events)) + "**", sustainedCell(run, e.docs), alone, frac, fmt.Sprintf("%.1fs", run.producerCPU.Seconds()), fmt.Sprintf("%.1fs", run.consumerCPU.Seconds()), cutsCell(run.cuts)})
 	}
-	mdTable(b, []string{"shards", "added latency", "all uploaded", "producer done (queue drained)", "searchable", "events/s", "sustained", "alone docs/s", "fraction", "producer CPU", "consumer CPU"}, rows)
+	mdTable(b, []string{"shards", "added latency", "all uploaded", "producer done (queue drained)", "searchable", "events/s", "sustained", "alone docs/s", "fraction", "producer CPU", "consumer CPU", "limit halved"}, rows)
 	if run := e.run(e2eVariant{1, 0}); run != nil {
 		fmt.Fprintf(b, "One shard's sustained delivery rate (1 shard, direct): **%s events/s**.\n\n", sustainedCell(*run, e.docs))
 	}
-	b.WriteString("Times are from the first upload; `events/s` is events over the time to all searchable, `sustained` the documents searchable after the first ones over the time from those to the last (the pipeline full: no SQS wait, Kinesis poll or first refresh in it). The timed objects follow a warm-up object. Documents have deterministic `_id`s. CPU is what the two processes used in that time; the rest of the wall time is waiting (Kinesis polling, OpenSearch bulk indexing on the same machine).\n\n")
+	b.WriteString("Times are from the first upload; `events/s` is events over the time to all searchable, `sustained` the documents searchable after the first ones over the time from those to the last (the pipeline full: no SQS wait, Kinesis poll or first refresh in it). `limit halved` counts the consumer's `--bulk-concurrency` halvings by cause (its log; `siemstream_bulk_concurrency_decreases_total`): a 429 is the node's indexing pressure or queue pushing back. The timed objects follow a warm-up object. Documents have deterministic `_id`s. CPU is what the two processes used in that time; the rest of the wall time is waiting (Kinesis polling, OpenSearch bulk indexing on the same machine).\n\n")
 
 	if len(e.alone) > 0 {
 		fmt.Fprintf(b, "OpenSearch alone: the same %s documents sent straight to a fresh scratch index in 5 MiB `_bulk` requests by 1, 2, 4 and 8 concurrent clients; "+
@@ -103,7 +103,7 @@ func (r *runner) e2eSection(b *strings.Builder, e *e2eResult) {
 				cell := "–"
 				for _, l := range a.sweep {
 					if l.clients == n {
-						cell = num(l.rate(e.bulkDocs))
+						cell = levelCell(l, e.bulkDocs)
 					}
 				}
 				row = append(row, cell)
@@ -136,7 +136,7 @@ func (r *runner) e2eSection(b *strings.Builder, e *e2eResult) {
 				cell := "–"
 				for _, l := range e.sizes {
 					if l.bytes == size && l.delay == d {
-						cell = num(l.rate(e.bulkDocs))
+						cell = levelCell(l, e.bulkDocs)
 					}
 				}
 				row = append(row, cell)
@@ -145,6 +145,32 @@ func (r *runner) e2eSection(b *strings.Builder, e *e2eResult) {
 		}
 		mdTable(b, head, rows)
 	}
+	if e.anyRejected() {
+		b.WriteString("`429`: the node refused requests (its indexing pressure limit, `indexing_pressure.memory.limit`, 10% of the heap: too many bytes in flight at once), the size × clients it cannot take.\n\n")
+	}
+}
+
+func (e *e2eResult) anyRejected() bool {
+	for _, a := range e.alone {
+		for _, l := range a.sweep {
+			if l.rejected {
+				return true
+			}
+		}
+	}
+	for _, l := range e.sizes {
+		if l.rejected {
+			return true
+		}
+	}
+	return false
+}
+
+func levelCell(l bulkLevel, docs int) string {
+	if l.rejected {
+		return "429"
+	}
+	return num(l.rate(docs))
 }
 
 func containsDur(l []time.Duration, d time.Duration) bool {
@@ -168,4 +194,17 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func cutsCell(cuts map[string]int) string {
+	if len(cuts) == 0 {
+		return "0"
+	}
+	var parts []string
+	for _, c := range []string{"429", "failure", "latency"} {
+		if n := cuts[c]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d", c, n))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -114,12 +114,19 @@ func New(cfg Config, coord lease.Coordinator, chain func() (stages.Chain, error)
 	// One limiter for every shard of the process; dead letters go
 	// through it too (they are _bulk requests to the same cluster).
 	lim := newBulkLimiter(cfg.BulkConcurrency)
+	limObs, _ := cfg.Observer.(BulkLimitObserver)
 	lim.onChange = func(limit int, cause string) {
 		ev := log.Debug()
-		if cause != "recovered" {
+		if cause != CauseRecovered {
 			ev = log.Warn().Str("error_kind", "bulk_backpressure")
 		}
 		ev.Int("bulk_concurrency", limit).Str("cause", cause).Msg("bulk concurrency adapted")
+		if limObs != nil {
+			limObs.BulkLimit(limit, cause)
+		}
+	}
+	if limObs != nil {
+		limObs.BulkLimit(cfg.BulkConcurrency, "")
 	}
 	s = limitedSink{Sink: s, l: lim}
 	c := &Consumer{cfg: cfg, coord: coord, chain: chain, sink: s, counts: counts, log: log}

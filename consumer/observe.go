@@ -45,6 +45,16 @@ type DeadLetterObserver interface {
 	DeadLettered(n int, err error)
 }
 
+// BulkLimitObserver is implemented by observers that follow the process's
+// adaptive bulk concurrency limit (--bulk-concurrency): BulkLimit is
+// called with the starting limit (cause "") and after every change, with
+// why it changed (Cause429, CauseFailure, CauseLatency: halved;
+// CauseRecovered: grown by one). Calls are serialised by the limiter and
+// must not block.
+type BulkLimitObserver interface {
+	BulkLimit(limit int, cause string)
+}
+
 // observeDeadLetters tells o (when it counts dead letters) how each Put went.
 func observeDeadLetters(o Observer, dl sink.DeadLetters) sink.DeadLetters {
 	if d, ok := o.(DeadLetterObserver); ok {

@@ -32,9 +32,24 @@ type bulkLimiter struct {
 	// slow moving average), samples how many fed it.
 	perDoc  float64
 	samples int
-	// onChange, if set, is told each new limit (logs).
+	// onChange, if set, is told each new limit and why (logs, metrics):
+	// a Cause* constant. It is called with mu held.
 	onChange func(limit int, cause string)
 }
+
+// Why the limit changed (onChange; the reason label of
+// siemstream_bulk_concurrency_decreases_total).
+const (
+	// Cause429: an item (or the request) came back 429 Too Many Requests.
+	Cause429 = "429"
+	// CauseFailure: the request failed whole (connection, timeout, 5xx of
+	// the whole request).
+	CauseFailure = "failure"
+	// CauseLatency: the request took far longer per document than usual.
+	CauseLatency = "latency"
+	// CauseRecovered: enough successes in a row; the limit grew by one.
+	CauseRecovered = "recovered"
+)
 
 func newBulkLimiter(max int) *bulkLimiter {
 	if max < 1 {
@@ -82,18 +97,19 @@ const (
 	slowSamples = 20
 )
 
-// release returns a slot and says how the request went: overloaded is a
-// whole-request failure or a 429 on any item; started is when it began;
-// docs and took feed the latency rule (docs 0: no sample).
-func (l *bulkLimiter) release(overloaded bool, started time.Time, docs int, took time.Duration) {
+// release returns a slot and says how the request went: overload is ""
+// when the cluster took it, else Cause429 (a 429 on any item) or
+// CauseFailure (the request failed whole); started is when it began; docs
+// and took feed the latency rule (docs 0: no sample).
+func (l *bulkLimiter) release(overload string, started time.Time, docs int, took time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.inUse--
-	cause := "overloaded"
+	overloaded, cause := overload != "", overload
 	if !overloaded && docs > 0 {
 		pd := float64(took) / float64(docs)
 		if l.samples >= slowSamples && took > slowFloor && pd > slowFactor*l.perDoc {
-			overloaded, cause = true, "latency"
+			overloaded, cause = true, CauseLatency
 		} else {
 			l.samples++
 			if l.samples == 1 {
@@ -121,7 +137,7 @@ func (l *bulkLimiter) release(overloaded bool, started time.Time, docs int, took
 			l.okStreak = 0
 			l.limit++
 			if l.onChange != nil {
-				l.onChange(l.limit, "recovered")
+				l.onChange(l.limit, CauseRecovered)
 			}
 		}
 	}
@@ -164,15 +180,20 @@ func (s limitedSink) Write(ctx context.Context, docs []sink.Doc, results []sink.
 	}
 	start := s.l.now()
 	err := s.Sink.Write(ctx, docs, results)
-	overloaded := err != nil && ctx.Err() == nil
-	if !overloaded {
+	// results hold this request's answers only when it did not fail
+	// whole; a cancelled write is not the cluster's doing.
+	overload := ""
+	switch {
+	case err != nil && ctx.Err() == nil:
+		overload = CauseFailure
+	case err == nil:
 		for i := range results {
 			if results[i].Status == 429 {
-				overloaded = true
+				overload = Cause429
 				break
 			}
 		}
 	}
-	s.l.release(overloaded, start, len(docs), s.l.now().Sub(start))
+	s.l.release(overload, start, len(docs), s.l.now().Sub(start))
 	return err
 }

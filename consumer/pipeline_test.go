@@ -377,7 +377,7 @@ func TestAIMDShrinksOn429(t *testing.T) {
 		t.Fatalf("limit %d after a 429, want 4", lim)
 	}
 	// A request that started before the cut is the same overload.
-	l.release(true, clock.Add(-time.Millisecond), 0, 0)
+	l.release(Cause429, clock.Add(-time.Millisecond), 0, 0)
 	l.inUse++ // release above returned a slot it never took
 	if lim, _ := l.current(); lim != 4 {
 		t.Fatalf("limit %d after a 429 of the same burst, want 4", lim)
@@ -435,7 +435,7 @@ func TestLimiterCancelledWaiter(t *testing.T) {
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("acquire: %v", err)
 	}
-	l.release(false, time.Now(), 0, 0)
+	l.release("", time.Now(), 0, 0)
 	if _, inUse := l.current(); inUse != 0 {
 		t.Fatalf("in use %d, want 0", inUse)
 	}

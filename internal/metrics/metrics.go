@@ -58,6 +58,8 @@ type Metrics struct {
 	outputBytes    *prometheus.CounterVec // log_type
 	deliverSeconds *prometheus.CounterVec // log_type
 	readOnlyRedir  prometheus.Counter
+	bulkLimit      prometheus.Gauge
+	bulkLimitCuts  *prometheus.CounterVec // outcome (why it was halved)
 
 	shards *shardState
 }
@@ -90,6 +92,8 @@ func New(b Build) *Metrics {
 	m.inputBytes = f.counterVec("input_bytes_total", "Raw record bytes in: producer, decompressed object bytes; consumer, raw record bytes read from the stream.", "log_type")
 	m.outputBytes = f.counterVec("output_bytes_total", "Document bytes sent to OpenSearch (es-loader OutputDataSize), by log type.", "log_type")
 	m.deliverSeconds = f.counterVec("deliver_seconds_total", "Time spent delivering batches to OpenSearch, shared among log types by their share of the batch's documents (es-loader EsResponseTime).", "log_type")
+	m.bulkLimit = f.gauge("bulk_concurrency_limit", "Current bound on concurrent _bulk requests of this process, all shards together (--bulk-concurrency at most): halved on overload, regrown by one per that many successes (AIMD).")
+	m.bulkLimitCuts = f.counterVec("bulk_concurrency_decreases_total", "Times the bulk concurrency limit was halved, by reason (label outcome): 429 (items answered 429 Too Many Requests), failure (a request failed whole: connection, timeout, HTTP error), latency (a request far slower per document than usual).", "outcome")
 	m.readOnlyRedir = f.counter("readonly_redirects_total", "Read-only indices (closed, write-blocked, UltraWarm, cold) whose documents were sent to a writable one (<index>_01, …) as es-loader does; counted once per index each time the read-only list is refreshed.")
 
 	m.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

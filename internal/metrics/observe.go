@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/siemstream/siemstream/consumer"
 	"github.com/siemstream/siemstream/consumer/lease"
 	"github.com/siemstream/siemstream/consumer/sink"
 	"github.com/siemstream/siemstream/producer"
@@ -121,6 +122,17 @@ func (o *ConsumerObserver) DeadLettered(n int, err error) {
 		return
 	}
 	o.m.deadLetters.WithLabelValues("written").Add(float64(n))
+}
+
+// BulkLimit follows the consumer's adaptive bulk concurrency limit
+// (consumer.BulkLimitObserver): the gauge is the current limit, and every
+// halving is counted by its cause.
+func (o *ConsumerObserver) BulkLimit(limit int, cause string) {
+	o.m.bulkLimit.Set(float64(limit))
+	switch cause {
+	case consumer.Cause429, consumer.CauseFailure, consumer.CauseLatency:
+		o.m.bulkLimitCuts.WithLabelValues(cause).Inc()
+	}
 }
 
 // ProducerObserver implements producer.Observer on m.

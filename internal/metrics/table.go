@@ -29,6 +29,7 @@ func (m *Metrics) touch() {
 	m.bulkRequests.WithLabelValues("")
 	m.bulkItems.WithLabelValues("")
 	m.deadLetters.WithLabelValues("")
+	m.bulkLimitCuts.WithLabelValues("")
 	m.inputBytes.WithLabelValues("")
 	m.outputBytes.WithLabelValues("")
 	m.deliverSeconds.WithLabelValues("")

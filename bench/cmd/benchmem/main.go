@@ -11,13 +11,14 @@
 //	    Kinesis records (KPL aggregates) to FILE, each as uvarint length +
 //	    data: the stream the consumer mode reads.
 //
-//	benchmem consumer -wire FILE -shards S -max-records M [-passes P] [-geoip DIR -ioc DIR]
-//	    S shard processors of the real consumer, each reading FILE P times
-//	    as its shard, in GetRecords-sized calls (at most M records and
-//	    10 MiB, one call in flight per shard, as the KCL does), with a sink
-//	    that builds the bulk body and drops it. Reports peak RSS half-way
-//	    and at the end, so a bound that does not grow with the events shows
-//	    as two equal figures.
+//	benchmem consumer -wire FILE -shards S -max-records M [-passes P] [-max-inflight N -sink-delay D] [-geoip DIR -ioc DIR]
+//	    S shard processors of the real (pipelined) consumer, each reading
+//	    FILE P times as its shard, in GetRecords-sized calls (at most M
+//	    records and 10 MiB, one call in flight per shard, as the KCL does),
+//	    with a sink that builds the bulk body, holds it D per request (a
+//	    cluster's round trip, so up to N batches per shard are in flight)
+//	    and drops it. Reports peak RSS half-way and at the end, so a bound
+//	    that does not grow with the events shows as two equal figures.
 package main
 
 import (
@@ -239,6 +240,8 @@ func runConsumer(ctx context.Context, args []string) (*ConsumerResult, error) {
 	shards := f.Int("shards", 4, "shard processors at once")
 	maxRecords := f.Int("max-records", 10000, "KCL maxRecords: Kinesis records per GetRecords (each call is also capped at 10 MiB)")
 	batch := f.Int("batch-events", consumer.DefaultConfig().BatchEvents, "consumer batch events")
+	inflight := f.Int("max-inflight", consumer.DefaultConfig().MaxInflightBulks, "consumer --max-inflight-bulks: batches per shard being written while the next is processed")
+	sinkDelay := f.Duration("sink-delay", 0, "round trip the sink holds each _bulk request (with its body built) before acknowledging it; 0: none")
 	geoip := f.String("geoip", "", "GeoIP directory (empty: no GeoIP stage)")
 	ioc := f.String("ioc", "", "IoC directory (empty: no IoC stage)")
 	memProfile := f.String("memprofile", "", "write a heap profile here half-way through")
@@ -260,7 +263,7 @@ func runConsumer(ctx context.Context, args []string) (*ConsumerResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	snk := &fixture.Sink{}
+	snk := &fixture.Sink{Delay: *sinkDelay}
 	coord := &fixture.Coordinator{}
 	res := &ConsumerResult{}
 	var mu sync.Mutex
@@ -269,7 +272,7 @@ func runConsumer(ctx context.Context, args []string) (*ConsumerResult, error) {
 		coord.Feeds = append(coord.Feeds, shardFeed(*wireFile, *passes, *maxRecords, res, &mu, &readErr))
 	}
 	cfg := consumer.DefaultConfig()
-	cfg.BatchEvents, cfg.ProgressEvery = *batch, -1
+	cfg.BatchEvents, cfg.MaxInflightBulks, cfg.ProgressEvery = *batch, *inflight, -1
 	c, err := consumer.New(cfg, coord, pl.Stages, snk, nil, zerolog.Nop())
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -26,6 +28,7 @@ import (
 	"github.com/siemstream/siemstream/bench/fixture"
 	"github.com/siemstream/siemstream/consumer"
 	"github.com/siemstream/siemstream/internal/e2e"
+	"github.com/siemstream/siemstream/internal/pyjson"
 	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/producer"
 	"github.com/siemstream/siemstream/producer/notify"
@@ -34,33 +37,72 @@ import (
 	stagechain "github.com/siemstream/siemstream/stages/chain"
 )
 
-// e2eShards is the stream's shard count (the local stack's default).
-const e2eShards = 4
-
-// e2eResult is the end-to-end run.
+// e2eResult is the end-to-end part: the runs of every variant on the same
+// objects, and what OpenSearch alone takes of the same documents.
 type e2eResult struct {
 	events, docs int64
 	objects      int
+	runs         []e2eRun
+	// bulkDocs documents sent straight to a scratch index by concurrent
+	// _bulk clients: what OpenSearch alone takes on this machine, per added
+	// latency (the best of bulkSweepClients), and per request size (sizes).
+	bulkDocs int
+	alone    []aloneResult
+	sizes    []bulkLevel
+}
+
+// e2eRun is one variant's end-to-end run.
+type e2eRun struct {
+	e2eVariant
 	// Since the first upload: all uploaded, queue drained (producer done),
 	// all documents searchable.
 	upload, producerDone, searchable time.Duration
 	// CPU the producer and consumer processes used over the timed part.
 	producerCPU, consumerCPU time.Duration
-	// bulkDocs/bulkTook: the same kind of documents written straight to a
-	// scratch index with 5 MiB _bulk requests by bulkClients concurrent
-	// clients, the best of bulkSweep: what OpenSearch alone takes on this
-	// machine.
-	bulkDocs    int
-	bulkTook    time.Duration
-	bulkClients int
-	bulkSweep   []bulkLevel
+	// firstSeen is when the first timed documents were searchable, and
+	// firstDocs how many: from there to the end the pipeline is full.
+	firstSeen time.Duration
+	firstDocs int64
+	// cuts counts the consumer's bulk-concurrency halvings over the timed
+	// part by cause (429, failure, latency): whether the node pushed back.
+	cuts map[string]int
 }
 
-// bulkLevel is one point of the OpenSearch-alone sweep.
+func (r e2eRun) rate(events int64) float64 { return float64(events) / r.searchable.Seconds() }
+
+// sustained is the delivery rate once the pipeline is full: documents that
+// became searchable after the first ones, over that time (0 when the run
+// was too short to see two counts).
+func (r e2eRun) sustained(docs int64) float64 {
+	d := r.searchable - r.firstSeen
+	if r.firstSeen == 0 || d <= 0 || docs <= r.firstDocs {
+		return 0
+	}
+	return float64(docs-r.firstDocs) / d.Seconds()
+}
+
+// aloneResult is the OpenSearch-alone sweep at one added latency.
+type aloneResult struct {
+	delay time.Duration
+	sweep []bulkLevel
+	best  bulkLevel
+}
+
+// bulkLevel is one point of an OpenSearch-alone sweep.
 type bulkLevel struct {
 	clients int
+	bytes   int
+	delay   time.Duration
 	took    time.Duration
+	// rejected: the node answered 429 (its indexing pressure limit:
+	// too many bytes in flight at once); took is then meaningless.
+	rejected bool
 }
+
+// is429 tells a rejection by the node from other failures.
+func is429(err error) bool { return err != nil && strings.Contains(err.Error(), "HTTP 429") }
+
+func (l bulkLevel) rate(docs int) float64 { return float64(docs) / l.took.Seconds() }
 
 // stageTime is where one event's time goes, measured in-process at
 // GOMAXPROCS=1 on the end-to-end data.
@@ -115,8 +157,31 @@ func (r *runner) stack(ctx context.Context) (*e2e.Stack, error) {
 	return connect()
 }
 
+// e2eVariant is one end-to-end configuration: the stream's shard count and
+// the latency added to every OpenSearch request (0: the node directly).
+type e2eVariant struct {
+	shards int
+	delay  time.Duration
+}
+
+func (v e2eVariant) String() string {
+	return fmt.Sprintf("shards=%d/delay=%dms", v.shards, v.delay.Milliseconds())
+}
+
+// e2eVariants: 4 and 1 shards, directly and with 50 and 100 ms added per
+// request by a delaying proxy (a remote cluster). They run grouped by
+// added latency, each group right after its OpenSearch-alone sweep.
+var e2eVariants = []e2eVariant{
+	{4, 0}, {1, 0},
+	{4, 50 * time.Millisecond}, {1, 50 * time.Millisecond},
+	{4, 100 * time.Millisecond}, {1, 100 * time.Millisecond},
+}
+
 // endToEnd loads VPC Flow Logs objects through the real producer and
-// consumer binaries on the local stack and times upload → searchable.
+// consumer binaries on the local stack and times upload → searchable for
+// every variant, next to what OpenSearch alone takes of the same documents
+// at the same added latency (directly, or through the same delaying
+// proxy); then how the request size changes what OpenSearch alone takes.
 func (r *runner) endToEnd(ctx context.Context) error {
 	s, err := r.stack(ctx)
 	if err != nil {
@@ -137,7 +202,7 @@ func (r *runner) endToEnd(ctx context.Context) error {
 		objs = append(objs, e2eObject{key: o.Key, gz: fixture.Gzip(o.Raw), raw: len(o.Raw)})
 	}
 	name := fmt.Sprintf("bench-%d-%04x", time.Now().Unix()%1e8, rand.N(1<<16))
-	logf("e2e: %d VPC events in %d objects, resources %s (%d shards)", per*nObj, nObj, name, e2eShards)
+	logf("e2e: %d VPC events in %d objects, resources %s-*, %d variants (shards × added latency)", per*nObj, nObj, name, len(e2eVariants))
 
 	// Same data in-process: the documents to expect, and where time goes.
 	opts := stagechain.Config{GeoIP: e.GeoIP, IOC: e.IOC, OwnLogExclusion: true, ReloadInterval: time.Hour}
@@ -146,18 +211,151 @@ func (r *runner) endToEnd(ctx context.Context) error {
 		return fmt.Errorf("in-process run: %w", err)
 	}
 	r.res.stages = st
+	warm, err := fixture.Generate("vpcflowlogs", 99, 1000)
+	if err != nil {
+		return err
+	}
+	warmObj := e2eObject{key: warm.Key, gz: fixture.Gzip(warm.Raw), raw: len(warm.Raw)}
+	warmDocs, _, err := stageTimes(ctx, []e2eObject{warmObj}, opts)
+	if err != nil {
+		return err
+	}
 
-	res, err := s.CreateResources(ctx, name, e2eShards)
+	// One delaying proxy per added latency, shared by the end-to-end runs
+	// and the OpenSearch-alone sweep of that latency.
+	proxies := map[time.Duration]string{0: s.OpenSearch}
+	for _, v := range e2eVariants {
+		if _, ok := proxies[v.delay]; ok {
+			continue
+		}
+		p, err := e2e.NewDelayProxy(s.OpenSearch, v.delay)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		proxies[v.delay] = p.URL()
+	}
+
+	// OpenSearch alone gets the same documents, in a scratch index that
+	// the same index template maps (the run's own index name, suffixed).
+	items, err := bulkItems(ctx, objs, opts)
+	if err != nil {
+		r.res.note("e2e: OpenSearch bulk probe: %v", err)
+		items = &bulkItemSet{}
+	}
+	out := &e2eResult{events: int64(per * nObj), docs: want, objects: nObj, bulkDocs: items.docs()}
+	r.res.e2e = out
+	var delays []time.Duration
+	for _, v := range e2eVariants {
+		if !slices.Contains(delays, v.delay) {
+			delays = append(delays, v.delay)
+		}
+	}
+	// Per added latency: OpenSearch alone, then the end-to-end runs, close
+	// in time, so that other load on a shared node hits both alike.
+	for _, d := range delays {
+		if out.bulkDocs > 0 {
+			a := aloneResult{delay: d}
+			bodies := items.bodies(fixture.MaxBulkBytes)
+			for _, n := range bulkSweepClients {
+				took, err := bulkSend(ctx, s, proxies[d], fmt.Sprintf("%s-%s-d%d-c%d", items.index, name, d.Milliseconds(), n), bodies, n)
+				if is429(err) {
+					a.sweep = append(a.sweep, bulkLevel{clients: n, bytes: fixture.MaxBulkBytes, delay: d, rejected: true})
+					logf("e2e: OpenSearch alone +%s, %d concurrent %d MiB _bulk clients: 429", d, n, fixture.MaxBulkBytes>>20)
+					continue
+				}
+				if err != nil {
+					r.res.note("e2e: OpenSearch alone, %d clients, +%s: %v", n, d, err)
+					break
+				}
+				l := bulkLevel{clients: n, bytes: fixture.MaxBulkBytes, delay: d, took: took}
+				a.sweep = append(a.sweep, l)
+				if a.best.took == 0 || took < a.best.took {
+					a.best = l
+				}
+				r.res.add(fmt.Sprintf("BenchmarkOpenSearchBulk/type=vpcflowlogs/delay=%dms/clients=%d/bulk=%dMiB", d.Milliseconds(), n, l.bytes>>20),
+					took/time.Duration(out.bulkDocs), "ns/op", l.rate(out.bulkDocs), "docs/s")
+				logf("e2e: OpenSearch alone +%s, %d concurrent %d MiB _bulk clients: %.0f docs/s", d, n, l.bytes>>20, l.rate(out.bulkDocs))
+			}
+			if a.best.took > 0 {
+				out.alone = append(out.alone, a)
+				logf("e2e: OpenSearch alone +%s: best %.0f docs/s with %d clients", d, a.best.rate(out.bulkDocs), a.best.clients)
+			}
+		}
+		for i, v := range e2eVariants {
+			if v.delay != d {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			run := e2eRun{e2eVariant: v}
+			if err := r.runVariant(ctx, s, fmt.Sprintf("%s-%d", name, i), v, proxies[v.delay], e, objs, warmObj, warmDocs, want, &run); err != nil {
+				r.res.note("e2e %s: FAILED: %v", v, tail(err.Error(), 3000))
+				logf("e2e %s failed: %v", v, tail(err.Error(), 300))
+				continue
+			}
+			out.runs = append(out.runs, run)
+			r.res.add(fmt.Sprintf("BenchmarkE2E/type=vpcflowlogs/%s/events=%d", v, out.events), run.searchable, "ns/op",
+				run.rate(out.events), "events/s", run.upload.Seconds(), "upload-s",
+				run.producerDone.Seconds(), "producer-done-s", run.searchable.Seconds(), "searchable-s",
+				run.producerCPU.Seconds(), "producer-cpu-s", run.consumerCPU.Seconds(), "consumer-cpu-s", run.sustained(out.docs), "sustained-docs/s")
+			msg := fmt.Sprintf("e2e %s: %d events searchable after %s: %.0f events/s (sustained %.0f)", v, out.events, run.searchable.Round(time.Millisecond), run.rate(out.events), run.sustained(out.docs))
+			if f := out.fraction(run); f > 0 {
+				msg += fmt.Sprintf(", %.2f of the best OpenSearch-alone rate at the same latency", f)
+			}
+			logf("%s", msg)
+		}
+	}
+	// Request size by bytes, at the best client count of each latency
+	// (direct and the largest added latency; 5 MiB is the sweep above).
+	for _, a := range out.alone {
+		if a.delay != 0 && a.delay != delays[len(delays)-1] {
+			continue
+		}
+		for _, size := range bulkSizes {
+			if size == fixture.MaxBulkBytes {
+				out.sizes = append(out.sizes, a.best)
+				out.sizes[len(out.sizes)-1].delay = a.delay
+				continue
+			}
+			took, err := bulkSend(ctx, s, proxies[a.delay], fmt.Sprintf("%s-%s-d%d-b%d", items.index, name, a.delay.Milliseconds(), size>>20), items.bodies(size), a.best.clients)
+			if is429(err) {
+				out.sizes = append(out.sizes, bulkLevel{clients: a.best.clients, bytes: size, delay: a.delay, rejected: true})
+				logf("e2e: OpenSearch alone +%s, %d clients, %d MiB requests: 429", a.delay, a.best.clients, size>>20)
+				continue
+			}
+			if err != nil {
+				r.res.note("e2e: OpenSearch alone, %d MiB requests, +%s: %v", size>>20, a.delay, err)
+				continue
+			}
+			l := bulkLevel{clients: a.best.clients, bytes: size, delay: a.delay, took: took}
+			out.sizes = append(out.sizes, l)
+			r.res.add(fmt.Sprintf("BenchmarkOpenSearchBulk/type=vpcflowlogs/delay=%dms/clients=%d/bulk=%dMiB", a.delay.Milliseconds(), l.clients, size>>20),
+				took/time.Duration(out.bulkDocs), "ns/op", l.rate(out.bulkDocs), "docs/s")
+			logf("e2e: OpenSearch alone +%s, %d clients, %d MiB requests: %.0f docs/s", a.delay, l.clients, size>>20, l.rate(out.bulkDocs))
+		}
+	}
+	return nil
+}
+
+// runVariant runs one variant with resources of its own: a stream of
+// v.shards shards, the real producer and consumer binaries (the consumer
+// writing to osURL), a warm-up object, then the timed objects.
+func (r *runner) runVariant(ctx context.Context, s *e2e.Stack, name string, v e2eVariant, osURL string, e fixture.Enrichment,
+	objs []e2eObject, warm e2eObject, warmDocs, want int64, run *e2eRun) error {
+	res, err := s.CreateResources(ctx, name, v.shards)
 	if err != nil {
 		return err
 	}
 	defer r.cleanup(s, res)
-	logDir := filepath.Join(r.tmp, "e2e-logs")
+	logDir := filepath.Join(r.tmp, "e2e-logs", name)
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return err
 	}
+	// The last value of a duplicated variable wins (os/exec).
 	env := append(res.Env(), "SIEM_SHARD_SYNC_MS=500", "SIEM_IDLE_TIME_MS=200", "SIEM_GEOIP="+e.GeoIP, "SIEM_IOC="+e.IOC,
-		"SIEM_INDEX_SUFFIX="+benchSuffix(res))
+		"SIEM_INDEX_SUFFIX="+benchSuffix(res), "OPENSEARCH_URL="+osURL)
 	cons, err := e2e.Start(r.cliBin, "consumer", logDir, env, "consumer")
 	if err != nil {
 		return err
@@ -170,20 +368,14 @@ func (r *runner) endToEnd(ctx context.Context) error {
 	defer prod.Stop(30 * time.Second)
 	// Time a warm pipeline: a small object goes all the way through first
 	// (leases taken, GeoIP/IoC loaded, indices created).
-	query := bucketQuery(res.Bucket)
-	warm, err := fixture.Generate("vpcflowlogs", 99, 1000)
-	if err != nil {
-		return err
-	}
-	warmDocs, _, err := stageTimes(ctx, []e2eObject{{key: warm.Key, gz: fixture.Gzip(warm.Raw), raw: len(warm.Raw)}}, opts)
-	if err != nil {
-		return err
-	}
-	if err := s.Upload(ctx, res.Bucket, warm.Key, fixture.Gzip(warm.Raw)); err != nil {
+	// Only this run's indices are refreshed and counted: the node is
+	// shared, and a refresh of every log-* index per poll would slow it.
+	query, indices := bucketQuery(res.Bucket), "log-*"+benchSuffix(res)
+	if err := s.Upload(ctx, res.Bucket, warm.key, warm.gz); err != nil {
 		return err
 	}
 	err = e2e.WaitFor(ctx, 3*time.Minute, func() (bool, error) {
-		n, err := s.Count(ctx, "log-*", query)
+		n, err := s.Count(ctx, indices, query)
 		return err == nil && n >= warmDocs, nil
 	})
 	if err != nil {
@@ -192,62 +384,43 @@ func (r *runner) endToEnd(ctx context.Context) error {
 	want += warmDocs
 
 	pcpu0, ccpu0 := procCPU(r.cliBin, "producer"), procCPU(r.cliBin, "consumer")
+	logFrom := len(cons.Output())
 	t0 := time.Now()
 	for _, o := range objs {
 		if err := s.Upload(ctx, res.Bucket, o.key, o.gz); err != nil {
 			return err
 		}
 	}
-	out := &e2eResult{events: int64(per * nObj), docs: want - warmDocs, objects: nObj, upload: time.Since(t0)}
-	logf("e2e: uploaded in %s; waiting for %d documents", out.upload.Round(time.Millisecond), want-warmDocs)
+	run.upload = time.Since(t0)
 	var got int64
-	err = e2e.WaitFor(ctx, time.Duration(max(3, r.o.e2eEvents/1000))*time.Second+2*time.Minute, func() (bool, error) {
-		if out.producerDone == 0 {
+	// A fixed short poll (not WaitFor's backoff): the sustained rate is
+	// read off these counts.
+	err = pollEvery(ctx, 200*time.Millisecond, time.Duration(max(3, r.o.e2eEvents/1000))*time.Second+2*time.Minute, func() (bool, error) {
+		if run.producerDone == 0 {
 			qa, err := s.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &res.QueueURL,
 				AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
 			if err == nil && qa.Attributes["ApproximateNumberOfMessages"] == "0" && qa.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0" {
-				out.producerDone = time.Since(t0)
-				logf("e2e: producer done (queue drained) after %s", out.producerDone.Round(time.Millisecond))
+				run.producerDone = time.Since(t0)
 			}
 		}
-		n, err := s.Count(ctx, "log-*", query)
+		n, err := s.Count(ctx, indices, query)
 		if err != nil {
 			return false, nil
 		}
 		got = n
+		if run.firstSeen == 0 && n > warmDocs {
+			run.firstSeen, run.firstDocs = time.Since(t0), n-warmDocs
+		}
 		return n >= want, nil
 	})
 	if err != nil {
 		return fmt.Errorf("%d of %d documents searchable: %w\nconsumer log:\n%s", got, want, err, tail(cons.Output(), 3000))
 	}
-	out.searchable = time.Since(t0)
-	out.producerCPU, out.consumerCPU = procCPU(r.cliBin, "producer")-pcpu0, procCPU(r.cliBin, "consumer")-ccpu0
-	if out.producerDone == 0 {
-		out.producerDone = out.searchable
-	}
-	out.bulkDocs, out.bulkSweep, err = bulkProbe(ctx, s, name, objs, opts)
-	if err != nil {
-		r.res.note("e2e: OpenSearch bulk probe: %v", err)
-	}
-	for _, l := range out.bulkSweep {
-		logf("e2e: OpenSearch alone, %d concurrent 5 MiB _bulk clients: %.0f docs/s", l.clients, float64(out.bulkDocs)/l.took.Seconds())
-		if out.bulkTook == 0 || l.took < out.bulkTook {
-			out.bulkTook, out.bulkClients = l.took, l.clients
-		}
-	}
-	r.res.e2e = out
-	if out.bulkDocs > 0 {
-		r.res.add("BenchmarkOpenSearchBulk/type=vpcflowlogs", out.bulkTook/time.Duration(out.bulkDocs), "ns/op",
-			float64(out.bulkDocs)/out.bulkTook.Seconds(), "docs/s")
-		logf("e2e: OpenSearch alone indexes %.0f docs/s at best (%d docs in %s, %d concurrent 5 MiB _bulk clients)", float64(out.bulkDocs)/out.bulkTook.Seconds(), out.bulkDocs, out.bulkTook.Round(time.Millisecond), out.bulkClients)
-	}
-	r.res.add(fmt.Sprintf("BenchmarkE2E/type=vpcflowlogs/events=%d", out.events), out.searchable, "ns/op",
-		float64(out.events)/out.searchable.Seconds(), "events/s", out.upload.Seconds(), "upload-s",
-		out.producerDone.Seconds(), "producer-done-s", out.searchable.Seconds(), "searchable-s",
-		out.producerCPU.Seconds(), "producer-cpu-s", out.consumerCPU.Seconds(), "consumer-cpu-s")
-	logf("e2e: %d events searchable after %s: %.0f events/s", out.events, out.searchable.Round(time.Millisecond), float64(out.events)/out.searchable.Seconds())
-	if out.bulkDocs > 0 {
-		logf("e2e: end to end is %.2f of the best OpenSearch-alone rate", out.fraction())
+	run.searchable = time.Since(t0)
+	run.producerCPU, run.consumerCPU = procCPU(r.cliBin, "producer")-pcpu0, procCPU(r.cliBin, "consumer")-ccpu0
+	run.cuts = limitCuts(cons.Output()[logFrom:])
+	if run.producerDone == 0 {
+		run.producerDone = run.searchable
 	}
 	return nil
 }
@@ -255,91 +428,115 @@ func (r *runner) endToEnd(ctx context.Context) error {
 // bulkSweepClients are the concurrencies of the OpenSearch-alone sweep.
 var bulkSweepClients = []int{1, 2, 4, 8}
 
-// bulkProbe writes the documents of the timed objects (the same documents
-// the end-to-end run loaded) straight into a scratch index of this run (a
-// fresh one per level, deleted afterwards) with _bulk requests of at most
-// 5 MiB, sent by 1, 2, 4 and 8 concurrent clients, and returns how long
-// OpenSearch took at each level.
-func bulkProbe(ctx context.Context, s *e2e.Stack, name string, objs []e2eObject, opts stagechain.Config) (int, []bulkLevel, error) {
+// bulkSizes are the request sizes of the size sweep (--bulk-bytes).
+var bulkSizes = []int{1 << 20, 2 << 20, 5 << 20, 10 << 20}
+
+// bulkItemSet is the _bulk lines (action and document) of the documents,
+// back to back in one buffer: a request of any size is a slice of it.
+type bulkItemSet struct {
+	// index is the first document's index: the scratch indices are named
+	// after it, so the same index template maps them.
+	index string
+	buf   []byte
+	ends  []int // end offset of each item in buf
+}
+
+func (s *bulkItemSet) docs() int { return len(s.ends) }
+
+// bodies cuts the items into requests of at most size bytes (an item
+// larger than size is a request of its own).
+func (s *bulkItemSet) bodies(size int) [][]byte {
+	var out [][]byte
+	start, prev := 0, 0
+	for _, end := range s.ends {
+		if end-start > size && prev > start {
+			out = append(out, s.buf[start:prev])
+			start = prev
+		}
+		prev = end
+	}
+	if prev > start {
+		out = append(out, s.buf[start:prev])
+	}
+	return out
+}
+
+// bulkItems runs the timed objects (the documents the end-to-end run
+// loaded) through the chain in this process and returns their _bulk items,
+// without an index (the request's URL names it).
+func bulkItems(ctx context.Context, objs []e2eObject, opts stagechain.Config) (*bulkItemSet, error) {
 	reg, err := schemas.Load(schemas.Options{})
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	pl, err := stagechain.New(ctx, opts, stagechain.Deps{Deps: stages.Deps{Registry: reg, Logger: slog.New(slog.DiscardHandler)}})
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	defer pl.Close()
 	ch, err := pl.Stages()
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
-	const index = "{{index}}" // replaced per level: one fresh index each
-	var bodies [][]byte
-	var body []byte
-	docs := 0
+	set := &bulkItemSet{}
+	batchEvents := consumer.DefaultConfig().BatchEvents
 	for _, o := range objs {
 		zr, err := gzip.NewReader(bytes.NewReader(o.gz))
 		if err != nil {
-			return 0, nil, err
+			return nil, err
 		}
 		raw, err := io.ReadAll(zr)
 		if err != nil {
-			return 0, nil, err
+			return nil, err
 		}
 		recs, err := fixture.Split(reg, fixture.Object{Gen: "vpcflowlogs", Key: o.key, Raw: raw})
 		if err != nil {
-			return 0, nil, err
+			return nil, err
 		}
 		src := &stages.Source{LogType: recs.LogType.Name, Bucket: fixture.Bucket, Key: o.key, Context: recs.Context}
-		for lo := 0; lo < len(recs.Recs); lo += consumer.DefaultConfig().BatchEvents {
+		for lo := 0; lo < len(recs.Recs); lo += batchEvents {
 			var b stages.Batch
-			for i := lo; i < min(lo+consumer.DefaultConfig().BatchEvents, len(recs.Recs)); i++ {
+			for i := lo; i < min(lo+batchEvents, len(recs.Recs)); i++ {
 				b.Events = append(b.Events, stages.Event{Src: src, Ordinal: recs.Ordinals[i], Raw: recs.Recs[i]})
 			}
 			if err := ch.Process(ctx, &b); err != nil {
-				return 0, nil, err
+				return nil, err
 			}
 			for i := range b.Events {
 				e := &b.Events[i]
 				if e.Status != stages.Keep {
 					continue
 				}
-				if len(body)+len(e.Out)+200 > fixture.MaxBulkBytes {
-					bodies, body = append(bodies, body), nil
+				if set.index == "" {
+					set.index = e.Index
 				}
-				body = fixture.AppendBulk(body, index, e.ID, e.Out)
-				docs++
+				set.buf = append(set.buf, `{"index":{"_id":`...)
+				set.buf = pyjson.AppendQuotedString(set.buf, e.ID)
+				set.buf = append(set.buf, "}}\n"...)
+				set.buf = append(set.buf, e.Out...)
+				set.buf = append(set.buf, '\n')
+				set.ends = append(set.ends, len(set.buf))
 			}
 			b.Reset()
 		}
 	}
-	if len(body) > 0 {
-		bodies = append(bodies, body)
-	}
-	var levels []bulkLevel
-	for _, n := range bulkSweepClients {
-		took, err := bulkSend(ctx, s, "siemstream-bench-"+name+"-c"+strconv.Itoa(n), bodies, n)
-		if err != nil {
-			return docs, levels, fmt.Errorf("%d clients: %w", n, err)
-		}
-		levels = append(levels, bulkLevel{clients: n, took: took})
-	}
-	return docs, levels, nil
+	return set, nil
 }
 
-// bulkSend sends bodies (whose index is "{{index}}") to index with n
-// concurrent clients and returns the time taken; the index is deleted.
-func bulkSend(ctx context.Context, s *e2e.Stack, index string, bodies [][]byte, n int) (time.Duration, error) {
+// bulkSend sends bodies to index at base (the node, or a delaying proxy in
+// front of it) with n concurrent clients and returns the time taken; the
+// index is deleted afterwards.
+func bulkSend(ctx context.Context, s *e2e.Stack, base, index string, bodies [][]byte, n int) (time.Duration, error) {
 	defer func() {
 		c, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		_, _ = s.Do(c, http.MethodDelete, "/"+index, nil)
 	}()
-	ready := make([][]byte, len(bodies))
-	for i, b := range bodies {
-		ready[i] = bytes.ReplaceAll(b, []byte("{{index}}"), []byte(index))
-	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = n // each client keeps its connection
+	hc := &http.Client{Transport: tr, Timeout: 2 * time.Minute}
+	defer tr.CloseIdleConnections()
+	url := base + "/" + index + "/_bulk?filter_path=errors"
 	var next atomic.Int64
 	errs := make(chan error, n)
 	start := time.Now()
@@ -347,12 +544,12 @@ func bulkSend(ctx context.Context, s *e2e.Stack, index string, bodies [][]byte, 
 		go func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(ready) {
+				if i >= len(bodies) {
 					errs <- nil
 					return
 				}
-				if err := bulkPost(ctx, s, ready[i]); err != nil {
-					next.Store(int64(len(ready)))
+				if err := bulkPost(ctx, hc, url, bodies[i]); err != nil {
+					next.Store(int64(len(bodies)))
 					errs <- err
 					return
 				}
@@ -368,13 +565,13 @@ func bulkSend(ctx context.Context, s *e2e.Stack, index string, bodies [][]byte, 
 	return time.Since(start), first
 }
 
-func bulkPost(ctx context.Context, s *e2e.Stack, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.OpenSearch+"/_bulk?filter_path=errors", bytes.NewReader(body))
+func bulkPost(ctx context.Context, hc *http.Client, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := s.HTTP.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
@@ -386,13 +583,86 @@ func bulkPost(ctx context.Context, s *e2e.Stack, body []byte) error {
 	return nil
 }
 
-// fraction is the end-to-end rate over the best OpenSearch-alone rate
-// (events over documents: VPC events are all kept).
-func (e *e2eResult) fraction() float64 {
-	if e.bulkDocs == 0 || e.bulkTook == 0 || e.searchable == 0 {
+// aloneAt is the OpenSearch-alone result at an added latency (nil: not
+// measured).
+func (e *e2eResult) aloneAt(d time.Duration) *aloneResult {
+	for i := range e.alone {
+		if e.alone[i].delay == d {
+			return &e.alone[i]
+		}
+	}
+	return nil
+}
+
+// run returns the run of a variant (nil: not run or failed).
+func (e *e2eResult) run(v e2eVariant) *e2eRun {
+	for i := range e.runs {
+		if e.runs[i].e2eVariant == v {
+			return &e.runs[i]
+		}
+	}
+	return nil
+}
+
+// fraction is a run's sustained end-to-end rate (the pipeline full; the
+// whole-run rate when the run was too short to tell) over the best
+// OpenSearch-alone rate at the same added latency (events over documents:
+// VPC events are all kept); 0 when either is missing. wholeFraction uses
+// the rate from the first upload to all searchable instead.
+func (e *e2eResult) fraction(run e2eRun) float64 {
+	v := run.sustained(e.docs)
+	if v == 0 {
+		v = run.rate(e.events)
+	}
+	return e.over(run, v)
+}
+
+func (e *e2eResult) wholeFraction(run e2eRun) float64 { return e.over(run, run.rate(e.events)) }
+
+func (e *e2eResult) over(run e2eRun, v float64) float64 {
+	a := e.aloneAt(run.delay)
+	if a == nil || e.bulkDocs == 0 || run.searchable == 0 {
 		return 0
 	}
-	return (float64(e.events) / e.searchable.Seconds()) / (float64(e.bulkDocs) / e.bulkTook.Seconds())
+	return v / a.best.rate(e.bulkDocs)
+}
+
+// limitCuts counts the consumer's "bulk concurrency adapted" warnings (JSON
+// log lines) by cause.
+func limitCuts(log string) map[string]int {
+	cuts := map[string]int{}
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `"bulk_backpressure"`) {
+			continue
+		}
+		var l struct {
+			Cause string `json:"cause"`
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Cause != "" {
+			cuts[l.Cause]++
+		}
+	}
+	return cuts
+}
+
+// pollEvery calls cond every interval until it is true, fails, or timeout
+// passes.
+func pollEvery(ctx context.Context, interval, timeout time.Duration, cond func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		ok, err := cond()
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("condition not met within %s", timeout)
+		case <-t.C:
+		}
+	}
 }
 
 // procCPU is the user+system CPU time of the running process started as

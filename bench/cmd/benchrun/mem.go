@@ -22,6 +22,10 @@ type memRow struct {
 	peak     float64 // MiB
 	extra    string
 	passes   int // consumer: times each shard read the data (≥ 2 shows a steady state)
+	// consumer: --max-inflight-bulks, and the sink's round trip per
+	// request (0: none, so batches hardly overlap).
+	inflight int
+	delay    time.Duration
 }
 
 func (r *runner) memory(ctx context.Context) error {
@@ -89,15 +93,28 @@ func (r *runner) consumerRSS(ctx context.Context) error {
 		Events, RawBytes, KinesisRecords, WireBytes int64
 	}
 	_ = json.Unmarshal(p.stdout, &w)
-	type setting struct{ shards, maxRecords, batch, passes int }
-	settings := []setting{{1, 10000, 5000, 4}, {1, 2, 1000, 2}, {4, 10000, 5000, 1}}
+	// The first rows vary what is read at once; the last ones the batches
+	// in flight per shard (--max-inflight-bulks 1, 3, 6) against a sink
+	// that holds each request sinkDelay, as a cluster's round trip does,
+	// so that many batches are in flight at once.
+	type setting struct {
+		shards, maxRecords, batch, passes, inflight int
+		delay                                       time.Duration
+	}
+	const sinkDelay = 200 * time.Millisecond
+	settings := []setting{{1, 10000, 5000, 4, 3, 0}, {1, 2, 1000, 2, 3, 0}, {4, 10000, 5000, 1, 3, 0},
+		{1, 10000, 5000, 2, 1, sinkDelay}, {1, 10000, 5000, 2, 3, sinkDelay}, {1, 10000, 5000, 2, 6, sinkDelay}}
 	if r.o.quick {
-		settings = []setting{{1, 10000, 5000, 1}, {1, 2, 1000, 1}, {4, 10000, 5000, 1}}
+		for i := range settings {
+			settings[i].passes = 1
+		}
 	}
 	for _, s := range settings {
-		logf("memory: consumer shards=%d max-records=%d batch-events=%d (%d events per shard, geoip+ioc on)", s.shards, s.maxRecords, s.batch, events*s.passes)
+		logf("memory: consumer shards=%d max-records=%d batch-events=%d max-inflight=%d sink-delay=%s (%d events per shard, geoip+ioc on)",
+			s.shards, s.maxRecords, s.batch, s.inflight, s.delay, events*s.passes)
 		p, err := runChild(ctx, nil, r.memBin, "consumer", "-wire", wire, "-shards", strconv.Itoa(s.shards), "-passes", strconv.Itoa(s.passes),
-			"-max-records", strconv.Itoa(s.maxRecords), "-batch-events", strconv.Itoa(s.batch), "-geoip", e.GeoIP, "-ioc", e.IOC)
+			"-max-records", strconv.Itoa(s.maxRecords), "-batch-events", strconv.Itoa(s.batch), "-max-inflight", strconv.Itoa(s.inflight),
+			"-sink-delay", s.delay.String(), "-geoip", e.GeoIP, "-ioc", e.IOC)
 		if err != nil {
 			return err
 		}
@@ -116,12 +133,18 @@ func (r *runner) consumerRSS(ctx context.Context) error {
 		}
 		peak := float64(out.PeakKiB) / 1024 // the child's own VmHWM (see runChild)
 		name := fmt.Sprintf("BenchmarkConsumerRSS/shards=%d/max-records=%d/batch-events=%d", s.shards, s.maxRecords, s.batch)
+		settingsText := fmt.Sprintf("%d shard(s), maxRecords %d (largest call %.1f MiB), batch %d events, %d in flight", s.shards, s.maxRecords, float64(out.MaxCallKiB)/1024, s.batch, s.inflight)
+		if s.delay > 0 {
+			// Earlier rows keep their names, so old result files compare.
+			name += fmt.Sprintf("/max-inflight=%d/sink-delay=%dms", s.inflight, s.delay.Milliseconds())
+			settingsText += fmt.Sprintf(", sink round trip %d ms", s.delay.Milliseconds())
+		}
 		r.res.add(name, time.Duration(out.Seconds*1e9), "ns/op", peak, "peak-RSS-MiB", float64(out.HalfKiB)/1024, "half-RSS-MiB",
 			float64(out.BaselineKiB)/1024, "baseline-RSS-MiB", float64(out.Events)/out.Seconds, "events/s")
 		r.res.mem = append(r.res.mem, memRow{what: "consumer",
-			settings: fmt.Sprintf("%d shard(s), maxRecords %d (largest call %.1f MiB), batch %d events", s.shards, s.maxRecords, float64(out.MaxCallKiB)/1024, s.batch),
+			settings: settingsText,
 			events:   out.Events, seconds: out.Seconds, cpu: out.CPUSeconds, baseline: float64(out.BaselineKiB) / 1024,
-			half: float64(out.HalfKiB) / 1024, peak: peak, passes: s.passes})
+			half: float64(out.HalfKiB) / 1024, peak: peak, passes: s.passes, inflight: s.inflight, delay: s.delay})
 		logf("memory: consumer peak RSS %.0f MiB (%.0f MiB half-way, %.0f MiB before data)", peak, float64(out.HalfKiB)/1024, float64(out.BaselineKiB)/1024)
 	}
 	return nil

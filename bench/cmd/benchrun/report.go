@@ -163,6 +163,31 @@ func (r *runner) targets() []target {
 		out = append(out, target{what: "consumer RSS bounded by its in-flight setting (peak at the end ≤ 1.3 × peak half-way on runs that read their data at least twice; it grows with shards × batch and GetRecords size)",
 			measured: strings.Join(bounded, "; "), status: pick(judged == 0, "reported (runs too short to judge)", met(ok))})
 	}
+	// RSS per --max-inflight-bulks, from the rows with a sink round trip
+	// (without one, batches hardly overlap).
+	var inflight []string
+	var lo, hi *memRow
+	for i := range r.res.mem {
+		m := &r.res.mem[i]
+		if m.what != "consumer" || m.delay == 0 {
+			continue
+		}
+		inflight = append(inflight, fmt.Sprintf("%d: %s MiB", m.inflight, num(m.peak)))
+		if lo == nil || m.inflight < lo.inflight {
+			lo = m
+		}
+		if hi == nil || m.inflight > hi.inflight {
+			hi = m
+		}
+	}
+	if len(inflight) > 1 && hi.inflight > lo.inflight {
+		out = append(out, target{what: fmt.Sprintf("consumer peak RSS by --max-inflight-bulks (1 shard, batch 5000, sink round trip %d ms)", lo.delay.Milliseconds()),
+			measured: fmt.Sprintf("%s; %s MiB per batch in flight", strings.Join(inflight, ", "), num((hi.peak-lo.peak)/float64(hi.inflight-lo.inflight))),
+			status:   "reported"})
+	}
+	if e := r.res.e2e; e != nil {
+		out = append(out, r.e2eTargets(e)...)
+	}
 	return out
 }
 
@@ -276,6 +301,16 @@ func (r *runner) summary(rawFile string) string {
 			fmt.Sprintf("%.1f×", r.val(n, "shard-s-saving-x")), commas(int64(r.val(n, "max-record-B")))})
 	}
 	mdTable(&b, []string{"type", "MB/s", "MB/cpu-s", "events/cpu-s", "events/record", "wire B/event", "shard-s/M packed", "shard-s/M 1 per record", "saving", "largest record B"}, rows)
+	if g, z, p := r.val("BenchmarkProducerBound/type=vpcflowlogs/step=gunzip", "MB/cpu-s"), r.val("BenchmarkProducerBound/type=vpcflowlogs/step=zstd", "MB/cpu-s"),
+		r.val("BenchmarkProducer/type=vpcflowlogs", "MB/cpu-s"); !math.IsNaN(g) && !math.IsNaN(z) {
+		bound := 1 / (1/g + 1/z)
+		fmt.Fprintf(&b, "What bounds vpcflowlogs (`BenchmarkProducerBound`, the same object): gunzip alone %s MB/cpu-s, its records compressed into 256 KiB zstd chunks alone %s MB/cpu-s, "+
+			"so the two compressions together allow at most **%s MB/cpu-s**", num(g), num(z), num(bound))
+		if !math.IsNaN(p) {
+			fmt.Fprintf(&b, "; the whole split path does %s (%.0f%% of that bound)", num(p), 100*p/bound)
+		}
+		b.WriteString(". See bench/README.md, \"What bounds the producer\".\n\n")
+	}
 
 	b.WriteString("## 3. Consumer (unpack → chain → bulk body → checkpoint, 4 shard processors, sink drops the body)\n\n")
 	rows = nil
@@ -322,20 +357,7 @@ func (r *runner) summary(rawFile string) string {
 	}
 
 	if e := r.res.e2e; e != nil {
-		b.WriteString("## 5. End to end on the local stack (real producer and consumer binaries, kinesalite, OpenSearch)\n\n")
-		mdTable(&b, []string{"events", "objects", "documents", "all uploaded", "producer done (queue drained)", "searchable", "events/s", "producer CPU", "consumer CPU"},
-			[][]string{{commas(e.events), fmt.Sprint(e.objects), commas(e.docs), fmt.Sprintf("%.1fs", e.upload.Seconds()),
-				fmt.Sprintf("%.1fs", e.producerDone.Seconds()), fmt.Sprintf("%.1fs", e.searchable.Seconds()), num(float64(e.events) / e.searchable.Seconds()),
-				fmt.Sprintf("%.1fs", e.producerCPU.Seconds()), fmt.Sprintf("%.1fs", e.consumerCPU.Seconds())}})
-		if e.bulkDocs > 0 {
-			var sweep []string
-			for _, l := range e.bulkSweep {
-				sweep = append(sweep, fmt.Sprintf("%d: %s", l.clients, num(float64(e.bulkDocs)/l.took.Seconds())))
-			}
-			fmt.Fprintf(&b, "OpenSearch alone (the same documents as the end-to-end run, %s of them, sent straight to a fresh scratch index in 5 MiB `_bulk` requests by 1, 2, 4 and 8 concurrent clients; docs/s per client count: %s): best **%s docs/s** with %d clients. End to end reaches **%.2f** of it.\n\n",
-				commas(int64(e.bulkDocs)), strings.Join(sweep, ", "), num(float64(e.bulkDocs)/e.bulkTook.Seconds()), e.bulkClients, e.fraction())
-		}
-		b.WriteString("Times are from the first upload. The timed objects follow a warm-up object. Documents have deterministic `_id`s, so from the second run on they overwrite the previous run's documents, as a redelivery would. CPU is what the two processes used in that time; the rest of the wall time is waiting (Kinesis polling, OpenSearch bulk indexing on the same machine).\n\n")
+		r.e2eSection(&b, e)
 	}
 	if len(r.res.stages) > 0 {
 		b.WriteString("Where the time goes: the same objects run in-process on one core, producer and consumer steps timed separately.\n\n")
@@ -387,11 +409,14 @@ func (r *runner) table() string {
 		fmt.Fprintf(&b, "  [%s] %s: %s\n", strings.Trim(t.status, "*"), t.what, t.measured)
 	}
 	if e := r.res.e2e; e != nil {
-		fmt.Fprintf(&b, "\nend to end: %s events searchable in %.1fs (%s events/s); consumer CPU %.1fs", commas(e.events), e.searchable.Seconds(), num(float64(e.events)/e.searchable.Seconds()), e.consumerCPU.Seconds())
-		if e.bulkDocs > 0 {
-			fmt.Fprintf(&b, "; OpenSearch alone %s docs/s (best of 1/2/4/8 clients: %d); end to end %.2f of it", num(float64(e.bulkDocs)/e.bulkTook.Seconds()), e.bulkClients, e.fraction())
+		b.WriteString("\nend to end (events/s from first upload, sustained, and the sustained rate's fraction of the best OpenSearch-alone rate at the same added latency):\n")
+		for _, run := range e.runs {
+			fmt.Fprintf(&b, "  %d shard(s), +%3d ms: %8s events/s, %8s sustained", run.shards, run.delay.Milliseconds(), num(run.rate(e.events)), sustainedCell(run, e.docs))
+			if f := e.fraction(run); f > 0 {
+				fmt.Fprintf(&b, "  %.2f of %s docs/s", f, num(e.aloneAt(run.delay).best.rate(e.bulkDocs)))
+			}
+			b.WriteString("\n")
 		}
-		b.WriteString("\n")
 	}
 	for _, n := range r.res.notes {
 		b.WriteString("note: " + n + "\n")

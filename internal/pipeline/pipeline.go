@@ -79,7 +79,14 @@ func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipelin
 		now = time.Now
 	}
 	p := &Pipeline{log: o.Log}
-	norm, err := normalize.New(reg, normalize.Config{Now: now})
+	// Output plans write a type's documents without the tree, so only for
+	// types whose documents no stage after normalize reads.
+	plan := func(name string) bool {
+		lt := reg.Lookup(name)
+		return lt != nil && lt.UserAgentEnrichmentField == "" && o.Conditions == nil &&
+			(o.GeoIP == "" || len(lt.Geoip) == 0) && (o.IOC == "" || len(lt.IOCIP)+len(lt.IOCDomain) == 0)
+	}
+	norm, err := normalize.New(reg, normalize.Config{Now: now, Plan: plan})
 	if err != nil {
 		return nil, fmt.Errorf("normalize stage: %w", err)
 	}

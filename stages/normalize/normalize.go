@@ -100,6 +100,8 @@ type srcInfo struct {
 	fileTSErr error
 	// plan: the type may have an output plan and Config.Plan allows it
 	plan bool
+	// the strings above as bytes, for output plans
+	bucket, key, accountB, regionB []byte
 }
 
 type scratch struct {
@@ -123,6 +125,9 @@ type scratch struct {
 	jsonToTxt []doc.Node
 	planNodes []doc.Node
 	via       viaMeta // the wrapper facts of the current event (cwl.go)
+
+	lastSrc   srcInfo // the last object's facts (src nil: pins no batch)
+	lastOwner *Stage  // the stage (registry, Config) lastSrc is of
 
 	// output plans (plan_out.go)
 	ps      pstate
@@ -197,6 +202,13 @@ func (s *Stage) loadSource(sc *scratch, src *stages.Source) {
 	if src == nil {
 		return
 	}
+	// A batch's windows (and the next batches) mostly come from the same
+	// object: its facts are kept by value, so the key's regexps run once.
+	if c := &sc.lastSrc; sc.lastOwner == s && c.lt != nil && c.lt.Name == src.LogType && string(c.bucket) == src.Bucket && string(c.key) == src.Key {
+		sc.si = *c
+		sc.si.src = src
+		return
+	}
 	sc.si.lt = s.reg.Lookup(src.LogType)
 	if m := reAccount.FindStringSubmatch(src.Key); m != nil {
 		sc.si.accountID = m[1]
@@ -206,7 +218,11 @@ func (s *Stage) loadSource(sc *scratch, src *stages.Source) {
 		sc.si.fileTS, sc.si.fileTSErr = fileTimestamp(lt.FileTimestampFormat, src.Key)
 		sc.si.hasFileTS = sc.si.fileTSErr == nil
 	}
+	sc.si.bucket, sc.si.key = []byte(src.Bucket), []byte(src.Key)
+	sc.si.accountB, sc.si.regionB = []byte(sc.si.accountID), []byte(sc.si.region)
 	sc.si.plan = sc.si.lt != nil && s.planOK != nil && planType(sc.si.lt) && s.planOK(sc.si.lt.Name)
+	sc.lastSrc, sc.lastOwner = sc.si, s
+	sc.lastSrc.src = nil
 }
 
 func (s *Stage) normalize(sc *scratch, e *stages.Event) error {

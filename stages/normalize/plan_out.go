@@ -50,6 +50,7 @@ type outPlan struct {
 	alb     albNodes
 	ecsVer  []byte
 	cloudPr []byte
+	ltName  []byte
 }
 
 type onode struct {
@@ -224,6 +225,7 @@ func compilePlan(lt *schemas.LogType, names []string) *outPlan {
 	p.nRegion = node([]string{"cloud", "region"}, false)
 	p.ecsVer = []byte(lt.ECSVersion)
 	p.cloudPr = []byte(lt.CloudProvider)
+	p.ltName = []byte(lt.Name)
 
 	// alt resolves a lookup path to a record slot: -1 when it can never
 	// find a value, ok false when it reads something else.
@@ -572,11 +574,11 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	}
 	p.setStr(st, p.nMessage, sc.msg)
 	p.setStr(st, p.nTimestamp, sc.tsText)
-	p.setStr(st, p.nLogType, []byte(lt.Name))
-	p.setStr(st, p.nBucket, []byte(e.Src.Bucket))
-	p.setStr(st, p.nKey, []byte(e.Src.Key))
+	p.setStr(st, p.nLogType, p.ltName)
+	p.setStr(st, p.nBucket, sc.si.bucket)
+	p.setStr(st, p.nKey, sc.si.key)
 	p.link(st, p.nEvent)
-	p.setStr(st, p.nModule, []byte(lt.Name))
+	p.setStr(st, p.nModule, p.ltName)
 	p.setStr(st, p.nIngested, sc.ingested)
 	id := md5hex(sc.msg)
 	sc.idText = append(sc.idText[:0], id...)
@@ -621,25 +623,25 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		st.val[f.node] = pval{kind: pvList, lo: int32(lo), hi: int32(len(st.list))}
 	}
 	if st.linked[p.nCloud] {
-		accountID, regionID := sc.si.accountID, sc.si.region
+		accountID, regionID := sc.si.accountB, sc.si.regionB
 		if !(st.linked[p.nAccount] && st.linked[p.nAccountID] && st.val[p.nAccountID].kind == pvString && len(st.val[p.nAccountID].b) > 0) {
 			// account2 missing or falsy
 			p.link(st, p.nAccount)
 			p.empty(st, p.nAccount)
-			if accountID != "" {
-				p.setStr(st, p.nAccountID, []byte(accountID))
+			if len(accountID) > 0 {
+				p.setStr(st, p.nAccountID, accountID)
 			} else {
 				p.setStr(st, p.nAccountID, unknown)
 			}
 		} else if string(st.val[p.nAccountID].b) == "unknown" {
 			p.empty(st, p.nAccount)
-			if accountID != "" {
-				p.setStr(st, p.nAccountID, []byte(accountID))
+			if len(accountID) > 0 {
+				p.setStr(st, p.nAccountID, accountID)
 			}
 		}
 		if !st.linked[p.nRegion] {
-			if regionID != "" {
-				p.setStr(st, p.nRegion, []byte(regionID))
+			if len(regionID) > 0 {
+				p.setStr(st, p.nRegion, regionID)
 			} else {
 				p.setStr(st, p.nRegion, unknown)
 			}
@@ -680,7 +682,23 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	return true
 }
 
+// ianaTransport is schemas.IANATransport as bytes, for the common
+// protocol numbers (others ask schemas).
+func ianaTransport(proto []byte) ([]byte, bool) {
+	switch string(proto) {
+	case "6":
+		return tcp, true
+	case "17":
+		return udp, true
+	case "1":
+		return icmp, true
+	}
+	tr, ok := schemas.IANATransport(proto)
+	return []byte(tr), ok
+}
+
 var (
+	tcp, udp, icmp = []byte("tcp"), []byte("udp"), []byte("icmp")
 	unknown        = []byte("unknown")
 	transitGateway = []byte("transit-gateway")
 	outcomeSuccess = []byte("success")
@@ -706,11 +724,11 @@ func (p *outPlan) transformVPC(d *doc.Doc, st *pstate) bool {
 		p.setStr(st, v.outcome, outcome)
 	}
 	if v.protocol >= 0 && d.Kind(st.slots[v.protocol]) == doc.String {
-		if tr, ok := schemas.IANATransport(d.Bytes(st.slots[v.protocol])); ok {
+		if tr, ok := ianaTransport(d.Bytes(st.slots[v.protocol])); ok {
 			if !st.linked[v.network] {
 				return false
 			}
-			p.setStr(st, v.transport, []byte(tr))
+			p.setStr(st, v.transport, tr)
 		}
 	}
 	if st.linked[v.network] && st.linked[v.ntype] {

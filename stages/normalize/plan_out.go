@@ -380,12 +380,18 @@ func pathSegs(p doc.Path) []string {
 // pstate is a plan's per-record state: which nodes are linked where, and
 // the leaves' values. Reused across records.
 type pstate struct {
-	first, last, next []int16
-	linked            []bool
-	val               []pval
-	slots             []doc.Node
-	list              [][]byte
-	lower             []byte
+	lk    []plink
+	val   []pval // of linked leaves only (set when linked)
+	slots []doc.Node
+	list  [][]byte
+	lower []byte
+}
+
+// plink places a node: its first and last member and its next sibling
+// (0: none; the root is nobody's member).
+type plink struct {
+	first, last, next int16
+	linked            bool
 }
 
 type pval struct {
@@ -401,37 +407,35 @@ const (
 )
 
 func (st *pstate) reset(n int) {
-	if cap(st.first) < n {
-		st.first, st.last, st.next = make([]int16, n), make([]int16, n), make([]int16, n)
-		st.linked, st.val = make([]bool, n), make([]pval, n)
+	if cap(st.lk) < n {
+		st.lk, st.val = make([]plink, n), make([]pval, n)
 	}
-	st.first, st.last, st.next = st.first[:n], st.last[:n], st.next[:n]
-	st.linked, st.val = st.linked[:n], st.val[:n]
-	for i := range n {
-		st.first[i], st.last[i], st.next[i] = -1, -1, -1
-	}
-	clear(st.linked)
-	clear(st.val)
-	st.linked[0] = true
+	st.lk, st.val = st.lk[:n], st.val[:n]
+	clear(st.lk)
+	st.lk[0].linked = true
 	st.list = st.list[:0]
 }
+
+func (st *pstate) linked(n int16) bool { return st.lk[n].linked }
 
 // link links node n (and its parents) where the tree would have created
 // it; a linked node keeps its place.
 func (p *outPlan) link(st *pstate, n int16) {
-	if st.linked[n] {
+	if st.lk[n].linked {
 		return
 	}
 	par := p.nodes[n].parent
-	p.link(st, par)
-	st.linked[n] = true
-	st.next[n] = -1
-	if st.last[par] < 0 {
-		st.first[par] = n
-	} else {
-		st.next[st.last[par]] = n
+	if !st.lk[par].linked {
+		p.link(st, par)
 	}
-	st.last[par] = n
+	st.lk[n] = plink{linked: true}
+	pl := &st.lk[par]
+	if pl.last == 0 {
+		pl.first = n
+	} else {
+		st.lk[pl.last].next = n
+	}
+	pl.last = n
 }
 
 func (p *outPlan) setStr(st *pstate, n int16, b []byte) {
@@ -441,18 +445,11 @@ func (p *outPlan) setStr(st *pstate, n int16, b []byte) {
 
 // empty unlinks every member of object n (d.Replace with a new object).
 func (p *outPlan) empty(st *pstate, n int16) {
-	for c := st.first[n]; c >= 0; c = st.next[c] {
-		p.unlink(st, c)
+	for c := st.lk[n].first; c != 0; c = st.lk[c].next {
+		p.empty(st, c)
+		st.lk[c].linked = false
 	}
-	st.first[n], st.last[n] = -1, -1
-}
-
-func (p *outPlan) unlink(st *pstate, n int16) {
-	st.linked[n] = false
-	for c := st.first[n]; c >= 0; c = st.next[c] {
-		p.unlink(st, c)
-	}
-	st.first[n], st.last[n] = -1, -1
+	st.lk[n].first, st.lk[n].last = 0, 0
 }
 
 // slotValue is pyValue of a record slot: nil when null or "".
@@ -570,6 +567,8 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		p.link(st, n)
 		if d.Kind(c) == doc.String {
 			st.val[n] = pval{kind: pvString, b: d.Bytes(c)}
+		} else {
+			st.val[n] = pval{kind: pvNull}
 		}
 	}
 	p.setStr(st, p.nMessage, sc.msg)
@@ -622,9 +621,9 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		p.link(st, f.node)
 		st.val[f.node] = pval{kind: pvList, lo: int32(lo), hi: int32(len(st.list))}
 	}
-	if st.linked[p.nCloud] {
+	if st.linked(p.nCloud) {
 		accountID, regionID := sc.si.accountB, sc.si.regionB
-		if !(st.linked[p.nAccount] && st.linked[p.nAccountID] && st.val[p.nAccountID].kind == pvString && len(st.val[p.nAccountID].b) > 0) {
+		if !(st.linked(p.nAccount) && st.linked(p.nAccountID) && st.val[p.nAccountID].kind == pvString && len(st.val[p.nAccountID].b) > 0) {
 			// account2 missing or falsy
 			p.link(st, p.nAccount)
 			p.empty(st, p.nAccount)
@@ -639,7 +638,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 				p.setStr(st, p.nAccountID, accountID)
 			}
 		}
-		if !st.linked[p.nRegion] {
+		if !st.linked(p.nRegion) {
 			if len(regionID) > 0 {
 				p.setStr(st, p.nRegion, regionID)
 			} else {
@@ -713,7 +712,7 @@ func (p *outPlan) transformVPC(d *doc.Doc, st *pstate) bool {
 		st.val[p.nLogType].b = transitGateway
 	} else {
 		outcome := unknown
-		if st.linked[v.action] && st.val[v.action].kind == pvString {
+		if st.linked(v.action) && st.val[v.action].kind == pvString {
 			switch a := st.val[v.action].b; {
 			case bytes.Contains(a, []byte("ACCEPT")):
 				outcome = outcomeSuccess
@@ -725,13 +724,13 @@ func (p *outPlan) transformVPC(d *doc.Doc, st *pstate) bool {
 	}
 	if v.protocol >= 0 && d.Kind(st.slots[v.protocol]) == doc.String {
 		if tr, ok := ianaTransport(d.Bytes(st.slots[v.protocol])); ok {
-			if !st.linked[v.network] {
+			if !st.linked(v.network) {
 				return false
 			}
 			p.setStr(st, v.transport, tr)
 		}
 	}
-	if st.linked[v.network] && st.linked[v.ntype] {
+	if st.linked(v.network) && st.linked(v.ntype) {
 		if st.val[v.ntype].kind != pvString {
 			return false
 		}
@@ -760,7 +759,7 @@ func appendLower(dst, b []byte) []byte {
 // transformELB replays schemas' alb/clb transform (url.full).
 func (p *outPlan) transformELB(d *doc.Doc, st *pstate) bool {
 	a := &p.alb
-	if a.request < 0 || !st.linked[a.url] {
+	if a.request < 0 || !st.linked(a.url) {
 		return true
 	}
 	req := st.slots[a.request]
@@ -785,7 +784,7 @@ func (p *outPlan) transformELB(d *doc.Doc, st *pstate) bool {
 func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 	dst = append(dst, '{')
 	first := true
-	for c := st.first[n]; c >= 0; c = st.next[c] {
+	for c := st.lk[n].first; c != 0; c = st.lk[c].next {
 		mark := len(dst)
 		if !first {
 			dst = append(dst, ',')

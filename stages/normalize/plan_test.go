@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -109,4 +110,61 @@ func TestPlanEqualsTreeGenerated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fuzzSources are the objects FuzzPlanEqualsTree puts its line into: a VPC
+// Flow Logs object with the default and with a custom header, an ALB
+// object.
+var fuzzSources = []*stages.Source{
+	{LogType: "vpcflowlogs", Bucket: bucket,
+		Key:     "AWSLogs/123456789012/vpcflowlogs/us-east-1/2025/03/14/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d4e5f67890_20250314T1155Z_5f3e2a1b.log.gz",
+		Context: []byte("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n")},
+	{LogType: "vpcflowlogs", Bucket: bucket,
+		Key:     "AWSLogs/210987654321/vpcflowlogs/eu-west-1/2025/03/14/x.log.gz",
+		Context: []byte("account-id vpc-id subnet-id instance-id interface-id version type srcaddr dstaddr pkt-srcaddr pkt-dstaddr srcport dstport protocol packets bytes start end action tcp-flags log-status region az-id sublocation-type sublocation-id pkt-src-aws-service pkt-dst-aws-service flow-direction traffic-path resource-type tgw-id\n")},
+	{LogType: "alb", Bucket: bucket,
+		Key: "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2025/03/14/123456789012_elasticloadbalancing_us-east-1_app.web.50dc6c495c0c9188_20250314T1155Z_10.20.1.25_1ab2c3d4.log.gz"},
+}
+
+// FuzzPlanEqualsTree: whatever the line, the plan path and the tree path
+// agree on status, error, _index, _id and _source.
+func FuzzPlanEqualsTree(f *testing.F) {
+	reg, err := schemas.Load(schemas.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range []string{"normalize/vpcflowlogs/default-v2", "normalize/vpcflowlogs/custom-v5", "normalize-split/vpcflowlogs/imperfect"} {
+		obj, _ := os.ReadFile(filepath.Join(testdataDir, c+".log"))
+		lines := bytes.Split(obj, []byte("\n"))
+		for _, l := range lines[1:] {
+			f.Add(uint8(0), l)
+			f.Add(uint8(1), l)
+		}
+	}
+	for _, c := range []string{"normalize/alb/web-prod", "normalize-split/alb/imperfect"} {
+		obj, _ := os.ReadFile(filepath.Join(testdataDir, c+".log"))
+		for _, l := range bytes.Split(obj, []byte("\n")) {
+			f.Add(uint8(2), l)
+		}
+	}
+	for _, l := range []string{
+		"2 123456789012 eni-0c1d2e3f4a5b6c7d8 - - - - - - - 1741953300 1741953360 - NODATA",
+		"2 123456789012 eni-0c1d2e3f4a5b6c7d8 - - - - - - - 1741953300 1741953360 - SKIPDATA",
+		"2 123456789012 eni-1 10.0.0.1 10.0.0.2 99999999999999999999999 1 6 1 1 1741953300 99999999999999999999999 ACCEPT OK",
+		"2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 1 6 1 1 1741953300 1741953360 \"AC\\CEPT\" OK",
+		"2 123456789012 eni-\xff\xfe 10.0.0.1 10.0.0.2 1 1 17 1 1 1741953300 1741953360 REJECT \x01OK\x7f",
+		"2 123456789012 eni-1 10.0.0.01 ::1 1 1 47 1 1 1741953300 1741953360 ACCEPT OK extra fields here",
+		"2 123456789012 eni-1 10.0.0.1",
+		"2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 1 6 1 1 1741953300 -1 ACCEPT OK",
+		"2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 1 6 1 1 1741953300 1e3 ACCEPT OK",
+		"2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 1 6 1 1 1741953300 null ACCEPT OK",
+	} {
+		f.Add(uint8(0), []byte(l))
+	}
+	f.Add(uint8(1), []byte("210987654321 vpc-1 subnet-1 i-1 eni-1 5 IPv6 fe80::1 fe80::2 - - 1 1 58 1 1 1741910700 1741910760 ACCEPT 0 OK eu-west-1 az - - - - ingress - TransitGateway tgw-1"))
+	f.Add(uint8(1), []byte("unknown vpc-1 subnet-1 - eni-1 5 \xc3\x89Pv4 1.1.1.1 2.2.2.2 - - 1 1 6 1 1 1741910700 1741910760 ACCEPT 0 OK - - - - - - - - - -"))
+	f.Fuzz(func(t *testing.T, kind uint8, line []byte) {
+		src := fuzzSources[int(kind)%len(fuzzSources)]
+		comparePlanned(t, reg, []stages.Event{{Src: src, Ordinal: 1, Raw: line}})
+	})
 }

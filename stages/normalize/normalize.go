@@ -102,6 +102,7 @@ type srcInfo struct {
 	plan bool
 	// the strings above as bytes, for output plans
 	bucket, key, accountB, regionB []byte
+	plainBK                        bool // bucket and key need no JSON escaping
 }
 
 type scratch struct {
@@ -134,6 +135,7 @@ type scratch struct {
 	op      *outPlan // the plan of opLT for records keyed opNames (nil: none)
 	opLT    *schemas.LogType
 	opNames []string
+	opSrc   *stages.Source // the object whose keys were last compared (nil after Process)
 	tsText  []byte
 	idText  []byte
 }
@@ -150,7 +152,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		sc.si = srcInfo{}
 		sc.tc = schemas.TransformContext{}
 		sc.via = viaMeta{}
-		sc.op, sc.opLT = nil, nil
+		sc.op, sc.opLT, sc.opSrc = nil, nil, nil
 		sc.ps.slots = sc.ps.slots[:0]
 		clear(sc.ps.val)
 		clear(sc.ps.list)
@@ -220,6 +222,7 @@ func (s *Stage) loadSource(sc *scratch, src *stages.Source) {
 	}
 	sc.si.bucket, sc.si.key = []byte(src.Bucket), []byte(src.Key)
 	sc.si.accountB, sc.si.regionB = []byte(sc.si.accountID), []byte(sc.si.region)
+	sc.si.plainBK = pyjson.PlainLen(sc.si.bucket) == len(sc.si.bucket) && pyjson.PlainLen(sc.si.key) == len(sc.si.key)
 	sc.si.plan = sc.si.lt != nil && s.planOK != nil && planType(sc.si.lt) && s.planOK(sc.si.lt.Name)
 	sc.lastSrc, sc.lastOwner = sc.si, s
 	sc.lastSrc.src = nil

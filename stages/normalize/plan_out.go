@@ -51,6 +51,7 @@ type outPlan struct {
 	ecsVer  []byte
 	cloudPr []byte
 	ltName  []byte
+	ltPlain bool
 }
 
 type onode struct {
@@ -226,6 +227,7 @@ func compilePlan(lt *schemas.LogType, names []string) *outPlan {
 	p.ecsVer = []byte(lt.ECSVersion)
 	p.cloudPr = []byte(lt.CloudProvider)
 	p.ltName = []byte(lt.Name)
+	p.ltPlain = pyjson.PlainLen(p.ltName) == len(p.ltName)
 
 	// alt resolves a lookup path to a record slot: -1 when it can never
 	// find a value, ok false when it reads something else.
@@ -380,11 +382,12 @@ func pathSegs(p doc.Path) []string {
 // pstate is a plan's per-record state: which nodes are linked where, and
 // the leaves' values. Reused across records.
 type pstate struct {
-	lk    []plink
-	val   []pval // of linked leaves only (set when linked)
-	slots []doc.Node
-	list  [][]byte
-	lower []byte
+	lk       []plink
+	msgPlain bool   // @message needs no escaping, so neither do the record's values (made of its bytes)
+	val      []pval // of linked leaves only (set when linked)
+	slots    []doc.Node
+	list     [][]byte
+	lower    []byte
 }
 
 // plink places a node: its first and last member and its next sibling
@@ -396,6 +399,7 @@ type plink struct {
 
 type pval struct {
 	kind   uint8
+	plain  bool // b needs no escaping (known without looking)
 	b      []byte
 	lo, hi int32 // list: elements list[lo:hi]
 }
@@ -443,6 +447,12 @@ func (p *outPlan) setStr(st *pstate, n int16, b []byte) {
 	st.val[n] = pval{kind: pvString, b: b}
 }
 
+// setPlain is setStr for a value known to need no JSON escaping.
+func (p *outPlan) setPlain(st *pstate, n int16, b []byte, plain bool) {
+	p.link(st, n)
+	st.val[n] = pval{kind: pvString, b: b, plain: plain}
+}
+
 // empty unlinks every member of object n (d.Replace with a new object).
 func (p *outPlan) empty(st *pstate, n int16) {
 	for c := st.lk[n].first; c != 0; c = st.lk[c].next {
@@ -477,6 +487,17 @@ func (s *Stage) plan(sc *scratch, e *stages.Event) *outPlan {
 	root := d.Root()
 	st := &sc.ps
 	st.slots = st.slots[:0]
+	if sc.opLT == sc.si.lt && sc.opLT != nil && e.Src == sc.opSrc {
+		// the same object: CSV keys are its header's first n names, text
+		// keys all of log_pattern's, so the count tells
+		for c := d.First(root); c != doc.Nil; c = d.Next(c) {
+			st.slots = append(st.slots, c)
+		}
+		if len(st.slots) == len(sc.opNames) {
+			return sc.op
+		}
+		st.slots = st.slots[:0]
+	}
 	if sc.opLT == sc.si.lt && sc.opLT != nil {
 		i := 0
 		ok := true
@@ -489,6 +510,7 @@ func (s *Stage) plan(sc *scratch, e *stages.Event) *outPlan {
 			i++
 		}
 		if ok && i == len(sc.opNames) {
+			sc.opSrc = e.Src
 			return sc.op
 		}
 	}
@@ -498,7 +520,7 @@ func (s *Stage) plan(sc *scratch, e *stages.Event) *outPlan {
 		names = append(names, string(d.Key(c)))
 		st.slots = append(st.slots, c)
 	}
-	sc.op, sc.opLT, sc.opNames = s.plans.get(sc.si.lt, names), sc.si.lt, names
+	sc.op, sc.opLT, sc.opNames, sc.opSrc = s.plans.get(sc.si.lt, names), sc.si.lt, names, e.Src
 	return sc.op
 }
 
@@ -559,6 +581,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		return false
 	}
 	sc.msg = msg
+	st.msgPlain = pyjson.PlainLen(msg) == len(msg)
 	sc.tsText = ts.AppendISO(sc.tsText[:0])
 
 	st.reset(len(p.nodes))
@@ -566,22 +589,22 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		n := int16(i + 1) // record nodes follow the root, in order
 		p.link(st, n)
 		if d.Kind(c) == doc.String {
-			st.val[n] = pval{kind: pvString, b: d.Bytes(c)}
+			st.val[n] = pval{kind: pvString, b: d.Bytes(c), plain: st.msgPlain}
 		} else {
 			st.val[n] = pval{kind: pvNull}
 		}
 	}
-	p.setStr(st, p.nMessage, sc.msg)
-	p.setStr(st, p.nTimestamp, sc.tsText)
-	p.setStr(st, p.nLogType, p.ltName)
-	p.setStr(st, p.nBucket, sc.si.bucket)
-	p.setStr(st, p.nKey, sc.si.key)
+	p.setPlain(st, p.nMessage, sc.msg, st.msgPlain)
+	p.setPlain(st, p.nTimestamp, sc.tsText, true)
+	p.setPlain(st, p.nLogType, p.ltName, p.ltPlain)
+	p.setPlain(st, p.nBucket, sc.si.bucket, sc.si.plainBK)
+	p.setPlain(st, p.nKey, sc.si.key, sc.si.plainBK)
 	p.link(st, p.nEvent)
-	p.setStr(st, p.nModule, p.ltName)
-	p.setStr(st, p.nIngested, sc.ingested)
+	p.setPlain(st, p.nModule, p.ltName, p.ltPlain)
+	p.setPlain(st, p.nIngested, sc.ingested, true)
 	id := md5hex(sc.msg)
 	sc.idText = append(sc.idText[:0], id...)
-	p.setStr(st, p.nID, sc.idText)
+	p.setPlain(st, p.nID, sc.idText, true)
 
 	// mapECS, straight into the root (E's members are new keys of the
 	// root, but for event, which Merge merges member by member)
@@ -597,7 +620,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 			if v == nil || f.validateIP && !validIP(v) {
 				continue
 			}
-			p.setStr(st, f.node, v)
+			p.setPlain(st, f.node, v, st.msgPlain)
 			continue
 		}
 		lo := len(st.list)
@@ -775,7 +798,7 @@ func (p *outPlan) transformELB(d *doc.Doc, st *pstate) bool {
 	if j := bytes.IndexByte(rest, ' '); j >= 0 {
 		rest = rest[:j]
 	}
-	p.setStr(st, a.full, rest)
+	p.setPlain(st, a.full, rest, st.msgPlain)
 	return true
 }
 
@@ -810,7 +833,13 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				dst = dst[:mark]
 				continue
 			}
-			dst = appendPlainOrQuoted(dst, v.b)
+			if v.plain {
+				dst = append(dst, '"')
+				dst = append(dst, v.b...)
+				dst = append(dst, '"')
+			} else {
+				dst = appendPlainOrQuoted(dst, v.b)
+			}
 		case pvList:
 			l := st.list[v.lo:v.hi]
 			if len(l) == 0 || len(l) == 1 && len(l[0]) == 0 {

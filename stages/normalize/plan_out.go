@@ -57,7 +57,7 @@ type outPlan struct {
 type onode struct {
 	parent int16
 	obj    bool
-	key    []byte // the member name as encode writes it, quoted, with ':'
+	key    []byte // `,"name":"`: the member name as encode writes it, between the comma and a string value's quote
 	name   string
 }
 
@@ -200,7 +200,7 @@ func compilePlan(lt *schemas.LogType, names []string) *outPlan {
 		}
 		name := path[len(path)-1]
 		key := appendPlainOrQuoted(nil, []byte(name))
-		p.nodes = append(p.nodes, onode{parent: parent, obj: obj, key: append(key, ':'), name: name})
+		p.nodes = append(p.nodes, onode{parent: parent, obj: obj, key: append(append([]byte{','}, key...), ':', '"'), name: name})
 		i := int16(len(p.nodes) - 1)
 		index[k] = i
 		return i
@@ -806,46 +806,43 @@ func (p *outPlan) transformELB(d *doc.Doc, st *pstate) bool {
 // "null", "[]", empty lists, [""] and objects empty after that.
 func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 	dst = append(dst, '{')
-	first := true
+	skip := 1 // the first member has no comma
 	for c := st.lk[n].first; c != 0; c = st.lk[c].next {
-		mark := len(dst)
-		if !first {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, p.nodes[c].key...)
+		key := p.nodes[c].key // ,"name":"
 		if p.nodes[c].obj {
+			mark := len(dst)
+			dst = append(dst, key[skip:len(key)-1]...)
 			body := len(dst)
 			dst = p.write(dst, st, c)
-			if len(dst)-body == 2 {
+			if len(dst)-body == 2 { // {} after cleaning: drop the member
 				dst = dst[:mark]
 				continue
 			}
-			first = false
+			skip = 0
 			continue
 		}
 		v := &st.val[c]
 		switch v.kind {
 		case pvNull:
-			dst = dst[:mark]
 			continue
 		case pvString:
 			if removableString(v.b) {
-				dst = dst[:mark]
 				continue
 			}
 			if v.plain {
-				dst = append(dst, '"')
+				dst = append(dst, key[skip:]...)
 				dst = append(dst, v.b...)
 				dst = append(dst, '"')
 			} else {
+				dst = append(dst, key[skip:len(key)-1]...)
 				dst = appendPlainOrQuoted(dst, v.b)
 			}
 		case pvList:
 			l := st.list[v.lo:v.hi]
 			if len(l) == 0 || len(l) == 1 && len(l[0]) == 0 {
-				dst = dst[:mark]
 				continue
 			}
+			dst = append(dst, key[skip:len(key)-1]...)
 			dst = append(dst, '[')
 			for i, x := range l {
 				if i > 0 {
@@ -855,7 +852,7 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 			}
 			dst = append(dst, ']')
 		}
-		first = false
+		skip = 0
 	}
 	return append(dst, '}')
 }

@@ -80,13 +80,19 @@ func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipelin
 	}
 	p := &Pipeline{log: o.Log}
 	// Output plans write a type's documents without the tree, so only for
-	// types whose documents no stage after normalize reads.
+	// types whose documents no stage after normalize reads (the plans
+	// write the user-agent stage's fields themselves).
 	plan := func(name string) bool {
 		lt := reg.Lookup(name)
-		return lt != nil && lt.UserAgentEnrichmentField == "" && o.Conditions == nil &&
+		return lt != nil && o.Conditions == nil &&
 			(o.GeoIP == "" || len(lt.Geoip) == 0) && (o.IOC == "" || len(lt.IOCIP)+len(lt.IOCDomain) == 0)
 	}
-	norm, err := normalize.New(reg, normalize.Config{Now: now, Plan: plan})
+	ncfg := normalize.Config{Now: now, Plan: plan}
+	ua := useragent.New(reg)
+	if ua != nil {
+		ncfg.UserAgent = func(b []byte) *normalize.UserAgent { return (*normalize.UserAgent)(ua.Lookup(b)) }
+	}
+	norm, err := normalize.New(reg, ncfg)
 	if err != nil {
 		return nil, fmt.Errorf("normalize stage: %w", err)
 	}
@@ -140,7 +146,7 @@ func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipelin
 		}
 		p.add(st)
 	}
-	if ua := useragent.New(reg); ua != nil {
+	if ua != nil {
 		p.chain = append(p.chain, ua)
 	}
 	if o.Conditions != nil {

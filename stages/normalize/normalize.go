@@ -30,6 +30,19 @@ type Config struct {
 	// user-agent enrichment, exclusion conditions). nil: never; every
 	// event takes the tree path.
 	Plan func(logType string) bool
+	// UserAgent is the user-agent stage's lookup when that stage runs
+	// after this one: plans then write <user_agent_enrichment_field>.* as
+	// it would, and it skips the planned events (their Doc is nil). nil:
+	// plans are not used for types with user_agent_enrichment_field.
+	UserAgent func(original []byte) *UserAgent
+}
+
+// UserAgent is what the user-agent stage writes for one user-agent string
+// (the fields of useragent.Result).
+type UserAgent struct {
+	Original                          string
+	Name, Version                     string
+	OSName, OSFull, OSVersion, Device string
 }
 
 // DefaultConfig returns the documented defaults.
@@ -61,6 +74,7 @@ type Stage struct {
 	reg    *schemas.Registry
 	now    func() time.Time
 	planOK func(logType string) bool
+	ua     func(original []byte) *UserAgent
 	plans  planCache
 
 	normalized, failed, transformErrors, planned atomic.Uint64
@@ -78,7 +92,7 @@ func New(reg *schemas.Registry, cfg Config) (stages.Stage, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Stage{reg: reg, now: now, planOK: cfg.Plan}, nil
+	return &Stage{reg: reg, now: now, planOK: cfg.Plan, ua: cfg.UserAgent}, nil
 }
 
 // Name is "normalize".
@@ -223,7 +237,8 @@ func (s *Stage) loadSource(sc *scratch, src *stages.Source) {
 	sc.si.bucket, sc.si.key = []byte(src.Bucket), []byte(src.Key)
 	sc.si.accountB, sc.si.regionB = []byte(sc.si.accountID), []byte(sc.si.region)
 	sc.si.plainBK = pyjson.PlainLen(sc.si.bucket) == len(sc.si.bucket) && pyjson.PlainLen(sc.si.key) == len(sc.si.key)
-	sc.si.plan = sc.si.lt != nil && s.planOK != nil && planType(sc.si.lt) && s.planOK(sc.si.lt.Name)
+	sc.si.plan = sc.si.lt != nil && s.planOK != nil && planType(sc.si.lt) && s.planOK(sc.si.lt.Name) &&
+		(sc.si.lt.UserAgentEnrichmentField == "" || s.ua != nil)
 	sc.lastSrc, sc.lastOwner = sc.si, s
 	sc.lastSrc.src = nil
 }

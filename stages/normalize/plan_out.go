@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/pyjson"
@@ -48,6 +49,7 @@ type outPlan struct {
 	xform   xformKind
 	vpc     vpcNodes
 	alb     albNodes
+	ua      uaNodes
 	ecsVer  []byte
 	cloudPr []byte
 	ltName  []byte
@@ -90,6 +92,13 @@ type vpcNodes struct {
 	resourceType, protocol              int // record slots (-1: none)
 	action, outcome, network, transport int16
 	ntype                               int16
+}
+
+// uaNodes are what the user-agent stage writes: <field>.original, .name,
+// .version, .os.{name,full,version}, .device.name.
+type uaNodes struct {
+	on                                                                       bool
+	obj, original, name, version, os, osName, osFull, osVer, device, devName int16
 }
 
 type albNodes struct {
@@ -335,6 +344,26 @@ func compilePlan(lt *schemas.LogType, names []string) *outPlan {
 			p.alb = albNodes{request: recSlot("request"), url: node([]string{"url"}, true), full: node([]string{"url", "full"}, false)}
 		default:
 			return nil
+		}
+	}
+	if f := lt.UserAgentEnrichmentField; f != "" {
+		if reserved[f] && f != "event" && f != "cloud" && f != "network" && f != "url" && f != "ecs" || strings.Contains(f, ".") {
+			return nil
+		}
+		if _, isRec := slot[f]; isRec {
+			return nil
+		}
+		p.ua = uaNodes{on: true,
+			obj:      node([]string{f}, true),
+			original: node([]string{f, "original"}, false),
+			name:     node([]string{f, "name"}, false),
+			version:  node([]string{f, "version"}, false),
+			os:       node([]string{f, "os"}, true),
+			osName:   node([]string{f, "os", "name"}, false),
+			osFull:   node([]string{f, "os", "full"}, false),
+			osVer:    node([]string{f, "os", "version"}, false),
+			device:   node([]string{f, "device"}, true),
+			devName:  node([]string{f, "device", "name"}, false),
 		}
 	}
 	if conflict || len(p.nodes) > 1<<14 {
@@ -692,6 +721,10 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		}
 	}
 
+	if p.ua.on && s.ua != nil {
+		p.userAgent(st, s.ua)
+	}
+
 	e.Index = sc.indexName(lt, &schemas.TransformContext{}, ts)
 	if p.suffix >= 0 {
 		if v := slotValue(d, st, p.suffix); len(v) > 0 {
@@ -801,6 +834,48 @@ func (p *outPlan) transformELB(d *doc.Doc, st *pstate) bool {
 	p.setPlain(st, a.full, rest, st.msgPlain)
 	return true
 }
+
+// userAgent replays the user-agent stage's enrich, which runs after
+// normalize (GeoIP and IoC, which run between, leave it alone).
+func (p *outPlan) userAgent(st *pstate, lookup func([]byte) *UserAgent) {
+	u := &p.ua
+	if !st.linked(u.obj) || !st.linked(u.original) {
+		return
+	}
+	v := st.val[u.original]
+	var raw []byte
+	switch v.kind {
+	case pvString:
+		raw = v.b
+	case pvList:
+		if v.hi == v.lo {
+			return
+		}
+		raw = st.list[v.lo]
+	default:
+		return
+	}
+	if string(raw) == "-" {
+		return
+	}
+	r := lookup(raw)
+	p.setStr(st, u.original, strBytes(r.Original))
+	p.setStr(st, u.name, strBytes(r.Name))
+	if r.Version != "" {
+		p.setStr(st, u.version, strBytes(r.Version))
+	}
+	p.link(st, u.os)
+	p.setStr(st, u.osName, strBytes(r.OSName))
+	p.setStr(st, u.osFull, strBytes(r.OSFull))
+	if r.OSVersion != "" {
+		p.setStr(st, u.osVer, strBytes(r.OSVersion))
+	}
+	p.link(st, u.device)
+	p.setStr(st, u.devName, strBytes(r.Device))
+}
+
+// strBytes views s as bytes without copying; the plan only reads them.
+func strBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // write appends object n as encode would: del_none drops null, "", "-",
 // "null", "[]", empty lists, [""] and objects empty after that.

@@ -17,10 +17,12 @@ import (
 	"github.com/siemstream/siemstream/stages/decode"
 	"github.com/siemstream/siemstream/stages/encode"
 	"github.com/siemstream/siemstream/stages/normalize"
+	"github.com/siemstream/siemstream/stages/useragent"
 )
 
 // The output plans must write exactly what the tree path writes. These
-// tests run the same records through decode → normalize → encode twice,
+// tests run the same records through decode → normalize → useragent →
+// encode twice,
 // once with plans allowed for every type and once without, and require
 // equal Out, Index, ID, status and error for every record.
 
@@ -32,15 +34,24 @@ func allTypes(string) bool { return true }
 func runPlanned(t testing.TB, reg *schemas.Registry, events []stages.Event, plan bool) (*stages.Batch, uint64) {
 	t.Helper()
 	cfg := normalize.Config{Now: func() time.Time { return frozenNow }}
+	ua := useragent.New(reg)
 	if plan {
 		cfg.Plan = allTypes
+		if ua != nil {
+			cfg.UserAgent = func(b []byte) *normalize.UserAgent { return (*normalize.UserAgent)(ua.Lookup(b)) }
+		}
 	}
 	norm, err := normalize.New(reg, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ch := stages.Chain{decode.New(reg), norm}
+	if ua != nil {
+		ch = append(ch, ua)
+	}
+	ch = append(ch, encode.New())
 	b := &stages.Batch{Events: append([]stages.Event(nil), events...)}
-	if err := (stages.Chain{decode.New(reg), norm, encode.New()}).Process(context.Background(), b); err != nil {
+	if err := ch.Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	return b, norm.(*normalize.Stage).Stats().Planned

@@ -910,7 +910,7 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				dst = append(dst, '"')
 			} else {
 				dst = append(dst, key[skip:len(key)-1]...)
-				dst = appendPlainOrQuoted(dst, v.b)
+				dst = pyjson.AppendQuoted(dst, v.b) // as encode's plain-or-quoted, one scan
 			}
 		case pvList:
 			l := st.list[v.lo:v.hi]

@@ -614,9 +614,16 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	sc.tsText = ts.AppendISO(sc.tsText[:0])
 
 	st.reset(len(p.nodes))
+	// the record's nodes follow the root, in order: link them as a run
+	if k := int16(len(st.slots)); k > 0 {
+		for n := int16(1); n < k; n++ {
+			st.lk[n] = plink{linked: true, next: n + 1}
+		}
+		st.lk[k] = plink{linked: true}
+		st.lk[0].first, st.lk[0].last = 1, k
+	}
 	for i, c := range st.slots {
-		n := int16(i + 1) // record nodes follow the root, in order
-		p.link(st, n)
+		n := int16(i + 1)
 		if d.Kind(c) == doc.String {
 			st.val[n] = pval{kind: pvString, b: d.Bytes(c), plain: st.msgPlain}
 		} else {

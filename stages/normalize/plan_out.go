@@ -119,6 +119,10 @@ type planCache struct {
 	n atomic.Int64
 }
 
+// maxPlanKeys: records with more top-level keys take the tree path (node
+// numbers are int16).
+const maxPlanKeys = 1 << 12
+
 // maxPlans bounds the cache: objects with ever new CSV headers would
 // otherwise grow it without end (the extra ones take the tree path).
 const maxPlans = 4096
@@ -175,7 +179,7 @@ func planType(lt *schemas.LogType) bool {
 
 // compilePlan returns the plan of lt for records with these keys, or nil.
 func compilePlan(lt *schemas.LogType, names []string) *outPlan {
-	if !planType(lt) {
+	if !planType(lt) || len(names) > maxPlanKeys {
 		return nil
 	}
 	p := &outPlan{lt: lt, names: names, suffix: -1}

@@ -179,3 +179,20 @@ func FuzzPlanEqualsTree(f *testing.F) {
 		comparePlanned(t, reg, []stages.Event{{Src: src, Ordinal: 1, Raw: line}})
 	})
 }
+
+// TestPlanWideHeader: a CSV header with more keys than a plan holds takes
+// the tree path (and still equals it).
+func TestPlanWideHeader(t *testing.T) {
+	reg := loadRegistry(t, t.TempDir())
+	var hdr, line bytes.Buffer
+	hdr.WriteString("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status")
+	line.WriteString("2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1741953600 1741953660 ACCEPT OK")
+	for i := range 6000 { // more keys than a plan holds, the line still short
+		fmt.Fprintf(&hdr, " x%d", i)
+		line.WriteString(" 1")
+	}
+	src := &stages.Source{LogType: "vpcflowlogs", Bucket: bucket, Key: fuzzSources[0].Key, Context: hdr.Bytes()}
+	if n := comparePlanned(t, reg, []stages.Event{{Src: src, Ordinal: 1, Raw: line.Bytes()}}); n != 0 {
+		t.Errorf("%d planned, want the tree path", n)
+	}
+}

@@ -129,31 +129,3 @@ func FindPath(obj []byte, segs []string) (start, end int, ok bool) {
 	}
 	return start, end, true
 }
-
-// MemberPattern is FindMember's pattern for key: `"key":`.
-func MemberPattern(key string) []byte { return []byte(`"` + key + `":`) }
-
-// FindMember returns the span of the value of the first member whose name
-// matches pat (MemberPattern) anywhere in the compact JSON obj: a raw '"'
-// after ',' or '{' opens a member name (inside a string it is escaped), so
-// a match there is a member, at whatever depth. Callers must know the name
-// is used by one member only (normalize's output plans check this for what
-// the GeoIP and IoC stages look up). It scans with bytes.Index.
-func FindMember(obj, pat []byte) (start, end int, ok bool) {
-	for i := 0; ; {
-		j := bytes.Index(obj[i:], pat)
-		if j < 0 {
-			return 0, 0, false
-		}
-		j += i
-		if j > 0 && (obj[j-1] == ',' || obj[j-1] == '{') {
-			s := j + len(pat)
-			e := valueEnd(obj, s)
-			if e < 0 {
-				return 0, 0, false
-			}
-			return s, e, true
-		}
-		i = j + 1
-	}
-}

@@ -38,21 +38,3 @@ func FuzzFindPath(f *testing.F) {
 		}
 	})
 }
-
-func TestFindMember(t *testing.T) {
-	obj := []byte(`{"m":"x,\"source\":{\"ip\":1}","source":{"port":"80","ip":"10.0.0.1"},"d":{"ip":"1"}}`)
-	s, e, ok := FindMember(obj, MemberPattern("source"))
-	if !ok || string(obj[s:e]) != `{"port":"80","ip":"10.0.0.1"}` {
-		t.Fatalf("source: %q %v", obj[s:e], ok)
-	}
-	src := obj[s:e]
-	if s, e, ok := FindMember(src, MemberPattern("ip")); !ok || string(src[s:e]) != `"10.0.0.1"` {
-		t.Errorf("source.ip: %q %v", src[s:e], ok)
-	}
-	if _, _, ok := FindMember(obj, MemberPattern("port2")); ok {
-		t.Error("port2 found")
-	}
-	if s, e, ok := FindMember([]byte(`{"ip":"1"}`), MemberPattern("ip")); !ok || s != 6 || e != 9 {
-		t.Errorf("first member: %d %d %v", s, e, ok)
-	}
-}

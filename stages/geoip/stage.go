@@ -16,9 +16,9 @@ import (
 // entity is one configured object: where its address is read and which
 // top-level member gets geo/as.
 type entity struct {
-	obj doc.Path
-	ip  doc.Path
-	pat []byte // obj's doc.MemberPattern (output plans use only one-key entities)
+	obj  doc.Path
+	ip   doc.Path
+	segs []string // obj as one key (output plans use only such entities)
 }
 
 // Stage enriches "<entity>.ip" with "<entity>.geo" and "<entity>.as".
@@ -42,7 +42,7 @@ func New(cfg Config, deps stages.Deps) (*Stage, error) {
 	s := &Stage{entities: map[string][]entity{}}
 	for lt, names := range cfg.Entities {
 		for _, n := range names {
-			s.entities[lt] = append(s.entities[lt], entity{obj: doc.ParsePath(n), ip: doc.ParsePath(n + ".ip"), pat: doc.MemberPattern(n)})
+			s.entities[lt] = append(s.entities[lt], entity{obj: doc.ParsePath(n), ip: doc.ParsePath(n + ".ip"), segs: []string{n}})
 		}
 	}
 	store, err := reload.OpenDir(cfg.Source, deps.S3)
@@ -134,11 +134,11 @@ func enrich(d *doc.Doc, ent entity, db *DB) (looked, found uint64) {
 // not an address). A result with a string long enough for encode's
 // truncation rule turns Out back into a Doc and takes enrich's path.
 func enrichOut(e *stages.Event, ent entity, db *DB, a *stages.Arena) (looked, found uint64) {
-	os, oe, ok := doc.FindMember(e.Out, ent.pat)
+	os, oe, ok := doc.FindPath(e.Out, ent.segs[:1])
 	if !ok || e.Out[os] != '{' {
 		return 0, 0
 	}
-	is, ie, ok := doc.FindMember(e.Out[os:oe], ipPat)
+	is, ie, ok := doc.FindPath(e.Out[os:oe], ipKey)
 	if !ok || e.Out[os+is] != '"' || ie-is < 2 {
 		return 0, 0
 	}
@@ -174,7 +174,7 @@ func enrichOut(e *stages.Event, ent entity, db *DB, a *stages.Arena) (looked, fo
 	return 1, 1
 }
 
-var ipPat = doc.MemberPattern("ip")
+var ipKey = []string{"ip"}
 
 // hasLong: a string of r is long enough for encode's truncation rule.
 func (r *Result) hasLong() bool {

@@ -17,15 +17,7 @@ import (
 type field struct {
 	name string
 	path doc.Path
-	pats [][]byte // doc.MemberPattern of each segment of name (for Event.Out)
-}
-
-func newField(n string) field {
-	f := field{name: n, path: doc.ParsePath(n)}
-	for _, s := range strings.Split(n, ".") {
-		f.pats = append(f.pats, doc.MemberPattern(s))
-	}
-	return f
+	segs []string // name split on dots (for Event.Out)
 }
 
 type logTypeFields struct {
@@ -56,10 +48,10 @@ func New(cfg Config, deps stages.Deps) (*Stage, error) {
 	for lt, f := range cfg.LogTypes {
 		var lf logTypeFields
 		for _, n := range f.IP {
-			lf.ip = append(lf.ip, newField(n))
+			lf.ip = append(lf.ip, field{n, doc.ParsePath(n), strings.Split(n, ".")})
 		}
 		for _, n := range f.Domain {
-			lf.domain = append(lf.domain, newField(n))
+			lf.domain = append(lf.domain, field{n, doc.ParsePath(n), strings.Split(n, ".")})
 		}
 		s.fields[lt] = lf
 	}
@@ -177,18 +169,10 @@ func collect(d *doc.Doc, fields []field, out []Value) []Value {
 // so Out holds the values collect would find.
 func collectOut(out []byte, fields []field, vals []Value) []Value {
 	for _, f := range fields {
-		if len(f.pats) != 2 {
-			continue // output plans use only "<object>.<leaf>" fields
-		}
-		os, oe, ok := doc.FindMember(out, f.pats[0])
-		if !ok || out[os] != '{' {
-			continue
-		}
-		s, e, ok := doc.FindMember(out[os:oe], f.pats[1])
+		s, e, ok := doc.FindPath(out, f.segs)
 		if !ok {
 			continue
 		}
-		s, e = os+s, os+e
 		v := out[s:e]
 		switch v[0] {
 		case '"':

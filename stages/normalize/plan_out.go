@@ -374,9 +374,6 @@ func compilePlan(lt *schemas.LogType, names []string) *outPlan {
 			devName:  node([]string{f, "device", "name"}, false),
 		}
 	}
-	if !p.searchable() {
-		return nil
-	}
 	if conflict || len(p.nodes) > 1<<14 {
 		return nil
 	}
@@ -432,57 +429,6 @@ func enrichable(lt *schemas.LogType) bool {
 			}
 		}
 		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// geoKeys are the member names the GeoIP stage adds under an entity.
-var geoKeys = map[string]bool{
-	"geo": true, "as": true, "city_name": true, "country_iso_code": true, "country_name": true,
-	"location": true, "lon": true, "lat": true, "number": true, "organization": true, "name": true,
-}
-
-// searchable: the GeoIP and IoC stages find what they read in a planned
-// document by its `"key":` pattern after ',' or '{' (doc.FindMember), which
-// finds the member they mean only if no other object of the document has a
-// member of that name: an entity (or an IoC field's object) is a top-level
-// key only, and its "ip" (or the field's leaf) is no deeper than its
-// object's own members. IoC fields are "<object>.<leaf>".
-func (p *outPlan) searchable() bool {
-	lt := p.lt
-	deep := map[string]bool{} // names of members below the top level
-	for i := 1; i < len(p.nodes); i++ {
-		if p.nodes[i].parent != 0 {
-			deep[p.nodes[i].name] = true
-		}
-	}
-	// leafOK: leaf is no member deeper than top's own members
-	leafOK := func(top, leaf string) bool {
-		for i := 1; i < len(p.nodes); i++ {
-			n := &p.nodes[i]
-			if n.name != leaf || n.parent == 0 {
-				continue
-			}
-			a := n.parent
-			for p.nodes[a].parent != 0 {
-				a = p.nodes[a].parent
-			}
-			if p.nodes[a].name == top && n.parent != a {
-				return false
-			}
-		}
-		return true
-	}
-	for _, ent := range lt.Geoip {
-		if deep[ent] || geoKeys[ent] || !leafOK(ent, "ip") {
-			return false
-		}
-	}
-	for _, n := range lt.IOCIP {
-		segs := strings.Split(n, ".")
-		if len(segs) != 2 || deep[segs[0]] || geoKeys[segs[0]] || !leafOK(segs[0], segs[1]) || geoKeys[segs[1]] {
 			return false
 		}
 	}

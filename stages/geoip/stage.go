@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
-	"unsafe"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/pyjson"
@@ -16,9 +17,8 @@ import (
 // entity is one configured object: where its address is read and which
 // top-level member gets geo/as.
 type entity struct {
-	obj  doc.Path
-	ip   doc.Path
-	segs []string // obj as one key (output plans use only such entities)
+	obj doc.Path
+	ip  doc.Path
 }
 
 // Stage enriches "<entity>.ip" with "<entity>.geo" and "<entity>.as".
@@ -42,7 +42,7 @@ func New(cfg Config, deps stages.Deps) (*Stage, error) {
 	s := &Stage{entities: map[string][]entity{}}
 	for lt, names := range cfg.Entities {
 		for _, n := range names {
-			s.entities[lt] = append(s.entities[lt], entity{obj: doc.ParsePath(n), ip: doc.ParsePath(n + ".ip"), segs: []string{n}})
+			s.entities[lt] = append(s.entities[lt], entity{obj: doc.ParsePath(n), ip: doc.ParsePath(n + ".ip")})
 		}
 	}
 	store, err := reload.OpenDir(cfg.Source, deps.S3)
@@ -134,18 +134,17 @@ func enrich(d *doc.Doc, ent entity, db *DB) (looked, found uint64) {
 // not an address). A result with a string long enough for encode's
 // truncation rule turns Out back into a Doc and takes enrich's path.
 func enrichOut(e *stages.Event, ent entity, db *DB, a *stages.Arena) (looked, found uint64) {
-	os, oe, ok := doc.FindPath(e.Out, ent.segs[:1])
-	if !ok || e.Out[os] != '{' {
+	ip := gjson.GetBytes(e.Out, ent.ip.String())
+	if ip.Type != gjson.String {
 		return 0, 0
 	}
-	is, ie, ok := doc.FindPath(e.Out[os:oe], ipKey)
-	if !ok || e.Out[os+is] != '"' || ie-is < 2 {
-		return 0, 0
-	}
-	ip := e.Out[os+is+1 : os+ie-1] // an address is written unescaped; anything else is no address either way
-	r := db.LookupString(unsafe.String(&ip[0], len(ip)))
+	r := db.LookupString(ip.Str)
 	if r.Empty() {
 		return 1, 0
+	}
+	obj := gjson.GetBytes(e.Out, ent.obj.String())
+	if !obj.IsObject() || obj.Index <= 0 || obj.Index+len(obj.Raw) > len(e.Out) {
+		return 1, 1
 	}
 	if r.hasLong() {
 		d := doc.Get()
@@ -163,9 +162,9 @@ func enrichOut(e *stages.Event, ent entity, db *DB, a *stages.Arena) (looked, fo
 	if len(ins) <= 2 {
 		return 1, 1
 	}
-	end := oe - 1 // the object's '}'
+	end := obj.Index + len(obj.Raw) - 1 // the object's '}'
 	out := append(a.Free(), e.Out[:end]...)
-	if oe-os > 2 {
+	if len(obj.Raw) > 2 {
 		out = append(out, ',')
 	}
 	out = append(out, ins[1:len(ins)-1]...)
@@ -173,8 +172,6 @@ func enrichOut(e *stages.Event, ent entity, db *DB, a *stages.Arena) (looked, fo
 	e.Out = a.Keep(out)
 	return 1, 1
 }
-
-var ipKey = []string{"ip"}
 
 // hasLong: a string of r is long enough for encode's truncation rule.
 func (r *Result) hasLong() bool {

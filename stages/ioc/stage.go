@@ -1,13 +1,13 @@
 package ioc
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/reload"
@@ -17,7 +17,6 @@ import (
 type field struct {
 	name string
 	path doc.Path
-	segs []string // name split on dots (for Event.Out)
 }
 
 type logTypeFields struct {
@@ -48,10 +47,10 @@ func New(cfg Config, deps stages.Deps) (*Stage, error) {
 	for lt, f := range cfg.LogTypes {
 		var lf logTypeFields
 		for _, n := range f.IP {
-			lf.ip = append(lf.ip, field{n, doc.ParsePath(n), strings.Split(n, ".")})
+			lf.ip = append(lf.ip, field{n, doc.ParsePath(n)})
 		}
 		for _, n := range f.Domain {
-			lf.domain = append(lf.domain, field{n, doc.ParsePath(n), strings.Split(n, ".")})
+			lf.domain = append(lf.domain, field{n, doc.ParsePath(n)})
 		}
 		s.fields[lt] = lf
 	}
@@ -169,30 +168,17 @@ func collect(d *doc.Doc, fields []field, out []Value) []Value {
 // so Out holds the values collect would find.
 func collectOut(out []byte, fields []field, vals []Value) []Value {
 	for _, f := range fields {
-		s, e, ok := doc.FindPath(out, f.segs)
-		if !ok {
-			continue
-		}
-		v := out[s:e]
-		switch v[0] {
-		case '"':
-			vals = addValue(vals, v[1:len(v)-1], f.name) // addresses are written unescaped
-		case '[':
-			for i := 1; i < len(v)-1; {
-				if v[i] == ',' {
-					i++
+		r := gjson.GetBytes(out, f.name)
+		switch {
+		case r.Type == gjson.String:
+			vals = addValue(vals, []byte(r.Str), f.name)
+		case r.IsArray():
+			r.ForEach(func(_, el gjson.Result) bool {
+				if el.Type == gjson.String {
+					vals = addValue(vals, []byte(el.Str), f.name)
 				}
-				if v[i] != '"' {
-					break // not a list of strings: collect takes strings only, and plans write no other
-				}
-				q := bytes.IndexByte(v[i+1:], '"')
-				if q < 0 {
-					break
-				}
-				j := i + 1 + q
-				vals = addValue(vals, v[i+1:j], f.name)
-				i = j + 1
-			}
+				return true
+			})
 		}
 	}
 	return vals

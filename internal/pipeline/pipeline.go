@@ -79,11 +79,14 @@ func NewContext(ctx context.Context, reg *schemas.Registry, o Options) (*Pipelin
 		now = time.Now
 	}
 	p := &Pipeline{log: o.Log}
-	// Output plans write a type's documents without the tree (Event.Doc
-	// nil): GeoIP and IoC splice their fields into the written document,
-	// the plans write the user-agent stage's fields themselves, and the
-	// exclusion conditions read the tree, so no plans with conditions.
-	plan := func(string) bool { return o.Conditions == nil }
+	// Output plans write a type's documents without the tree, so only for
+	// types whose documents no stage after normalize reads (the plans
+	// write the user-agent stage's fields themselves).
+	plan := func(name string) bool {
+		lt := reg.Lookup(name)
+		return lt != nil && o.Conditions == nil &&
+			(o.GeoIP == "" || len(lt.Geoip) == 0) && (o.IOC == "" || len(lt.IOCIP)+len(lt.IOCDomain) == 0)
+	}
 	ncfg := normalize.Config{Now: now, Plan: plan}
 	ua := useragent.New(reg)
 	if ua != nil {

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"sync/atomic"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/pyjson"
 	"github.com/siemstream/siemstream/internal/reload"
@@ -77,17 +75,11 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	var looked, found uint64
 	for i := range b.Events {
 		e := &b.Events[i]
-		if e.Status != stages.Keep || e.Src == nil {
+		if e.Status != stages.Keep || e.Doc == nil || e.Src == nil {
 			continue
 		}
 		for _, ent := range s.entities[e.Src.LogType] {
-			var l, f uint64
-			switch {
-			case e.Doc != nil:
-				l, f = enrich(e.Doc, ent, db)
-			case e.Out != nil && b.Arena != nil:
-				l, f = enrichOut(e, ent, db, b.Arena)
-			}
+			l, f := enrich(e.Doc, ent, db)
 			looked += l
 			found += f
 		}
@@ -121,69 +113,6 @@ func enrich(d *doc.Doc, ent entity, db *DB) (looked, found uint64) {
 	if d.Kind(obj) != doc.Object {
 		return 1, 1
 	}
-	write(d, obj, r)
-	return 1, 1
-}
-
-// enrichOut is enrich for an event that normalize wrote with its output
-// plan (Event.Out, no Doc): what enrich would add to the entity's object is
-// encoded on its own, as encode would, and spliced in at the end of that
-// object in Out, where enrich appends it. normalize plans only types whose
-// entities are plain keys with no geo/as mapping of their own, and whose
-// <entity>.ip in Out is what enrich would read (a value encode drops is
-// not an address). A result with a string long enough for encode's
-// truncation rule turns Out back into a Doc and takes enrich's path.
-func enrichOut(e *stages.Event, ent entity, db *DB, a *stages.Arena) (looked, found uint64) {
-	ip := gjson.GetBytes(e.Out, ent.ip.String())
-	if ip.Type != gjson.String {
-		return 0, 0
-	}
-	r := db.LookupString(ip.Str)
-	if r.Empty() {
-		return 1, 0
-	}
-	obj := gjson.GetBytes(e.Out, ent.obj.String())
-	if !obj.IsObject() || obj.Index <= 0 || obj.Index+len(obj.Raw) > len(e.Out) {
-		return 1, 1
-	}
-	if r.hasLong() {
-		d := doc.Get()
-		if err := d.ParseObject(e.Out); err != nil {
-			doc.Put(d)
-			return 1, 1 // cannot happen: Out is our own JSON
-		}
-		e.Doc, e.Out = d, nil
-		return enrich(d, ent, db)
-	}
-	d := doc.Get()
-	defer doc.Put(d)
-	write(d, d.Root(), r)
-	ins, _ := d.Encode()
-	if len(ins) <= 2 {
-		return 1, 1
-	}
-	end := obj.Index + len(obj.Raw) - 1 // the object's '}'
-	out := append(a.Free(), e.Out[:end]...)
-	if len(obj.Raw) > 2 {
-		out = append(out, ',')
-	}
-	out = append(out, ins[1:len(ins)-1]...)
-	out = append(out, e.Out[end:]...)
-	e.Out = a.Keep(out)
-	return 1, 1
-}
-
-// hasLong: a string of r is long enough for encode's truncation rule.
-func (r *Result) hasLong() bool {
-	long := func(s string) bool { return len(s) >= doc.TruncateFieldBytes }
-	if g := r.Geo; g != nil && (long(g.CityName) || long(g.CountryISOCode) || long(g.CountryName)) {
-		return true
-	}
-	return r.AS != nil && long(r.AS.Organization)
-}
-
-// write sets obj's geo and as from r.
-func write(d *doc.Doc, obj doc.Node, r *Result) {
 	if g := r.Geo; g != nil {
 		geo := d.SetObject(obj, "geo")
 		setStr(d, geo, "city_name", g.CityName)
@@ -203,6 +132,7 @@ func write(d *doc.Doc, obj doc.Node, r *Result) {
 		org := d.SetObject(as, "organization")
 		setStr(d, org, "name", a.Organization)
 	}
+	return 1, 1
 }
 
 func setStr(d *doc.Doc, obj doc.Node, key, v string) {

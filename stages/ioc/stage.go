@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/reload"
 	"github.com/siemstream/siemstream/stages"
@@ -102,7 +100,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	var n, looked uint64
 	for i := range b.Events {
 		e := &b.Events[i]
-		if e.Status != stages.Keep || e.Src == nil || e.Doc == nil && (e.Out == nil || b.Arena == nil) {
+		if e.Status != stages.Keep || e.Doc == nil || e.Src == nil {
 			continue
 		}
 		lf, ok := s.fields[e.Src.LogType]
@@ -110,13 +108,8 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 			continue
 		}
 		d := e.Doc
-		if d == nil {
-			sc.ips = collectOut(e.Out, lf.ip, sc.ips[:0])
-			sc.domains = collectOut(e.Out, lf.domain, sc.domains[:0])
-		} else {
-			sc.ips = collect(d, lf.ip, sc.ips[:0])
-			sc.domains = collect(d, lf.domain, sc.domains[:0])
-		}
+		sc.ips = collect(d, lf.ip, sc.ips[:0])
+		sc.domains = collect(d, lf.domain, sc.domains[:0])
 		if len(sc.ips)+len(sc.domains) == 0 {
 			continue
 		}
@@ -126,11 +119,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		if res == nil {
 			continue
 		}
-		if d == nil {
-			writeOut(e, res, b.Arena)
-		} else {
-			Write(d, res)
-		}
+		Write(d, res)
 		n++
 	}
 	if n > 0 {
@@ -160,46 +149,6 @@ func collect(d *doc.Doc, fields []field, out []Value) []Value {
 		}
 	}
 	return out
-}
-
-// collectOut is collect for an event that normalize wrote with its output
-// plan (Event.Out, no Doc). normalize plans only types whose IoC fields are
-// ".ip" ECS targets: their values are addresses, which encode never drops,
-// so Out holds the values collect would find.
-func collectOut(out []byte, fields []field, vals []Value) []Value {
-	for _, f := range fields {
-		r := gjson.GetBytes(out, f.name)
-		switch {
-		case r.Type == gjson.String:
-			vals = addValue(vals, []byte(r.Str), f.name)
-		case r.IsArray():
-			r.ForEach(func(_, el gjson.Result) bool {
-				if el.Type == gjson.String {
-					vals = addValue(vals, []byte(el.Str), f.name)
-				}
-				return true
-			})
-		}
-	}
-	return vals
-}
-
-// writeOut is Write for an event normalize wrote with its output plan:
-// Write appends threat as the document's last member, so its encoding (as
-// encode writes it; its strings all sit in arrays, which the truncation
-// rule leaves alone) goes just before Out's closing brace.
-func writeOut(e *stages.Event, res *Result, a *stages.Arena) {
-	d := doc.Get()
-	defer doc.Put(d)
-	Write(d, res)
-	ins, _ := d.Encode()
-	if len(ins) <= 2 || len(e.Out) < 2 {
-		return
-	}
-	out := append(a.Free(), e.Out[:len(e.Out)-1]...)
-	out = append(out, ',')
-	out = append(out, ins[1:]...)
-	e.Out = a.Keep(out)
 }
 
 func addValue(out []Value, v []byte, f string) []Value {

@@ -160,7 +160,6 @@ var reserved = map[string]bool{
 	"@message": true, "@timestamp": true, "@log_type": true, "@log_s3bucket": true, "@log_s3key": true,
 	"@log_group": true, "@log_stream": true, "event": true, "@id": true, "ecs": true, "cloud": true,
 	"error": true, "cwl_timestamp": true, "cwe_timestamp": true, "network": true, "url": true,
-	"threat": true,
 }
 
 // planType reports whether lt's mapping is one a plan may express (the
@@ -326,9 +325,6 @@ func compilePlan(lt *schemas.LogType, names []string) *outPlan {
 		}
 		p.suffix = s
 	}
-	if !enrichable(lt) {
-		return nil
-	}
 	if len(lt.ScriptECS) > 0 && lt.Transform != nil {
 		recSlot := func(n string) int {
 			if i, ok := slot[n]; ok {
@@ -378,75 +374,6 @@ func compilePlan(lt *schemas.LogType, names []string) *outPlan {
 		return nil
 	}
 	return p
-}
-
-// enrichable: the GeoIP and IoC stages can enrich the type's planned
-// events in Out (they splice in what they would add to the tree): its
-// entities are plain keys with no geo/as mapping of their own, no mapping
-// writes threat, and its IoC fields are ".ip" ECS targets (addresses, which
-// encode never drops) with no domain fields.
-func enrichable(lt *schemas.LogType) bool {
-	if isTopTarget(lt, "threat") || len(lt.IOCDomain) > 0 {
-		return false
-	}
-	targets := func(yield func(segs []string) bool) {
-		for _, f := range lt.ECS {
-			if !yield(pathSegs(f.Path)) {
-				return
-			}
-		}
-		for _, f := range lt.StaticECS {
-			if !yield(pathSegs(f.Path)) {
-				return
-			}
-		}
-	}
-	for _, ent := range lt.Geoip {
-		if !simpleKey(ent) {
-			return false
-		}
-		for segs := range targets {
-			if segs[0] == ent && (len(segs) == 1 || segs[1] == "geo" || segs[1] == "as") {
-				return false
-			}
-		}
-	}
-	for _, n := range lt.IOCIP {
-		for _, seg := range strings.Split(n, ".") {
-			if !simpleKey(seg) {
-				return false
-			}
-		}
-		ok := false
-		for _, f := range lt.ECS {
-			if f.Target == n && f.ValidateIP {
-				ok = true
-			}
-		}
-		for _, f := range lt.StaticECS {
-			if f.Target == n {
-				ok = false
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// simpleKey: letters, digits, '_' and '-', not all digits (a gjson path
-// segment that means what the doc path means).
-func simpleKey(s string) bool {
-	if s == "" || isDigitKey(s) {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 func isDigitKey(s string) bool {

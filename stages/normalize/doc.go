@@ -56,10 +56,13 @@
 // event. Records a plan cannot express (a parse error to report, a wrapper
 // envelope, a value long enough for the truncation rule, unexpected keys)
 // take the tree path. Plans are used only for the types Config.Plan names:
-// those whose documents no later stage reads (the chain leaves GeoIP, IoC,
-// user-agent enrichment and exclusion conditions on the tree).
+// those whose documents no later stage reads (internal/pipeline keeps the
+// tree for types GeoIP or IoC enrich, and for every type when exclusion
+// conditions run). The user-agent stage's fields are written by the plan
+// itself when Config.UserAgent gives its lookup.
 //
 // Config: Now (clock for event.ingested and the syslog year), Plan (which
-// log types may use output plans; nil: none). Per log type it uses the
+// log types may use output plans; nil: none), UserAgent (the user-agent
+// stage's lookup, for plans of types it enriches). Per log type it uses the
 // schemas.LogType fields listed above.
 package normalize

@@ -60,7 +60,6 @@ type onode struct {
 	parent int16
 	obj    bool
 	key    []byte // `,"name":"`: the member name as encode writes it, between the comma and a string value's quote
-	name   string
 }
 
 // ecsStep is one `ecs` entry: alternatives (or groups, for a list target)
@@ -213,7 +212,7 @@ func compilePlan(lt *schemas.LogType, names []string) *outPlan {
 		}
 		name := path[len(path)-1]
 		key := appendPlainOrQuoted(nil, []byte(name))
-		p.nodes = append(p.nodes, onode{parent: parent, obj: obj, key: append(append([]byte{','}, key...), ':', '"'), name: name})
+		p.nodes = append(p.nodes, onode{parent: parent, obj: obj, key: append(append([]byte{','}, key...), ':', '"')})
 		i := int16(len(p.nodes) - 1)
 		index[k] = i
 		return i

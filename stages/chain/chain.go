@@ -142,7 +142,36 @@ func (a *Assembly) build(cfg Config, conditions exclude.ParamLoader) error {
 			a.chain = append(a.chain, st) // own-log patterns only: nothing to reload
 		}
 	}
-	norm, err := normalize.New(normalize.Config{Now: now}, deps)
+	// The user-agent stage is built before normalize: output plans write
+	// its fields themselves (it still runs, in its place, for the tree path).
+	uc := useragent.DefaultConfig()
+	uc.Fields = map[string]string{}
+	for _, lt := range types {
+		if lt.UserAgentEnrichmentField != "" {
+			uc.Fields[lt.Name] = lt.UserAgentEnrichmentField
+		}
+	}
+	var ua *useragent.Stage
+	if len(uc.Fields) > 0 {
+		if ua, err = useragent.New(uc, deps); err != nil {
+			return err
+		}
+	}
+	// Output plans write a type's documents without the tree, so only for
+	// types whose documents no stage after normalize reads: no SSM
+	// conditions, and GeoIP/IoC either off or not reading the type.
+	reg := deps.Registry
+	nc := normalize.DefaultConfig()
+	nc.Now = now
+	nc.Plan = func(name string) bool {
+		lt := reg.Lookup(name)
+		return lt != nil && conditions == nil &&
+			(cfg.GeoIP == "" || len(lt.Geoip) == 0) && (cfg.IOC == "" || len(lt.IOCIP)+len(lt.IOCDomain) == 0)
+	}
+	if ua != nil {
+		nc.UserAgent = func(b []byte) *normalize.UserAgent { return (*normalize.UserAgent)(ua.Lookup(b)) }
+	}
+	norm, err := normalize.New(nc, deps)
 	if err != nil {
 		return err
 	}
@@ -177,19 +206,8 @@ func (a *Assembly) build(cfg Config, conditions exclude.ParamLoader) error {
 		}
 		a.addReloader(st)
 	}
-	uc := useragent.DefaultConfig()
-	uc.Fields = map[string]string{}
-	for _, lt := range types {
-		if lt.UserAgentEnrichmentField != "" {
-			uc.Fields[lt.Name] = lt.UserAgentEnrichmentField
-		}
-	}
-	if len(uc.Fields) > 0 {
-		st, err := useragent.New(uc, deps)
-		if err != nil {
-			return err
-		}
-		a.chain = append(a.chain, st)
+	if ua != nil {
+		a.chain = append(a.chain, ua)
 	}
 	if conditions != nil {
 		cc := exclude.ConditionsConfig{ReloadInterval: cfg.ReloadInterval}

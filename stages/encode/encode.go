@@ -8,7 +8,9 @@
 // Arena (then the Doc goes back to its pool at once and Event.Doc is nil) or,
 // for a batch without one, in the Doc's own reused buffer: either stays valid
 // until the batch is reset, like Event.Raw. Fields are written in insertion
-// order. The stage has no configuration; Stats counts truncated documents.
+// order. An event normalize already wrote with an output plan (Doc nil, Out
+// set) is left as it is and counted as encoded. The stage has no
+// configuration; Stats counts truncated documents.
 package encode
 
 import (
@@ -60,7 +62,13 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	var n, t uint64
 	for i := range b.Events {
 		e := &b.Events[i]
-		if e.Status != stages.Keep || e.Doc == nil {
+		if e.Status != stages.Keep {
+			continue
+		}
+		if e.Doc == nil {
+			if e.Out != nil {
+				n++ // written by normalize's output plan
+			}
 			continue
 		}
 		var truncated bool

@@ -44,6 +44,25 @@
 // new ECS objects (not original fields) the order makes no difference unless
 // a record has an original top-level field named like an ECS object.
 //
-// Config: Now (clock for event.ingested and the syslog year). Per log type it
-// uses the schemas.LogType fields listed above.
+// Output plans (plan_out.go): for a log type whose mapping a plan can
+// express — CSV or text records (a flat object of strings and nulls), no
+// renamed_newfields, json_to_text, field_prefix or doc_id, ECS targets that
+// do not collide, no transform or one the plan replays (vpcflowlogs,
+// alb/clb) — the steps above are compiled once per record key list (CSV
+// header, log_pattern groups) and the _source is written straight into the
+// batch's Arena as Event.Out, byte for byte what this stage and encode would
+// write (FuzzPlanEqualsTree and the golden differential tests hold it to
+// that). Event.Doc is then given back and left nil, so encode skips the
+// event. Records a plan cannot express (a parse error to report, a wrapper
+// envelope, a value long enough for the truncation rule, unexpected keys)
+// take the tree path. Plans are used only for the types Config.Plan names:
+// those whose documents no later stage reads (internal/pipeline keeps the
+// tree for types GeoIP or IoC enrich, and for every type when exclusion
+// conditions run). The user-agent stage's fields are written by the plan
+// itself when Config.UserAgent gives its lookup.
+//
+// Config: Now (clock for event.ingested and the syslog year), Plan (which
+// log types may use output plans; nil: none), UserAgent (the user-agent
+// stage's lookup, for plans of types it enriches). Per log type it uses the
+// schemas.LogType fields listed above.
 package normalize

@@ -23,6 +23,26 @@ type Config struct {
 	// Now is the clock for event.ingested, the syslog year guess and records
 	// without any timestamp. Nil (the zero Config): time.Now.
 	Now func() time.Time
+	// Plan reports whether events of a log type may be written by its
+	// output plan (plan_out.go): their _source goes straight into the
+	// batch's arena and Event.Doc is nil after normalize, so it may be true
+	// only for types whose documents no later stage reads (GeoIP, IoC,
+	// user-agent enrichment, exclusion conditions). nil: never; every
+	// event takes the tree path.
+	Plan func(logType string) bool
+	// UserAgent is the user-agent stage's lookup when that stage runs
+	// after this one: plans then write <user_agent_enrichment_field>.* as
+	// it would, and it skips the planned events (their Doc is nil). nil:
+	// plans are not used for types with user_agent_enrichment_field.
+	UserAgent func(original []byte) *UserAgent
+}
+
+// UserAgent is what the user-agent stage writes for one user-agent string
+// (the fields of useragent.Result).
+type UserAgent struct {
+	Original                          string
+	Name, Version                     string
+	OSName, OSFull, OSVersion, Device string
 }
 
 // DefaultConfig returns the documented defaults.
@@ -44,14 +64,20 @@ type Stats struct {
 	Normalized      uint64
 	Failed          uint64
 	TransformErrors uint64 // Go transforms that stopped early (doc kept)
+	// Planned: of Normalized, the events written by their output plan
+	// (plan_out.go) instead of the tree.
+	Planned uint64
 }
 
 // Stage is the normalize stage.
 type Stage struct {
-	reg *schemas.Registry
-	now func() time.Time
+	reg    *schemas.Registry
+	now    func() time.Time
+	planOK func(logType string) bool
+	ua     func(original []byte) *UserAgent
+	plans  planCache
 
-	normalized, failed, transformErrors atomic.Uint64
+	normalized, failed, transformErrors, planned atomic.Uint64
 }
 
 // New returns the normalize stage; deps.Registry is required.
@@ -66,7 +92,7 @@ func New(cfg Config, deps stages.Deps) (*Stage, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Stage{reg: deps.Registry, now: now}, nil
+	return &Stage{reg: deps.Registry, now: now, planOK: cfg.Plan, ua: cfg.UserAgent}, nil
 }
 
 // Name is "normalize".
@@ -74,7 +100,7 @@ func (s *Stage) Name() string { return "normalize" }
 
 // Stats returns the counters.
 func (s *Stage) Stats() Stats {
-	return Stats{Normalized: s.normalized.Load(), Failed: s.failed.Load(), TransformErrors: s.transformErrors.Load()}
+	return Stats{Normalized: s.normalized.Load(), Failed: s.failed.Load(), TransformErrors: s.transformErrors.Load(), Planned: s.planned.Load()}
 }
 
 // per-object facts derived from the source (cached per Source pointer)
@@ -86,6 +112,11 @@ type srcInfo struct {
 	fileTS    schemas.Time
 	hasFileTS bool
 	fileTSErr error
+	// plan: the type may have an output plan and Config.Plan allows it
+	plan bool
+	// the strings above as bytes, for output plans
+	bucket, key, accountB, regionB []byte
+	plainBK                        bool // bucket and key need no JSON escaping
 }
 
 type scratch struct {
@@ -109,6 +140,18 @@ type scratch struct {
 	jsonToTxt []doc.Node
 	planNodes []doc.Node
 	via       viaMeta // the wrapper facts of the current event (cwl.go)
+
+	lastSrc   srcInfo // the last object's facts (src nil: pins no batch)
+	lastOwner *Stage  // the stage (registry, Config) lastSrc is of
+
+	// output plans (plan_out.go)
+	ps      pstate
+	op      *outPlan // the plan of opLT for records keyed opNames (nil: none)
+	opLT    *schemas.LogType
+	opNames []string
+	opSrc   *stages.Source // the object whose keys were last compared (nil after Process)
+	tsText  []byte
+	idText  []byte
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
@@ -123,6 +166,10 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		sc.si = srcInfo{}
 		sc.tc = schemas.TransformContext{}
 		sc.via = viaMeta{}
+		sc.op, sc.opLT, sc.opSrc = nil, nil, nil
+		sc.ps.slots = sc.ps.slots[:0]
+		clear(sc.ps.val)
+		clear(sc.ps.list)
 		for i := range sc.idxKeys {
 			sc.idxKeys[i] = indexKey{}
 		}
@@ -131,7 +178,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	sc.now = s.now()
 	sc.nowT = schemas.FromGo(sc.now, 0)
 	sc.ingested = sc.nowT.AppendISO(sc.ingested[:0])
-	var ok, bad uint64
+	var ok, bad, planned uint64
 	for i := range b.Events {
 		e := &b.Events[i]
 		if e.Status != stages.Keep || e.Doc == nil {
@@ -139,6 +186,14 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		}
 		if e.Src != sc.si.src {
 			s.loadSource(sc, e.Src)
+		}
+		if sc.si.plan && b.Arena != nil && s.runPlan(sc, e, b.Arena) {
+			// written: the tree is not needed any more
+			doc.Put(e.Doc)
+			e.Doc = nil
+			ok++
+			planned++
+			continue
 		}
 		if err := s.normalize(sc, e); err != nil {
 			e.Fail(err)
@@ -149,6 +204,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	}
 	s.normalized.Add(ok)
 	s.failed.Add(bad)
+	s.planned.Add(planned)
 	return nil
 }
 
@@ -162,6 +218,13 @@ func (s *Stage) loadSource(sc *scratch, src *stages.Source) {
 	if src == nil {
 		return
 	}
+	// A batch's windows (and the next batches) mostly come from the same
+	// object: its facts are kept by value, so the key's regexps run once.
+	if c := &sc.lastSrc; sc.lastOwner == s && c.lt != nil && c.lt.Name == src.LogType && string(c.bucket) == src.Bucket && string(c.key) == src.Key {
+		sc.si = *c
+		sc.si.src = src
+		return
+	}
 	sc.si.lt = s.reg.Lookup(src.LogType)
 	if m := reAccount.FindStringSubmatch(src.Key); m != nil {
 		sc.si.accountID = m[1]
@@ -171,6 +234,13 @@ func (s *Stage) loadSource(sc *scratch, src *stages.Source) {
 		sc.si.fileTS, sc.si.fileTSErr = fileTimestamp(lt.FileTimestampFormat, src.Key)
 		sc.si.hasFileTS = sc.si.fileTSErr == nil
 	}
+	sc.si.bucket, sc.si.key = []byte(src.Bucket), []byte(src.Key)
+	sc.si.accountB, sc.si.regionB = []byte(sc.si.accountID), []byte(sc.si.region)
+	sc.si.plainBK = pyjson.PlainLen(sc.si.bucket) == len(sc.si.bucket) && pyjson.PlainLen(sc.si.key) == len(sc.si.key)
+	sc.si.plan = sc.si.lt != nil && s.planOK != nil && planType(sc.si.lt) && s.planOK(sc.si.lt.Name) &&
+		(sc.si.lt.UserAgentEnrichmentField == "" || s.ua != nil)
+	sc.lastSrc, sc.lastOwner = sc.si, s
+	sc.lastSrc.src = nil
 }
 
 func (s *Stage) normalize(sc *scratch, e *stages.Event) error {

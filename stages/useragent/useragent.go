@@ -126,6 +126,10 @@ func (s *Stage) enrich(d *doc.Doc, field string) {
 	d.SetString(d.SetObject(obj, "device"), "name", r.Device)
 }
 
+// Lookup returns what raw (a <field>.original value) enriches to, from the
+// stage's cache; normalize's output plans write it as enrich would.
+func (s *Stage) Lookup(raw []byte) *Result { return s.lookup(raw) }
+
 func (s *Stage) lookup(raw []byte) *Result {
 	if r := s.cache.get(raw); r != nil {
 		return r

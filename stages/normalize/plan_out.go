@@ -1,0 +1,963 @@
+package normalize
+
+import (
+	"bytes"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/pyjson"
+	"github.com/siemstream/siemstream/schemas"
+	"github.com/siemstream/siemstream/stages"
+)
+
+// An output plan writes an event's _source straight into the batch's arena,
+// byte for byte what the tree path (normalize, then encode) would write,
+// without building the ECS tree. It is compiled once per log type and list
+// of record keys (a CSV header, a log_pattern's groups) for records that
+// decode parsed into a flat object of strings and nulls: every value the
+// document takes is then a record field, a constant or a value computed per
+// record (@message, @timestamp, @id, event.ingested).
+//
+// The document's shape is replayed on a small tree of nodes fixed at compile
+// time: the tree path's SetObject/Set*/Add*/Merge calls become "link this
+// node" (a node keeps the position of its first link, like a key set again
+// in a Python dict), in the same order, so the members come out in the same
+// order. Writing applies del_none as encode does. Anything a plan cannot
+// express makes the compile fail (the type keeps the tree path), and any
+// record it cannot express (a parse error to report, a value long enough
+// for the truncation rule, a wrapper envelope, …) takes the tree path.
+
+// outPlan is the compiled plan of one log type and record key list.
+type outPlan struct {
+	lt    *schemas.LogType
+	names []string // the record's top-level keys, in order (slot i = names[i])
+	nodes []onode  // 0 is the root object
+
+	nMessage, nTimestamp, nLogType, nBucket, nKey, nEvent, nModule, nIngested, nID int16
+	nECS, nECSVersion, nCloud, nProvider, nAccount, nAccountID, nRegion            int16
+
+	ecs    []ecsStep
+	static []staticStep
+	tsKeys [][]int // per timestamp key: its record slot (none: never present)
+	suffix int     // doc_id_suffix slot, -1: none
+
+	xform   xformKind
+	vpc     vpcNodes
+	alb     albNodes
+	ua      uaNodes
+	ecsVer  []byte
+	cloudPr []byte
+	ltName  []byte
+	ltPlain bool
+}
+
+type onode struct {
+	parent int16
+	obj    bool
+	key    []byte // `,"name":"`: the member name as encode writes it, between the comma and a string value's quote
+}
+
+// ecsStep is one `ecs` entry: alternatives (or groups, for a list target)
+// as record slots.
+type ecsStep struct {
+	node       int16
+	list       bool
+	validateIP bool
+	alts       []int
+	groups     [][]int
+}
+
+type staticStep struct {
+	node int16
+	list bool
+	val  []byte
+	vals [][]byte
+}
+
+type xformKind uint8
+
+const (
+	xformNone xformKind = iota
+	xformVPC
+	xformELB
+)
+
+type vpcNodes struct {
+	resourceType, protocol              int // record slots (-1: none)
+	action, outcome, network, transport int16
+	ntype                               int16
+}
+
+// uaNodes are what the user-agent stage writes: <field>.original, .name,
+// .version, .os.{name,full,version}, .device.name.
+type uaNodes struct {
+	on                                                                       bool
+	obj, original, name, version, os, osName, osFull, osVer, device, devName int16
+}
+
+type albNodes struct {
+	request   int // record slot
+	url, full int16
+}
+
+// planKey identifies a compiled plan.
+type planKey struct {
+	lt    *schemas.LogType
+	names string // the keys joined by NUL
+}
+
+// planCache holds a stage's compiled plans; nil entries are types or key
+// lists that have none.
+type planCache struct {
+	m sync.Map // planKey -> *outPlan (nil: no plan)
+	n atomic.Int64
+}
+
+// maxPlanKeys: records with more top-level keys take the tree path (node
+// numbers are int16).
+const maxPlanKeys = 1 << 12
+
+// maxPlans bounds the cache: objects with ever new CSV headers would
+// otherwise grow it without end (the extra ones take the tree path).
+const maxPlans = 4096
+
+func (c *planCache) get(lt *schemas.LogType, names []string) *outPlan {
+	k := planKey{lt, strings.Join(names, "\x00")}
+	if p, ok := c.m.Load(k); ok {
+		return p.(*outPlan)
+	}
+	if c.n.Load() >= maxPlans {
+		return nil
+	}
+	p := compilePlan(lt, names)
+	if _, loaded := c.m.LoadOrStore(k, p); !loaded {
+		c.n.Add(1)
+	}
+	return p
+}
+
+var (
+	vpcTransform = transformID(schemas.RegisteredTransform("vpcflowlogs"))
+	elbTransform = transformID(schemas.RegisteredTransform("alb"))
+)
+
+func transformID(f schemas.TransformFunc) uintptr {
+	if f == nil {
+		return 0
+	}
+	return reflect.ValueOf(f).Pointer()
+}
+
+// reserved are the top-level keys the tree path writes or reads besides
+// the record's own: a record key among them changes what those calls do.
+var reserved = map[string]bool{
+	"@message": true, "@timestamp": true, "@log_type": true, "@log_s3bucket": true, "@log_s3key": true,
+	"@log_group": true, "@log_stream": true, "event": true, "@id": true, "ecs": true, "cloud": true,
+	"error": true, "cwl_timestamp": true, "cwe_timestamp": true, "network": true, "url": true,
+}
+
+// planType reports whether lt's mapping is one a plan may express (the
+// record keys decide the rest).
+func planType(lt *schemas.LogType) bool {
+	switch {
+	case lt.ViaCWL || lt.ViaFirelens, lt.DocID != "", lt.FieldPrefix != "",
+		len(lt.JSONToText) > 0, len(lt.RenamedNewFields) > 0, !planFor(lt).fast:
+		return false
+	}
+	switch lt.FileFormat {
+	case schemas.FormatCSV, schemas.FormatText:
+		return true
+	}
+	return false
+}
+
+// compilePlan returns the plan of lt for records with these keys, or nil.
+func compilePlan(lt *schemas.LogType, names []string) *outPlan {
+	if !planType(lt) || len(names) > maxPlanKeys {
+		return nil
+	}
+	p := &outPlan{lt: lt, names: names, suffix: -1}
+	slot := map[string]int{}
+	for i, n := range names {
+		if reserved[n] || isTopTarget(lt, n) {
+			return nil
+		}
+		if _, dup := slot[n]; dup {
+			return nil
+		}
+		slot[n] = i
+	}
+	p.nodes = append(p.nodes, onode{parent: -1, obj: true})
+	index := map[string]int16{}
+	conflict := false
+	// node returns the node at path under the root, creating it (and its
+	// parents as objects) in the compile-time table.
+	var node func(path []string, obj bool) int16
+	node = func(path []string, obj bool) int16 {
+		k := strings.Join(path, "\x00")
+		if i, ok := index[k]; ok {
+			if p.nodes[i].obj != obj {
+				conflict = true
+			}
+			return i
+		}
+		parent := int16(0)
+		if len(path) > 1 {
+			parent = node(path[:len(path)-1], true)
+		}
+		name := path[len(path)-1]
+		key := appendPlainOrQuoted(nil, []byte(name))
+		p.nodes = append(p.nodes, onode{parent: parent, obj: obj, key: append(append([]byte{','}, key...), ':', '"')})
+		i := int16(len(p.nodes) - 1)
+		index[k] = i
+		return i
+	}
+	for _, n := range names {
+		node([]string{n}, false)
+	}
+	p.nMessage = node([]string{"@message"}, false)
+	p.nTimestamp = node([]string{"@timestamp"}, false)
+	p.nLogType = node([]string{"@log_type"}, false)
+	p.nBucket = node([]string{"@log_s3bucket"}, false)
+	p.nKey = node([]string{"@log_s3key"}, false)
+	p.nEvent = node([]string{"event"}, true)
+	p.nModule = node([]string{"event", "module"}, false)
+	p.nIngested = node([]string{"event", "ingested"}, false)
+	p.nID = node([]string{"@id"}, false)
+	p.nECS = node([]string{"ecs"}, true)
+	p.nECSVersion = node([]string{"ecs", "version"}, false)
+	p.nCloud = node([]string{"cloud"}, true)
+	p.nProvider = node([]string{"cloud", "provider"}, false)
+	p.nAccount = node([]string{"cloud", "account"}, true)
+	p.nAccountID = node([]string{"cloud", "account", "id"}, false)
+	p.nRegion = node([]string{"cloud", "region"}, false)
+	p.ecsVer = []byte(lt.ECSVersion)
+	p.cloudPr = []byte(lt.CloudProvider)
+	p.ltName = []byte(lt.Name)
+	p.ltPlain = pyjson.PlainLen(p.ltName) == len(p.ltName)
+
+	// alt resolves a lookup path to a record slot: -1 when it can never
+	// find a value, ok false when it reads something else.
+	alt := func(path doc.Path) (int, bool) {
+		first := path.Seg(0)
+		i, isRec := slot[first]
+		switch {
+		case isRec && path.Len() == 1 && !isDigitKey(first):
+			return i, true
+		case isRec || isDigitKey(first):
+			return -1, true // a string has no members; the root is no array
+		case reserved[first] || isTopTarget(lt, first):
+			return 0, false
+		}
+		return -1, true // no such key at the root
+	}
+	alts := func(paths []doc.Path) ([]int, bool) {
+		var out []int
+		for _, path := range paths {
+			i, ok := alt(path)
+			if !ok {
+				return nil, false
+			}
+			if i >= 0 {
+				out = append(out, i)
+			}
+		}
+		return out, true
+	}
+	for _, f := range lt.ECS {
+		segs := pathSegs(f.Path)
+		if segs[0] == "event" && len(segs) == 1 || reserved[segs[0]] && segs[0] != "event" && segs[0] != "cloud" &&
+			segs[0] != "network" && segs[0] != "url" && segs[0] != "ecs" {
+			return nil
+		}
+		st := ecsStep{node: node(segs, false), list: f.List, validateIP: f.ValidateIP}
+		var ok bool
+		if f.List {
+			for _, g := range f.Groups {
+				var a []int
+				if a, ok = alts(g); !ok {
+					return nil
+				}
+				st.groups = append(st.groups, a)
+			}
+		} else if st.alts, ok = alts(f.Alternatives); !ok {
+			return nil
+		}
+		p.ecs = append(p.ecs, st)
+	}
+	for _, f := range lt.StaticECS {
+		segs := pathSegs(f.Path)
+		if segs[0] == "event" && len(segs) == 1 || reserved[segs[0]] && segs[0] != "event" && segs[0] != "cloud" &&
+			segs[0] != "network" && segs[0] != "url" && segs[0] != "ecs" {
+			return nil
+		}
+		st := staticStep{node: node(segs, false), list: f.IsList, val: []byte(f.Value)}
+		for _, v := range f.Values {
+			st.vals = append(st.vals, []byte(v))
+		}
+		p.static = append(p.static, st)
+	}
+	for i, k := range lt.TimestampKeys {
+		switch k {
+		case "cwe_timestamp", "cwl_timestamp", "file_timestamp":
+			return nil
+		}
+		s, ok := alt(lt.TimestampPaths[i])
+		if !ok {
+			return nil
+		}
+		var ss []int
+		if s >= 0 {
+			ss = []int{s}
+		}
+		p.tsKeys = append(p.tsKeys, ss)
+	}
+	if !lt.DocIDSuffixPath.IsZero() {
+		s, ok := alt(lt.DocIDSuffixPath)
+		if !ok {
+			return nil
+		}
+		p.suffix = s
+	}
+	if len(lt.ScriptECS) > 0 && lt.Transform != nil {
+		recSlot := func(n string) int {
+			if i, ok := slot[n]; ok {
+				return i
+			}
+			return -1
+		}
+		switch transformID(lt.Transform) {
+		case vpcTransform:
+			p.xform = xformVPC
+			p.vpc = vpcNodes{
+				resourceType: recSlot("resource_type"), protocol: recSlot("protocol"),
+				action:    node([]string{"event", "action"}, false),
+				outcome:   node([]string{"event", "outcome"}, false),
+				network:   node([]string{"network"}, true),
+				transport: node([]string{"network", "transport"}, false),
+				ntype:     node([]string{"network", "type"}, false),
+			}
+		case elbTransform:
+			p.xform = xformELB
+			p.alb = albNodes{request: recSlot("request"), url: node([]string{"url"}, true), full: node([]string{"url", "full"}, false)}
+		default:
+			return nil
+		}
+	}
+	if f := lt.UserAgentEnrichmentField; f != "" {
+		if reserved[f] && f != "event" && f != "cloud" && f != "network" && f != "url" && f != "ecs" || strings.Contains(f, ".") {
+			return nil
+		}
+		if _, isRec := slot[f]; isRec {
+			return nil
+		}
+		p.ua = uaNodes{on: true,
+			obj:      node([]string{f}, true),
+			original: node([]string{f, "original"}, false),
+			name:     node([]string{f, "name"}, false),
+			version:  node([]string{f, "version"}, false),
+			os:       node([]string{f, "os"}, true),
+			osName:   node([]string{f, "os", "name"}, false),
+			osFull:   node([]string{f, "os", "full"}, false),
+			osVer:    node([]string{f, "os", "version"}, false),
+			device:   node([]string{f, "device"}, true),
+			devName:  node([]string{f, "device", "name"}, false),
+		}
+	}
+	if conflict || len(p.nodes) > 1<<14 {
+		return nil
+	}
+	return p
+}
+
+func isDigitKey(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isTopTarget: an ECS or static target starts with key (so a lookup of
+// key would see what the mapping wrote, not the record).
+func isTopTarget(lt *schemas.LogType, key string) bool {
+	for _, f := range lt.ECS {
+		if f.Path.Seg(0) == key {
+			return true
+		}
+	}
+	for _, f := range lt.StaticECS {
+		if f.Path.Seg(0) == key {
+			return true
+		}
+	}
+	return false
+}
+
+func pathSegs(p doc.Path) []string {
+	segs := make([]string, p.Len())
+	for i := range segs {
+		segs[i] = p.Seg(i)
+	}
+	return segs
+}
+
+// pstate is a plan's per-record state: which nodes are linked where, and
+// the leaves' values. Reused across records.
+type pstate struct {
+	lk       []plink
+	msgPlain bool   // @message needs no escaping, so neither do the record's values (made of its bytes)
+	val      []pval // of linked leaves only (set when linked)
+	slots    []doc.Node
+	list     [][]byte
+	lower    []byte
+}
+
+// plink places a node: its first and last member and its next sibling
+// (0: none; the root is nobody's member).
+type plink struct {
+	first, last, next int16
+	linked            bool
+}
+
+type pval struct {
+	kind   uint8
+	plain  bool // b needs no escaping (known without looking)
+	b      []byte
+	lo, hi int32 // list: elements list[lo:hi]
+}
+
+const (
+	pvNull uint8 = iota
+	pvString
+	pvList
+)
+
+func (st *pstate) reset(n int) {
+	if cap(st.lk) < n {
+		st.lk, st.val = make([]plink, n), make([]pval, n)
+	}
+	st.lk, st.val = st.lk[:n], st.val[:n]
+	clear(st.lk)
+	st.lk[0].linked = true
+	st.list = st.list[:0]
+}
+
+func (st *pstate) linked(n int16) bool { return st.lk[n].linked }
+
+// link links node n (and its parents) where the tree would have created
+// it; a linked node keeps its place.
+func (p *outPlan) link(st *pstate, n int16) {
+	if st.lk[n].linked {
+		return
+	}
+	par := p.nodes[n].parent
+	if !st.lk[par].linked {
+		p.link(st, par)
+	}
+	st.lk[n] = plink{linked: true}
+	pl := &st.lk[par]
+	if pl.last == 0 {
+		pl.first = n
+	} else {
+		st.lk[pl.last].next = n
+	}
+	pl.last = n
+}
+
+func (p *outPlan) setStr(st *pstate, n int16, b []byte) {
+	p.link(st, n)
+	st.val[n] = pval{kind: pvString, b: b}
+}
+
+// setPlain is setStr for a value known to need no JSON escaping.
+func (p *outPlan) setPlain(st *pstate, n int16, b []byte, plain bool) {
+	p.link(st, n)
+	st.val[n] = pval{kind: pvString, b: b, plain: plain}
+}
+
+// empty unlinks every member of object n (d.Replace with a new object).
+func (p *outPlan) empty(st *pstate, n int16) {
+	for c := st.lk[n].first; c != 0; c = st.lk[c].next {
+		p.empty(st, c)
+		st.lk[c].linked = false
+	}
+	st.lk[n].first, st.lk[n].last = 0, 0
+}
+
+// slotValue is pyValue of a record slot: nil when null or "".
+func slotValue(d *doc.Doc, st *pstate, i int) []byte {
+	n := st.slots[i]
+	if d.Kind(n) != doc.String {
+		return nil
+	}
+	return d.Bytes(n)
+}
+
+func firstSlot(d *doc.Doc, st *pstate, alts []int) []byte {
+	for _, i := range alts {
+		if v := slotValue(d, st, i); len(v) > 0 {
+			return v
+		}
+	}
+	return nil
+}
+
+// plan returns the plan for e's record, or nil (tree path), and fills
+// the record slots.
+func (s *Stage) plan(sc *scratch, e *stages.Event) *outPlan {
+	d := e.Doc
+	root := d.Root()
+	st := &sc.ps
+	st.slots = st.slots[:0]
+	if sc.opLT == sc.si.lt && sc.opLT != nil && e.Src == sc.opSrc {
+		// the same object: CSV keys are its header's first n names, text
+		// keys all of log_pattern's, so the count tells
+		for c := d.First(root); c != doc.Nil; c = d.Next(c) {
+			st.slots = append(st.slots, c)
+		}
+		if len(st.slots) == len(sc.opNames) {
+			return sc.op
+		}
+		st.slots = st.slots[:0]
+	}
+	if sc.opLT == sc.si.lt && sc.opLT != nil {
+		i := 0
+		ok := true
+		for c := d.First(root); c != doc.Nil; c = d.Next(c) {
+			if i == len(sc.opNames) || string(d.Key(c)) != sc.opNames[i] {
+				ok = false
+				break
+			}
+			st.slots = append(st.slots, c)
+			i++
+		}
+		if ok && i == len(sc.opNames) {
+			sc.opSrc = e.Src
+			return sc.op
+		}
+	}
+	names := make([]string, 0, len(sc.opNames))
+	st.slots = st.slots[:0]
+	for c := d.First(root); c != doc.Nil; c = d.Next(c) {
+		names = append(names, string(d.Key(c)))
+		st.slots = append(st.slots, c)
+	}
+	sc.op, sc.opLT, sc.opNames, sc.opSrc = s.plans.get(sc.si.lt, names), sc.si.lt, names, e.Src
+	return sc.op
+}
+
+// runPlan writes e's document with its plan; false leaves e untouched for
+// the tree path.
+func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool {
+	d := e.Doc
+	lt := sc.si.lt
+	if e.Env != nil || d.Meta.SkipNormalization || len(e.Raw) >= doc.TruncateFieldBytes || e.Src == nil {
+		return false
+	}
+	p := s.plan(sc, e)
+	if p == nil {
+		return false
+	}
+	st := &sc.ps
+	for _, c := range st.slots {
+		if k := d.Kind(c); k != doc.String && k != doc.Null {
+			return false
+		}
+	}
+
+	// @timestamp
+	var ts schemas.Time
+	if len(lt.TimestampKeys) > 0 {
+		var v doc.Node
+		for _, ss := range p.tsKeys {
+			if len(ss) == 1 && len(slotValue(d, st, ss[0])) > 0 {
+				v = st.slots[ss[0]]
+				break
+			}
+		}
+		if v == doc.Nil {
+			return false
+		}
+		found := false
+		for _, f := range lt.TimestampFormats {
+			t, ok, err := s.parseTime(sc, lt, d, v, f)
+			if err != nil {
+				return false
+			}
+			if ok {
+				ts, found = t, true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	} else if sc.si.hasFileTS {
+		ts = sc.si.fileTS
+	} else {
+		ts = sc.nowT
+	}
+	sc.via = viaMeta{&noEnvelope}
+	msg, err := message(sc, lt, e)
+	if err != nil {
+		return false
+	}
+	sc.msg = msg
+	st.msgPlain = pyjson.PlainLen(msg) == len(msg)
+	sc.tsText = ts.AppendISO(sc.tsText[:0])
+
+	st.reset(len(p.nodes))
+	// the record's nodes follow the root, in order: link them as a run
+	if k := int16(len(st.slots)); k > 0 {
+		for n := int16(1); n < k; n++ {
+			st.lk[n] = plink{linked: true, next: n + 1}
+		}
+		st.lk[k] = plink{linked: true}
+		st.lk[0].first, st.lk[0].last = 1, k
+	}
+	for i, c := range st.slots {
+		n := int16(i + 1)
+		if d.Kind(c) == doc.String {
+			st.val[n] = pval{kind: pvString, b: d.Bytes(c), plain: st.msgPlain}
+		} else {
+			st.val[n] = pval{kind: pvNull}
+		}
+	}
+	p.setPlain(st, p.nMessage, sc.msg, st.msgPlain)
+	p.setPlain(st, p.nTimestamp, sc.tsText, true)
+	p.setPlain(st, p.nLogType, p.ltName, p.ltPlain)
+	p.setPlain(st, p.nBucket, sc.si.bucket, sc.si.plainBK)
+	p.setPlain(st, p.nKey, sc.si.key, sc.si.plainBK)
+	p.link(st, p.nEvent)
+	p.setPlain(st, p.nModule, p.ltName, p.ltPlain)
+	p.setPlain(st, p.nIngested, sc.ingested, true)
+	id := md5hex(sc.msg)
+	sc.idText = append(sc.idText[:0], id...)
+	p.setPlain(st, p.nID, sc.idText, true)
+
+	// mapECS, straight into the root (E's members are new keys of the
+	// root, but for event, which Merge merges member by member)
+	p.link(st, p.nECS)
+	p.setStr(st, p.nECSVersion, p.ecsVer)
+	if lt.CloudProvider != "" {
+		p.setStr(st, p.nProvider, p.cloudPr)
+	}
+	for i := range p.ecs {
+		f := &p.ecs[i]
+		if !f.list {
+			v := firstSlot(d, st, f.alts)
+			if v == nil || f.validateIP && !validIP(v) {
+				continue
+			}
+			p.setPlain(st, f.node, v, st.msgPlain)
+			continue
+		}
+		lo := len(st.list)
+		for _, g := range f.groups {
+			if v := firstSlot(d, st, g); v != nil && (!f.validateIP || validIP(v)) {
+				st.list = append(st.list, v)
+			}
+		}
+		if len(st.list) == lo {
+			continue
+		}
+		l := st.list[lo:]
+		slices.SortStableFunc(l, bytes.Compare)
+		out := l[:1]
+		for _, v := range l[1:] {
+			if !bytes.Equal(v, out[len(out)-1]) {
+				out = append(out, v)
+			}
+		}
+		st.list = st.list[:lo+len(out)]
+		p.link(st, f.node)
+		st.val[f.node] = pval{kind: pvList, lo: int32(lo), hi: int32(len(st.list))}
+	}
+	if st.linked(p.nCloud) {
+		accountID, regionID := sc.si.accountB, sc.si.regionB
+		if !(st.linked(p.nAccount) && st.linked(p.nAccountID) && st.val[p.nAccountID].kind == pvString && len(st.val[p.nAccountID].b) > 0) {
+			// account2 missing or falsy
+			p.link(st, p.nAccount)
+			p.empty(st, p.nAccount)
+			if len(accountID) > 0 {
+				p.setStr(st, p.nAccountID, accountID)
+			} else {
+				p.setStr(st, p.nAccountID, unknown)
+			}
+		} else if string(st.val[p.nAccountID].b) == "unknown" {
+			p.empty(st, p.nAccount)
+			if len(accountID) > 0 {
+				p.setStr(st, p.nAccountID, accountID)
+			}
+		}
+		if !st.linked(p.nRegion) {
+			if len(regionID) > 0 {
+				p.setStr(st, p.nRegion, regionID)
+			} else {
+				p.setStr(st, p.nRegion, unknown)
+			}
+		}
+	}
+	for i := range p.static {
+		f := &p.static[i]
+		p.link(st, f.node)
+		if f.list {
+			lo := len(st.list)
+			st.list = append(st.list, f.vals...)
+			st.val[f.node] = pval{kind: pvList, lo: int32(lo), hi: int32(len(st.list))}
+		} else {
+			st.val[f.node] = pval{kind: pvString, b: f.val}
+		}
+	}
+
+	switch p.xform {
+	case xformVPC:
+		if !p.transformVPC(d, st) {
+			s.transformErrors.Add(1)
+		}
+	case xformELB:
+		if !p.transformELB(d, st) {
+			s.transformErrors.Add(1)
+		}
+	}
+
+	if p.ua.on && s.ua != nil {
+		p.userAgent(st, s.ua)
+	}
+
+	e.Index = sc.indexName(lt, &schemas.TransformContext{}, ts)
+	if p.suffix >= 0 {
+		if v := slotValue(d, st, p.suffix); len(v) > 0 {
+			id = id + "_" + string(v)
+		}
+	}
+	e.ID = id
+	out := p.write(arena.Free(), st, 0)
+	e.Out = arena.Keep(out)
+	return true
+}
+
+// ianaTransport is schemas.IANATransport as bytes, for the common
+// protocol numbers (others ask schemas).
+func ianaTransport(proto []byte) ([]byte, bool) {
+	switch string(proto) {
+	case "6":
+		return tcp, true
+	case "17":
+		return udp, true
+	case "1":
+		return icmp, true
+	}
+	tr, ok := schemas.IANATransport(proto)
+	return []byte(tr), ok
+}
+
+var (
+	tcp, udp, icmp = []byte("tcp"), []byte("udp"), []byte("icmp")
+	unknown        = []byte("unknown")
+	transitGateway = []byte("transit-gateway")
+	outcomeSuccess = []byte("success")
+	outcomeFailure = []byte("failure")
+)
+
+// transformVPC replays schemas' vpcflowlogs transform; false: it stopped
+// early (an error the tree path counts too).
+func (p *outPlan) transformVPC(d *doc.Doc, st *pstate) bool {
+	v := &p.vpc
+	if v.resourceType >= 0 && len(slotValue(d, st, v.resourceType)) > 0 {
+		st.val[p.nLogType].b = transitGateway
+	} else {
+		outcome := unknown
+		if st.linked(v.action) && st.val[v.action].kind == pvString {
+			switch a := st.val[v.action].b; {
+			case bytes.Contains(a, []byte("ACCEPT")):
+				outcome = outcomeSuccess
+			case bytes.Contains(a, []byte("REJECT")):
+				outcome = outcomeFailure
+			}
+		}
+		p.setStr(st, v.outcome, outcome)
+	}
+	if v.protocol >= 0 && d.Kind(st.slots[v.protocol]) == doc.String {
+		if tr, ok := ianaTransport(d.Bytes(st.slots[v.protocol])); ok {
+			if !st.linked(v.network) {
+				return false
+			}
+			p.setStr(st, v.transport, tr)
+		}
+	}
+	if st.linked(v.network) && st.linked(v.ntype) {
+		if st.val[v.ntype].kind != pvString {
+			return false
+		}
+		st.lower = appendLower(st.lower[:0], st.val[v.ntype].b)
+		st.val[v.ntype].b = st.lower
+	}
+	return true
+}
+
+// appendLower is strings.ToLower of b.
+func appendLower(dst, b []byte) []byte {
+	for _, c := range b {
+		if c >= 0x80 {
+			return append(dst, strings.ToLower(string(b))...)
+		}
+	}
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// transformELB replays schemas' alb/clb transform (url.full).
+func (p *outPlan) transformELB(d *doc.Doc, st *pstate) bool {
+	a := &p.alb
+	if a.request < 0 || !st.linked(a.url) {
+		return true
+	}
+	req := st.slots[a.request]
+	if d.Kind(req) != doc.String {
+		return false
+	}
+	b := d.Bytes(req)
+	i := bytes.IndexByte(b, ' ')
+	if i < 0 {
+		return false
+	}
+	rest := b[i+1:]
+	if j := bytes.IndexByte(rest, ' '); j >= 0 {
+		rest = rest[:j]
+	}
+	p.setPlain(st, a.full, rest, st.msgPlain)
+	return true
+}
+
+// userAgent replays the user-agent stage's enrich, which runs after
+// normalize (GeoIP and IoC, which run between, leave it alone).
+func (p *outPlan) userAgent(st *pstate, lookup func([]byte) *UserAgent) {
+	u := &p.ua
+	if !st.linked(u.obj) || !st.linked(u.original) {
+		return
+	}
+	v := st.val[u.original]
+	var raw []byte
+	switch v.kind {
+	case pvString:
+		raw = v.b
+	case pvList:
+		if v.hi == v.lo {
+			return
+		}
+		raw = st.list[v.lo]
+	default:
+		return
+	}
+	if string(raw) == "-" {
+		return
+	}
+	r := lookup(raw)
+	p.setStr(st, u.original, strBytes(r.Original))
+	p.setStr(st, u.name, strBytes(r.Name))
+	if r.Version != "" {
+		p.setStr(st, u.version, strBytes(r.Version))
+	}
+	p.link(st, u.os)
+	p.setStr(st, u.osName, strBytes(r.OSName))
+	p.setStr(st, u.osFull, strBytes(r.OSFull))
+	if r.OSVersion != "" {
+		p.setStr(st, u.osVer, strBytes(r.OSVersion))
+	}
+	p.link(st, u.device)
+	p.setStr(st, u.devName, strBytes(r.Device))
+}
+
+// strBytes views s as bytes without copying; the plan only reads them.
+func strBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// write appends object n as encode would: del_none drops null, "", "-",
+// "null", "[]", empty lists, [""] and objects empty after that.
+func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
+	dst = append(dst, '{')
+	skip := 1 // the first member has no comma
+	for c := st.lk[n].first; c != 0; c = st.lk[c].next {
+		key := p.nodes[c].key // ,"name":"
+		if p.nodes[c].obj {
+			mark := len(dst)
+			dst = append(dst, key[skip:len(key)-1]...)
+			body := len(dst)
+			dst = p.write(dst, st, c)
+			if len(dst)-body == 2 { // {} after cleaning: drop the member
+				dst = dst[:mark]
+				continue
+			}
+			skip = 0
+			continue
+		}
+		v := &st.val[c]
+		switch v.kind {
+		case pvNull:
+			continue
+		case pvString:
+			if removableString(v.b) {
+				continue
+			}
+			if v.plain {
+				dst = append(dst, key[skip:]...)
+				dst = append(dst, v.b...)
+				dst = append(dst, '"')
+			} else {
+				dst = append(dst, key[skip:len(key)-1]...)
+				dst = pyjson.AppendQuoted(dst, v.b) // as encode's plain-or-quoted, one scan
+			}
+		case pvList:
+			l := st.list[v.lo:v.hi]
+			if len(l) == 0 || len(l) == 1 && len(l[0]) == 0 {
+				continue
+			}
+			dst = append(dst, key[skip:len(key)-1]...)
+			dst = append(dst, '[')
+			for i, x := range l {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = pyjson.AppendQuoted(dst, x)
+			}
+			dst = append(dst, ']')
+		}
+		skip = 0
+	}
+	return append(dst, '}')
+}
+
+func removableString(b []byte) bool {
+	if len(b) > 4 {
+		return false
+	}
+	switch string(b) {
+	case "", "-", "null", "[]":
+		return true
+	}
+	return false
+}
+
+func appendPlainOrQuoted(dst, s []byte) []byte {
+	if pyjson.PlainLen(s) != len(s) {
+		return pyjson.AppendQuoted(dst, s)
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}

@@ -87,3 +87,11 @@ func copyPlain(dst, s []byte, i int) ([]byte, int) {
 	}
 	return dst, i
 }
+
+// AppendPlainRun appends the longest plain prefix of s[i:] (see PlainLen)
+// to dst and returns the index of the first byte that is not plain (len(s)
+// if none). Parsers use it to copy a string literal's contents: when that
+// byte is the closing '"', the literal had no escapes and its text is plain.
+// dst may receive up to eight bytes past the returned length in its spare
+// capacity.
+func AppendPlainRun(dst, s []byte, i int) ([]byte, int) { return copyPlain(dst, s, i) }

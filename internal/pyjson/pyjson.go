@@ -879,6 +879,16 @@ func AppendQuotedString(dst []byte, s string) []byte {
 // AppendQuotedASCII is AppendQuoted with ensure_ascii=True.
 func AppendQuotedASCII(dst, s []byte) []byte { return appendQuoted(dst, s, true) }
 
+// quoteEsc[c] is 1 for the bytes escaped by a backslash before them.
+var quoteEsc = [256]uint8{'"': 1, '\\': 1}
+
+// ctlMask flags (high bit) the bytes of x that are < 0x20 or >= 0x7f. No
+// flag is set unless such a byte is present (carries and borrows start
+// only at flagged bytes).
+func ctlMask(x uint64) uint64 {
+	return ((x + lsb) | x | (x - 0x20*lsb)) & msb
+}
+
 // plain[c] is true for bytes copied as is inside a string literal.
 var plain = func() (t [256]bool) {
 	for c := 0x20; c < 0x7f; c++ {
@@ -891,15 +901,16 @@ func appendQuoted(dst, s []byte, ascii bool) []byte {
 	dst = append(dst, '"')
 	i := 0
 	for {
-		// Eight bytes at a time, each word stored before it is checked;
-		// '"' and '\\' (common: @message is JSON text) are escaped without
-		// leaving the loop. buf keeps at least 10 spare bytes for a word
-		// and an escape.
+		// Eight bytes at a time, each word stored before it is checked. A
+		// word whose only special bytes are '"' and '\\' (JSON text such
+		// as @message has one every few bytes) is expanded without a
+		// branch per byte: a backslash is stored, then the byte over it
+		// or after it. buf keeps 16 spare bytes for a word's expansion.
 		p := len(dst)
 		buf := dst[:cap(dst)]
 		for i+8 <= len(s) {
-			if len(buf)-p < 10 {
-				buf = slices.Grow(buf[:p], len(s)-i+10)
+			if len(buf)-p < 16 {
+				buf = slices.Grow(buf[:p], len(s)-i+16)
 				buf = buf[:cap(buf)]
 			}
 			w := binary.LittleEndian.Uint64(s[i:])
@@ -907,6 +918,16 @@ func appendQuoted(dst, s []byte, ascii bool) []byte {
 			m := badMask(w)
 			if m == 0 {
 				p += 8
+				i += 8
+				continue
+			}
+			if ctlMask(w) == 0 {
+				for _, c := range s[i : i+8] {
+					e := int(quoteEsc[c])
+					buf[p] = '\\'
+					buf[p+e] = c
+					p += 1 + e
+				}
 				i += 8
 				continue
 			}

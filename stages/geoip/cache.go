@@ -25,7 +25,7 @@ const cacheShards = 64
 // Entries are immutable once published.
 type cache struct {
 	slots []atomic.Pointer[cacheEntry]
-	mask  uint64 // buckets - 1
+	shift uint // 64 - log2(buckets): the hash's top bits pick the bucket
 }
 
 type cacheEntry struct {
@@ -34,22 +34,22 @@ type cacheEntry struct {
 }
 
 func newCache(size int) *cache {
-	buckets := 16
+	buckets, shift := 16, uint(60)
 	for buckets*cacheWays < size {
 		buckets *= 2
+		shift--
 	}
-	return &cache{slots: make([]atomic.Pointer[cacheEntry], buckets*cacheWays), mask: uint64(buckets - 1)}
+	return &cache{slots: make([]atomic.Pointer[cacheEntry], buckets*cacheWays), shift: shift}
 }
 
 func hashAddr(a netip.Addr) uint64 {
 	b := a.As16()
 	h := binary.LittleEndian.Uint64(b[8:]) ^ binary.LittleEndian.Uint64(b[:8])*0xff51afd7ed558ccd
-	h *= 0x9e3779b97f4a7c15
-	return h ^ h>>29
+	return h * 0x9e3779b97f4a7c15 // top bits depend on every input bit
 }
 
 func (c *cache) bucket(h uint64) []atomic.Pointer[cacheEntry] {
-	b := (h & c.mask) * cacheWays
+	b := (h >> c.shift) * cacheWays
 	return c.slots[b : b+cacheWays : b+cacheWays]
 }
 

@@ -98,8 +98,8 @@ type Doc struct {
 	out   []byte
 	// rootIdx is an open-addressing hash index of the root object's members
 	// (the root holds most members and takes most lookups): slot values are
-	// node indexes, 0 = empty, -1 = deleted.
-	rootIdx  []int32
+	// node indexes, 0 = empty, -1 = deleted, with the key's hash.
+	rootIdx  []rootSlot
 	rootUsed int
 	// Meta is reset by Reset.
 	Meta Meta
@@ -378,6 +378,17 @@ func (d *Doc) SetNull(obj Node, key string) Node {
 // SetObject returns obj[key] if it is an object, else sets it to a new empty
 // object (replacing any other value in place) and returns that.
 func (d *Doc) SetObject(obj Node, key string) Node {
+	if obj == 1 { // hash the key once for the lookup and the index
+		h := hashKey(key)
+		c := d.rootLookup(key, h)
+		if c == Nil {
+			c = d.newKeyed(Object, key)
+			d.linkRoot(c, h)
+		} else if d.nodes[c].kind != Object {
+			d.setKind(c, Object, span{})
+		}
+		return c
+	}
 	if c := d.Child(obj, key); c != Nil {
 		if d.nodes[c].kind != Object {
 			d.setKind(c, Object, span{})
@@ -528,8 +539,19 @@ func (d *Doc) Merge(dst, src Node) {
 	d.nodes[src].first, d.nodes[src].last = Nil, Nil
 	for c != Nil {
 		next := d.nodes[c].next
-		e := d.childBytes(dst, d.bytes(d.nodes[c].key))
+		var e Node
+		var h uint32
+		if dst == 1 { // hash the key once for the lookup and the index
+			k := d.keyOf(int32(c))
+			h = hashKey(k)
+			e = d.rootLookup(k, h)
+		} else {
+			e = d.childBytes(dst, d.bytes(d.nodes[c].key))
+		}
 		switch {
+		case e == Nil && dst == 1:
+			d.nodes[c].next = Nil
+			d.linkRoot(c, h)
 		case e == Nil:
 			d.nodes[c].next = Nil
 			d.link(dst, c)

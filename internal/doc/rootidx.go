@@ -46,18 +46,26 @@ func (d *Doc) keyOf(n int32) string {
 	return unsafeString(d.arena[k.off : k.off+k.n])
 }
 
+// rootSlot is one slot of the root index: the member's node (0 = empty,
+// -1 = deleted) and its key's hash, so probing past other keys does not
+// touch their nodes.
+type rootSlot struct {
+	h uint32
+	n int32
+}
+
 func (d *Doc) rootLookup(key string, h uint32) Node {
 	if len(d.rootIdx) == 0 {
 		return Nil
 	}
 	mask := uint32(len(d.rootIdx) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		n := d.rootIdx[i]
-		if n == 0 {
+		sl := d.rootIdx[i]
+		if sl.n == 0 {
 			return Nil
 		}
-		if n > 0 && d.nodes[n].h == h && d.keyOf(n) == key {
-			return Node(n)
+		if sl.h == h && sl.n > 0 && d.keyOf(sl.n) == key {
+			return Node(sl.n)
 		}
 	}
 }
@@ -72,9 +80,10 @@ func (d *Doc) rootInsert(c Node) {
 
 func (d *Doc) rootPut(c Node) {
 	mask := uint32(len(d.rootIdx) - 1)
-	for i := d.nodes[c].h & mask; ; i = (i + 1) & mask {
-		if d.rootIdx[i] <= 0 {
-			d.rootIdx[i] = int32(c)
+	h := d.nodes[c].h
+	for i := h & mask; ; i = (i + 1) & mask {
+		if d.rootIdx[i].n <= 0 {
+			d.rootIdx[i] = rootSlot{h: h, n: int32(c)}
 			return
 		}
 	}
@@ -88,7 +97,7 @@ func (d *Doc) rootGrow() {
 	if cap(d.rootIdx) >= n {
 		d.rootIdx = d.rootIdx[:n]
 	} else {
-		d.rootIdx = make([]int32, n)
+		d.rootIdx = make([]rootSlot, n)
 	}
 	clear(d.rootIdx)
 	d.rootUsed = 0
@@ -104,12 +113,12 @@ func (d *Doc) rootRemove(c Node) {
 	}
 	mask := uint32(len(d.rootIdx) - 1)
 	for i := d.nodes[c].h & mask; ; i = (i + 1) & mask {
-		n := d.rootIdx[i]
+		n := d.rootIdx[i].n
 		if n == 0 {
 			return
 		}
 		if n == int32(c) {
-			d.rootIdx[i] = -1
+			d.rootIdx[i].n = -1
 			return
 		}
 	}

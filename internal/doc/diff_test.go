@@ -20,6 +20,17 @@ var diffKeys = []string{"a", "b", "@message", "", "-", "0", "1", "é", "k\"q", "
 
 var diffVals = []string{"", "-", "null", "[]", "v", "é", "x\"y", "a\\b", "\x01", "plain value of some length", "\xffbad", "0123456789abcdef0123456789"}
 
+var diffPathText = []string{"a", "a.b", "b.a", "a.0", "a.0.b", "@message", "event", "event.ip", "0.1", "0.1.0.2", "k\"q.a",
+	"a.a.a", "b", "b.c", "-", "", "é.é", "source.ip", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "a.b.c.d"}
+
+var diffPaths, diffRefPaths = func() (p []Path, r []ref.Path) {
+	for _, s := range diffPathText {
+		p = append(p, ParsePath(s))
+		r = append(r, ref.ParsePath(s))
+	}
+	return
+}()
+
 // twin applies each edit to both documents.
 type twin struct {
 	n *Doc
@@ -48,6 +59,11 @@ func (tw twin) check(t *testing.T, step string) (size int) {
 	for _, k := range diffKeys {
 		if g, w := tw.n.Child(tw.n.Root(), k), tw.r.Child(tw.r.Root(), k); int(g) != int(w) {
 			t.Fatalf("%s: Child(root, %q) = %d, reference %d", step, k, g, w)
+		}
+	}
+	for i := range diffPaths {
+		if g, w := tw.n.Find(diffPaths[i]), tw.r.Find(diffRefPaths[i]); int(g) != int(w) {
+			t.Fatalf("%s: Find(%s) = %d, reference %d", step, diffPaths[i], g, w)
 		}
 	}
 	return len(want)

@@ -101,6 +101,11 @@ type Doc struct {
 	// node indexes, 0 = empty, -1 = deleted, with the key's hash.
 	rootIdx  []rootSlot
 	rootUsed int
+	// memo is the last root member Find looked up (or its absence):
+	// normalize's paths share their first segment (34 CloudTrail
+	// json_to_text paths under requestParameters/responseElements). Any
+	// change to the root's membership clears it.
+	memo rootMemo
 	// Meta is reset by Reset.
 	Meta Meta
 }
@@ -134,6 +139,7 @@ func (d *Doc) Reset() {
 	d.nodes = append(d.nodes[:0], node{}, node{kind: Object})
 	clear(d.rootIdx)
 	d.rootUsed = 0
+	d.memo = rootMemo{}
 	d.arena = d.arena[:0]
 	d.out = d.out[:0]
 	d.Meta = Meta{}

@@ -70,7 +70,25 @@ func (d *Doc) rootLookup(key string, h uint32) Node {
 	}
 }
 
+type rootMemo struct {
+	key string
+	h   uint32
+	n   Node
+	ok  bool
+}
+
+// rootFind is rootLookup through the one-entry memo.
+func (d *Doc) rootFind(key string, h uint32) Node {
+	if m := &d.memo; m.ok && m.h == h && m.key == key {
+		return m.n
+	}
+	n := d.rootLookup(key, h)
+	d.memo = rootMemo{key: key, h: h, n: n, ok: true}
+	return n
+}
+
 func (d *Doc) rootInsert(c Node) {
+	d.memo.ok = false
 	if (d.rootUsed+1)*2 > len(d.rootIdx) {
 		d.rootGrow()
 	}
@@ -108,6 +126,7 @@ func (d *Doc) rootGrow() {
 }
 
 func (d *Doc) rootRemove(c Node) {
+	d.memo.ok = false
 	if len(d.rootIdx) == 0 {
 		return
 	}

@@ -25,7 +25,9 @@
 //
 // The functions append to a caller-supplied buffer and allocate nothing in
 // the common case (objects with up to 64 keys per level and no escapes in
-// repeated keys).
+// repeated keys). They copy eight bytes at a time and may write up to 16
+// bytes past the length they return, inside dst's spare capacity: the
+// source must not live in that spare capacity.
 package pyjson
 
 import (

@@ -214,27 +214,25 @@ func (d *Doc) strb(b []byte) span {
 	return span{uint32(off), uint32(len(b))}
 }
 
-// isPlain reports whether s needs no escaping inside a JSON string literal.
-func isPlain(s []byte) bool { return pyjson.PlainLen(s) == len(s) }
-
-func isPlainString(s string) bool { return pyjson.PlainLen(unsafeBytes(s)) == len(s) }
-
 func (d *Doc) newNode(kind Kind, key span, kplain bool) Node {
 	d.nodes = append(d.nodes, node{kind: kind, key: key, kplain: kplain})
 	return Node(len(d.nodes) - 1)
 }
 
 // newKeyed returns a new node of kind with key (copied into the arena).
+// Whether the key is plain is left to the encoder: scanning it here would
+// cost the same, and members del_none drops are never scanned there.
 func (d *Doc) newKeyed(kind Kind, key string) Node {
-	return d.newNode(kind, d.str(key), isPlainString(key))
+	return d.newNode(kind, d.str(key), false)
 }
 
-// setString makes n the string held at sp.
+// setString makes n the string held at sp (plainness left to the encoder,
+// as for keys).
 func (d *Doc) setString(n Node, sp span) {
 	x := &d.nodes[n]
 	x.kind = String
 	x.val = sp
-	x.vplain = isPlain(d.bytes(sp))
+	x.vplain = false
 	x.first, x.last = Nil, Nil
 }
 
@@ -428,7 +426,7 @@ func (d *Doc) Move(obj Node, key string, src Node) Node {
 		return c
 	}
 	d.nodes[src].key = d.str(key)
-	d.nodes[src].kplain = isPlainString(key)
+	d.nodes[src].kplain = false
 	d.nodes[src].next = Nil
 	d.link(obj, src)
 	return src
@@ -775,7 +773,7 @@ func (w *writer) object(dst []byte, n Node, viaObjects bool) []byte {
 // appendString writes s as a JSON string literal; plain says s is known to
 // need no escaping (then it is copied without a scan).
 func appendString(dst, s []byte, plain bool) []byte {
-	if plain {
+	if plain || pyjson.PlainLen(s) == len(s) {
 		dst = append(dst, '"')
 		dst = append(dst, s...)
 		return append(dst, '"')

@@ -80,12 +80,8 @@ func copyPlain(dst, s []byte, i int) ([]byte, int) {
 		p += 8
 		i += 8
 	}
-	dst = buf[:p]
-	for i < len(s) && plain[s[i]] {
-		dst = append(dst, s[i])
-		i++
-	}
-	return dst, i
+	j := i + PlainLen(s[i:]) // the tail of fewer than eight bytes
+	return append(buf[:p], s[i:j]...), j
 }
 
 // AppendPlainRun appends the longest plain prefix of s[i:] (see PlainLen)

@@ -68,6 +68,12 @@ type node struct {
 	first, last, next Node
 	h                 uint32 // hash of key (root members only)
 	kind              Kind
+	// kplain / vplain: the key / the string value is known to be plain
+	// text (pyjson.PlainLen == its length), so the encoder copies it
+	// between quotes without scanning it again. The parser knows it for
+	// free and copies carry it. false is always safe (the encoder scans):
+	// whatever sets key or val must set these or clear them.
+	kplain, vplain bool
 }
 
 // Meta carries per-record facts about the document that are not part of it
@@ -92,9 +98,14 @@ type Doc struct {
 	out   []byte
 	// rootIdx is an open-addressing hash index of the root object's members
 	// (the root holds most members and takes most lookups): slot values are
-	// node indexes, 0 = empty, -1 = deleted.
-	rootIdx  []int32
+	// node indexes, 0 = empty, -1 = deleted, with the key's hash.
+	rootIdx  []rootSlot
 	rootUsed int
+	// memo is the last root member Find looked up (or its absence):
+	// normalize's paths share their first segment (34 CloudTrail
+	// json_to_text paths under requestParameters/responseElements). Any
+	// change to the root's membership clears it.
+	memo rootMemo
 	// Meta is reset by Reset.
 	Meta Meta
 }
@@ -128,6 +139,7 @@ func (d *Doc) Reset() {
 	d.nodes = append(d.nodes[:0], node{}, node{kind: Object})
 	clear(d.rootIdx)
 	d.rootUsed = 0
+	d.memo = rootMemo{}
 	d.arena = d.arena[:0]
 	d.out = d.out[:0]
 	d.Meta = Meta{}
@@ -202,9 +214,36 @@ func (d *Doc) strb(b []byte) span {
 	return span{uint32(off), uint32(len(b))}
 }
 
-func (d *Doc) newNode(kind Kind, key span) Node {
-	d.nodes = append(d.nodes, node{kind: kind, key: key})
+func (d *Doc) newNode(kind Kind, key span, kplain bool) Node {
+	d.nodes = append(d.nodes, node{kind: kind, key: key, kplain: kplain})
 	return Node(len(d.nodes) - 1)
+}
+
+// newKeyed returns a new node of kind with key (copied into the arena).
+// Whether the key is plain is left to the encoder: scanning it here would
+// cost the same, and members del_none drops are never scanned there.
+func (d *Doc) newKeyed(kind Kind, key string) Node {
+	return d.newNode(kind, d.str(key), false)
+}
+
+// setString makes n the string held at sp (plainness left to the encoder,
+// as for keys).
+func (d *Doc) setString(n Node, sp span) {
+	x := &d.nodes[n]
+	x.kind = String
+	x.val = sp
+	x.vplain = false
+	x.first, x.last = Nil, Nil
+}
+
+// setKind makes n a value of kind without content (null, bools, empty
+// containers) or a number whose text is at sp.
+func (d *Doc) setKind(n Node, kind Kind, sp span) {
+	x := &d.nodes[n]
+	x.kind = kind
+	x.val = sp
+	x.vplain = false
+	x.first, x.last = Nil, Nil
 }
 
 func (d *Doc) link(parent, c Node) {
@@ -275,7 +314,7 @@ func (d *Doc) member(obj Node, key string) Node {
 			d.nodes[c].first, d.nodes[c].last = Nil, Nil
 			return c
 		}
-		c := d.newNode(Null, d.str(key))
+		c := d.newKeyed(Null, key)
 		d.linkRoot(c, h)
 		return c
 	}
@@ -283,7 +322,7 @@ func (d *Doc) member(obj Node, key string) Node {
 		d.nodes[c].first, d.nodes[c].last = Nil, Nil
 		return c
 	}
-	c := d.newNode(Null, d.str(key))
+	c := d.newKeyed(Null, key)
 	d.link(obj, c)
 	return c
 }
@@ -304,60 +343,63 @@ func (d *Doc) linkRoot(c Node, h uint32) {
 // SetString sets obj[key] to the string val and returns the member.
 func (d *Doc) SetString(obj Node, key, val string) Node {
 	c := d.member(obj, key)
-	d.nodes[c].kind = String
-	d.nodes[c].val = d.str(val)
+	d.setString(c, d.str(val))
 	return c
 }
 
 // SetStringBytes is SetString with the value as bytes (copied).
 func (d *Doc) SetStringBytes(obj Node, key string, val []byte) Node {
 	c := d.member(obj, key)
-	sp := d.strb(val)
-	d.nodes[c].kind = String
-	d.nodes[c].val = sp
+	d.setString(c, d.strb(val))
 	return c
 }
 
 // SetNumber sets obj[key] to a number given as JSON number text.
 func (d *Doc) SetNumber(obj Node, key string, num []byte) Node {
 	c := d.member(obj, key)
-	sp := d.strb(num)
-	d.nodes[c].kind = Number
-	d.nodes[c].val = sp
+	d.setKind(c, Number, d.strb(num))
 	return c
 }
 
 // SetBool sets obj[key] to true or false.
 func (d *Doc) SetBool(obj Node, key string, v bool) Node {
 	c := d.member(obj, key)
-	d.nodes[c].kind = False
+	k := False
 	if v {
-		d.nodes[c].kind = True
+		k = True
 	}
-	d.nodes[c].val = span{}
+	d.setKind(c, k, span{})
 	return c
 }
 
 // SetNull sets obj[key] to null.
 func (d *Doc) SetNull(obj Node, key string) Node {
 	c := d.member(obj, key)
-	d.nodes[c].kind = Null
-	d.nodes[c].val = span{}
+	d.setKind(c, Null, span{})
 	return c
 }
 
 // SetObject returns obj[key] if it is an object, else sets it to a new empty
 // object (replacing any other value in place) and returns that.
 func (d *Doc) SetObject(obj Node, key string) Node {
-	if c := d.Child(obj, key); c != Nil {
-		if d.nodes[c].kind != Object {
-			d.nodes[c].kind = Object
-			d.nodes[c].first, d.nodes[c].last = Nil, Nil
-			d.nodes[c].val = span{}
+	if obj == 1 { // hash the key once for the lookup and the index
+		h := hashKey(key)
+		c := d.rootLookup(key, h)
+		if c == Nil {
+			c = d.newKeyed(Object, key)
+			d.linkRoot(c, h)
+		} else if d.nodes[c].kind != Object {
+			d.setKind(c, Object, span{})
 		}
 		return c
 	}
-	c := d.newNode(Object, d.str(key))
+	if c := d.Child(obj, key); c != Nil {
+		if d.nodes[c].kind != Object {
+			d.setKind(c, Object, span{})
+		}
+		return c
+	}
+	c := d.newKeyed(Object, key)
 	d.link(obj, c)
 	return c
 }
@@ -365,8 +407,7 @@ func (d *Doc) SetObject(obj Node, key string) Node {
 // SetArray sets obj[key] to a new empty array and returns it.
 func (d *Doc) SetArray(obj Node, key string) Node {
 	c := d.member(obj, key)
-	d.nodes[c].kind = Array
-	d.nodes[c].val = span{}
+	d.setKind(c, Array, span{})
 	return c
 }
 
@@ -385,6 +426,7 @@ func (d *Doc) Move(obj Node, key string, src Node) Node {
 		return c
 	}
 	d.nodes[src].key = d.str(key)
+	d.nodes[src].kplain = false
 	d.nodes[src].next = Nil
 	d.link(obj, src)
 	return src
@@ -395,37 +437,27 @@ func (d *Doc) Move(obj Node, key string, src Node) Node {
 func (d *Doc) Replace(n, src Node) { d.copyInto(n, src) }
 
 // ReplaceString overwrites the value of n with the string val.
-func (d *Doc) ReplaceString(n Node, val string) {
-	sp := d.str(val)
-	d.nodes[n].kind = String
-	d.nodes[n].val = sp
-	d.nodes[n].first, d.nodes[n].last = Nil, Nil
-}
+func (d *Doc) ReplaceString(n Node, val string) { d.setString(n, d.str(val)) }
 
 // ReplaceStringBytes overwrites the value of n with the string val.
-func (d *Doc) ReplaceStringBytes(n Node, val []byte) {
-	sp := d.strb(val)
-	d.nodes[n].kind = String
-	d.nodes[n].val = sp
-	d.nodes[n].first, d.nodes[n].last = Nil, Nil
-}
+func (d *Doc) ReplaceStringBytes(n Node, val []byte) { d.setString(n, d.strb(val)) }
 
 func (d *Doc) replaceWith(dst, src Node) {
 	s := d.nodes[src]
 	n := &d.nodes[dst]
-	n.kind, n.val, n.first, n.last = s.kind, s.val, s.first, s.last
+	n.kind, n.val, n.vplain, n.first, n.last = s.kind, s.val, s.vplain, s.first, s.last
 }
 
 func (d *Doc) copyInto(dst, src Node) {
 	s := d.nodes[src]
-	d.nodes[dst].kind = s.kind
-	d.nodes[dst].val = s.val
-	d.nodes[dst].first, d.nodes[dst].last = Nil, Nil
+	x := &d.nodes[dst]
+	x.kind, x.val, x.vplain = s.kind, s.val, s.vplain
+	x.first, x.last = Nil, Nil
 	if s.kind != Object && s.kind != Array {
 		return
 	}
 	for c := s.first; c != Nil; c = d.nodes[c].next {
-		nc := d.newNode(Null, d.nodes[c].key)
+		nc := d.newNode(Null, d.nodes[c].key, d.nodes[c].kplain)
 		d.copyInto(nc, c)
 		d.link(dst, nc)
 	}
@@ -433,31 +465,30 @@ func (d *Doc) copyInto(dst, src Node) {
 
 // NewObject returns a new detached empty object (not reachable from the
 // root until Move or Merge links it).
-func (d *Doc) NewObject() Node { return d.newNode(Object, span{}) }
+func (d *Doc) NewObject() Node { return d.newNode(Object, span{}, false) }
 
 // NewArray returns a new detached empty array.
-func (d *Doc) NewArray() Node { return d.newNode(Array, span{}) }
+func (d *Doc) NewArray() Node { return d.newNode(Array, span{}, false) }
 
 // AppendString appends a string element to array arr.
 func (d *Doc) AppendString(arr Node, val string) Node {
-	c := d.newNode(String, span{})
-	d.nodes[c].val = d.str(val)
+	c := d.newNode(String, span{}, false)
+	d.setString(c, d.str(val))
 	d.link(arr, c)
 	return c
 }
 
 // AppendStringBytes appends a string element to array arr.
 func (d *Doc) AppendStringBytes(arr Node, val []byte) Node {
-	sp := d.strb(val)
-	c := d.newNode(String, span{})
-	d.nodes[c].val = sp
+	c := d.newNode(String, span{}, false)
+	d.setString(c, d.strb(val))
 	d.link(arr, c)
 	return c
 }
 
 // AppendCopy appends a deep copy of src to array arr.
 func (d *Doc) AppendCopy(arr Node, src Node) Node {
-	c := d.newNode(Null, span{})
+	c := d.newNode(Null, span{}, false)
 	d.copyInto(c, src)
 	d.link(arr, c)
 	return c
@@ -465,7 +496,7 @@ func (d *Doc) AppendCopy(arr Node, src Node) Node {
 
 // AppendObject appends a new empty object to array arr.
 func (d *Doc) AppendObject(arr Node) Node {
-	c := d.newNode(Object, span{})
+	c := d.newNode(Object, span{}, false)
 	d.link(arr, c)
 	return c
 }
@@ -512,8 +543,19 @@ func (d *Doc) Merge(dst, src Node) {
 	d.nodes[src].first, d.nodes[src].last = Nil, Nil
 	for c != Nil {
 		next := d.nodes[c].next
-		e := d.childBytes(dst, d.bytes(d.nodes[c].key))
+		var e Node
+		var h uint32
+		if dst == 1 { // hash the key once for the lookup and the index
+			k := d.keyOf(int32(c))
+			h = hashKey(k)
+			e = d.rootLookup(k, h)
+		} else {
+			e = d.childBytes(dst, d.bytes(d.nodes[c].key))
+		}
 		switch {
+		case e == Nil && dst == 1:
+			d.nodes[c].next = Nil
+			d.linkRoot(c, h)
 		case e == Nil:
 			d.nodes[c].next = Nil
 			d.link(dst, c)
@@ -654,28 +696,29 @@ type writer struct {
 	big      bool // saw a string the truncation rule could apply to
 }
 
-// removable reports whether del_none drops a member holding n (objects are
+// removable reports whether del_none drops a member holding x (objects are
 // decided by the caller after cleaning).
-func (w *writer) removable(n Node) bool {
-	x := &w.d.nodes[n]
+func (w *writer) removable(x *node) bool {
 	switch x.kind {
 	case Null:
 		return true
 	case String:
-		if x.val.n <= 4 {
-			switch string(w.d.bytes(x.val)) {
-			case "", "-", "null", "[]":
-				return true
-			}
-		}
+		return x.val.n <= 4 && isNoneText(w.d.bytes(x.val))
 	case Array:
 		if x.first == Nil {
 			return true
 		}
-		f := w.d.nodes[x.first]
-		if f.next == Nil && f.kind == String && f.val.n == 0 {
-			return true
-		}
+		f := &w.d.nodes[x.first]
+		return f.next == Nil && f.kind == String && f.val.n == 0
+	}
+	return false
+}
+
+// isNoneText: the strings del_none drops.
+func isNoneText(v []byte) bool {
+	switch string(v) {
+	case "", "-", "null", "[]":
+		return true
 	}
 	return false
 }
@@ -687,16 +730,17 @@ func (w *writer) object(dst []byte, n Node, viaObjects bool) []byte {
 	dst = append(dst, '{')
 	first := true
 	for c := d.nodes[n].first; c != Nil; c = d.nodes[c].next {
-		if w.removable(c) {
+		x := &d.nodes[c]
+		if w.removable(x) {
 			continue
 		}
 		mark := len(dst)
 		if !first {
 			dst = append(dst, ',')
 		}
-		dst = appendPlainOrQuoted(dst, d.bytes(d.nodes[c].key))
+		dst = appendString(dst, d.bytes(x.key), x.kplain)
 		dst = append(dst, ':')
-		switch d.nodes[c].kind {
+		switch x.kind {
 		case Object:
 			body := len(dst)
 			dst = w.object(dst, c, viaObjects)
@@ -705,8 +749,8 @@ func (w *writer) object(dst []byte, n Node, viaObjects bool) []byte {
 				continue
 			}
 		case String:
-			v := d.bytes(d.nodes[c].val)
-			if viaObjects && len(v) >= TruncateFieldBytes && string(d.bytes(d.nodes[c].key)) != "@message" &&
+			v := d.bytes(x.val)
+			if viaObjects && len(v) >= TruncateFieldBytes && string(d.bytes(x.key)) != "@message" &&
 				utf8.RuneCount(v) >= TruncateFieldChars {
 				w.big = true
 				if w.truncate {
@@ -717,7 +761,7 @@ func (w *writer) object(dst []byte, n Node, viaObjects bool) []byte {
 					break
 				}
 			}
-			dst = appendPlainOrQuoted(dst, v)
+			dst = appendString(dst, v, x.vplain)
 		default:
 			dst = w.value(dst, c, true, false)
 		}
@@ -726,13 +770,15 @@ func (w *writer) object(dst []byte, n Node, viaObjects bool) []byte {
 	return append(dst, '}')
 }
 
-func appendPlainOrQuoted(dst, s []byte) []byte {
-	if pyjson.PlainLen(s) != len(s) {
-		return pyjson.AppendQuoted(dst, s)
+// appendString writes s as a JSON string literal; plain says s is known to
+// need no escaping (then it is copied without a scan).
+func appendString(dst, s []byte, plain bool) []byte {
+	if plain || pyjson.PlainLen(s) == len(s) {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
 	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
+	return pyjson.AppendQuoted(dst, s)
 }
 
 // truncateUTF8 returns the longest prefix of v that is at most n bytes and
@@ -775,7 +821,7 @@ func (w *writer) value(dst []byte, n Node, clean, _ bool) []byte {
 	case Number:
 		return append(dst, d.bytes(x.val)...)
 	case String:
-		return pyjson.AppendQuoted(dst, d.bytes(x.val))
+		return appendString(dst, d.bytes(x.val), x.vplain)
 	case Object:
 		if clean {
 			return w.object(dst, n, false)
@@ -785,7 +831,7 @@ func (w *writer) value(dst []byte, n Node, clean, _ bool) []byte {
 			if c != x.first {
 				dst = append(dst, ',')
 			}
-			dst = pyjson.AppendQuoted(dst, d.bytes(d.nodes[c].key))
+			dst = appendString(dst, d.bytes(d.nodes[c].key), d.nodes[c].kplain)
 			dst = append(dst, ':')
 			dst = w.value(dst, c, false, false)
 		}
@@ -818,10 +864,8 @@ func (d *Doc) SetInt(obj Node, key string, v int64) Node {
 // already present. Use it only when keys are known to be unique (e.g. a CSV
 // header without repeated names); it is faster than SetStringBytes.
 func (d *Doc) AddStringBytes(obj Node, key string, val []byte) Node {
-	ks := d.str(key)
-	vs := d.strb(val)
-	c := d.newNode(String, ks)
-	d.nodes[c].val = vs
+	c := d.newKeyed(String, key)
+	d.setString(c, d.strb(val))
 	d.link(obj, c)
 	return c
 }
@@ -829,17 +873,15 @@ func (d *Doc) AddStringBytes(obj Node, key string, val []byte) Node {
 // AddRootStringBytes is AddStringBytes on the root with a key hash computed
 // by HashKey (decoders compute it once per header).
 func (d *Doc) AddRootStringBytes(key string, h uint32, val []byte) Node {
-	ks := d.str(key)
-	vs := d.strb(val)
-	c := d.newNode(String, ks)
-	d.nodes[c].val = vs
+	c := d.newKeyed(String, key)
+	d.setString(c, d.strb(val))
 	d.linkRoot(c, h)
 	return c
 }
 
 // AddRootNull is AddNull on the root with a key hash computed by HashKey.
 func (d *Doc) AddRootNull(key string, h uint32) Node {
-	c := d.newNode(Null, d.str(key))
+	c := d.newKeyed(Null, key)
 	d.linkRoot(c, h)
 	return c
 }
@@ -847,7 +889,7 @@ func (d *Doc) AddRootNull(key string, h uint32) Node {
 // add appends obj[key] = an empty value of kind (Object, Array, Null)
 // without checking for an existing key.
 func (d *Doc) add(obj Node, key string, kind Kind) Node {
-	c := d.newNode(kind, d.str(key))
+	c := d.newKeyed(kind, key)
 	d.link(obj, c)
 	return c
 }
@@ -858,7 +900,7 @@ func (d *Doc) AddObject(obj Node, key string) Node { return d.add(obj, key, Obje
 // AddCopy appends obj[key] = deep copy of src without checking for an
 // existing key.
 func (d *Doc) AddCopy(obj Node, key string, src Node) Node {
-	c := d.newNode(Null, d.str(key))
+	c := d.newKeyed(Null, key)
 	d.copyInto(c, src)
 	d.link(obj, c)
 	return c

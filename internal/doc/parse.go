@@ -68,8 +68,7 @@ func (d *Doc) parseInto(s []byte, i int, n Node, depth int) (int, error) {
 	if depth > maxDepth {
 		return i, synErr(i, "nesting too deep")
 	}
-	d.nodes[n].first, d.nodes[n].last = Nil, Nil
-	d.nodes[n].val = span{}
+	d.setKind(n, Null, span{})
 	switch c := s[i]; {
 	case c == '{':
 		d.nodes[n].kind = Object
@@ -82,18 +81,29 @@ func (d *Doc) parseInto(s []byte, i int, n Node, depth int) (int, error) {
 				return i, synErr(i, "expecting property name enclosed in double quotes")
 			}
 			off := len(d.arena)
+			var plain bool
 			var err error
-			d.arena, i, err = pyjson.DecodeString(d.arena, s, i)
-			if err != nil {
+			if i, plain, err = d.parseString(s, i); err != nil {
 				return i, err
 			}
 			key := d.arena[off:]
-			c := d.childBytes(n, key)
-			if c == Nil {
-				c = d.newNode(Null, span{uint32(off), uint32(len(key))})
-				d.link(n, c)
+			var c Node
+			var h uint32
+			if n == 1 { // the root's index: hash the key once
+				h = hashKey(unsafeString(key))
+				c = d.rootLookup(unsafeString(key), h)
 			} else {
+				c = d.childBytes(n, key)
+			}
+			switch {
+			case c != Nil:
 				d.arena = d.arena[:off] // duplicate key: keep the first position
+			case n == 1:
+				c = d.newNode(Null, span{uint32(off), uint32(len(key))}, plain)
+				d.linkRoot(c, h)
+			default:
+				c = d.newNode(Null, span{uint32(off), uint32(len(key))}, plain)
+				d.link(n, c)
 			}
 			i = skipWS(s, i)
 			if i >= len(s) || s[i] != ':' {
@@ -122,7 +132,7 @@ func (d *Doc) parseInto(s []byte, i int, n Node, depth int) (int, error) {
 			return i + 1, nil
 		}
 		for {
-			e := d.newNode(Null, span{})
+			e := d.newNode(Null, span{}, false)
 			d.link(n, e)
 			var err error
 			i, err = d.parseInto(s, i, e, depth+1)
@@ -143,13 +153,14 @@ func (d *Doc) parseInto(s []byte, i int, n Node, depth int) (int, error) {
 		}
 	case c == '"':
 		off := len(d.arena)
-		var err error
-		d.arena, i, err = pyjson.DecodeString(d.arena, s, i)
-		if err != nil {
+		plain, err := false, error(nil)
+		if i, plain, err = d.parseString(s, i); err != nil {
 			return i, err
 		}
-		d.nodes[n].kind = String
-		d.nodes[n].val = span{uint32(off), uint32(len(d.arena) - off)}
+		x := &d.nodes[n]
+		x.kind = String
+		x.val = span{uint32(off), uint32(len(d.arena) - off)}
+		x.vplain = plain
 		return i, nil
 	case c == 't':
 		if len(s)-i >= 4 && string(s[i:i+4]) == "true" {
@@ -171,9 +182,23 @@ func (d *Doc) parseInto(s []byte, i int, n Node, depth int) (int, error) {
 		if err != nil {
 			return j, err
 		}
-		d.nodes[n].kind = Number
-		d.nodes[n].val = d.strb(s[i:j])
+		d.setKind(n, Number, d.strb(s[i:j]))
 		return j, nil
 	}
 	return i, synErr(i, "expecting value")
+}
+
+// parseString appends the decoded string literal at s[i] (a '"') to the
+// arena and returns the index after it; plain reports that the literal had
+// no escapes and only plain text, which the encoder then copies as is.
+func (d *Doc) parseString(s []byte, i int) (next int, plain bool, err error) {
+	off := len(d.arena)
+	var j int
+	d.arena, j = pyjson.AppendPlainRun(d.arena, s, i+1)
+	if j < len(s) && s[j] == '"' {
+		return j + 1, true, nil
+	}
+	d.arena = d.arena[:off] // escapes or non-ASCII: decode it properly
+	d.arena, next, err = pyjson.DecodeString(d.arena, s, i)
+	return next, false, err
 }

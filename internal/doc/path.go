@@ -78,7 +78,7 @@ func (d *Doc) FindFrom(n Node, p Path) Node {
 		case s.idx >= 0:
 			n = d.Index(n, s.idx)
 		case n == 1:
-			n = d.rootLookup(s.key, s.h)
+			n = d.rootFind(s.key, s.h)
 		default:
 			n = d.Child(n, s.key)
 		}

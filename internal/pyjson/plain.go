@@ -3,6 +3,7 @@ package pyjson
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 )
 
 const (
@@ -55,3 +56,38 @@ func PlainLen(s []byte) int {
 	}
 	return n
 }
+
+// copyPlain appends the longest plain prefix of s[i:] (see PlainLen) to dst
+// and returns the index of the first byte that is not plain. It moves eight
+// bytes at a time and stores each word before checking it: the bytes past
+// the plain prefix land in dst's spare capacity and are cut off by the
+// returned length. Short runs (keys, values between quotes) then cost no
+// memmove call and no second pass.
+func copyPlain(dst, s []byte, i int) ([]byte, int) {
+	p := len(dst)
+	buf := dst[:cap(dst)]
+	for i+8 <= len(s) {
+		if len(buf)-p < 8 {
+			buf = slices.Grow(buf[:p], len(s)-i)
+			buf = buf[:cap(buf)]
+		}
+		w := binary.LittleEndian.Uint64(s[i:])
+		binary.LittleEndian.PutUint64(buf[p:], w)
+		if m := badMask(w); m != 0 {
+			k := bits.TrailingZeros64(m) >> 3
+			return buf[:p+k], i + k
+		}
+		p += 8
+		i += 8
+	}
+	j := i + PlainLen(s[i:]) // the tail of fewer than eight bytes
+	return append(buf[:p], s[i:j]...), j
+}
+
+// AppendPlainRun appends the longest plain prefix of s[i:] (see PlainLen)
+// to dst and returns the index of the first byte that is not plain (len(s)
+// if none). Parsers use it to copy a string literal's contents: when that
+// byte is the closing '"', the literal had no escapes and its text is plain.
+// dst may receive up to eight bytes past the returned length in its spare
+// capacity.
+func AppendPlainRun(dst, s []byte, i int) ([]byte, int) { return copyPlain(dst, s, i) }

@@ -25,13 +25,18 @@
 //
 // The functions append to a caller-supplied buffer and allocate nothing in
 // the common case (objects with up to 64 keys per level and no escapes in
-// repeated keys).
+// repeated keys). They copy eight bytes at a time and may write up to 16
+// bytes past the length they return, inside dst's spare capacity: the
+// source must not live in that spare capacity.
 package pyjson
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
+	"slices"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -100,9 +105,37 @@ func Valid(src []byte) bool {
 }
 
 type member struct {
-	kOff, kLen int // decoded key in state.keys
+	kOff, kLen int // decoded key: in state.keys, or in src when inSrc
 	vOff, vEnd int // raw value span in src
 	final      int // index (relative) of the member whose value is printed; -1 = dropped
+	h          uint32
+	inSrc      bool
+}
+
+func (st *state) key(m *member) []byte {
+	if m.inSrc {
+		return st.src[m.kOff : m.kOff+m.kLen]
+	}
+	return st.keys[m.kOff : m.kOff+m.kLen]
+}
+
+// keyHash is a cheap hash of a member name: it only filters the duplicate
+// check (names are compared when hashes match), so speed matters more than
+// quality. Its top six bits pick the object's bloom-filter bit.
+func keyHash(k []byte) uint32 {
+	const m1, m2 = 0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f
+	n := len(k)
+	x := uint64(n) * m2
+	switch {
+	case n >= 8:
+		x ^= binary.LittleEndian.Uint64(k)*m1 ^ binary.LittleEndian.Uint64(k[n-8:])
+	case n >= 4:
+		x ^= uint64(binary.LittleEndian.Uint32(k)) | uint64(binary.LittleEndian.Uint32(k[n-4:]))<<32
+	case n > 0:
+		x ^= uint64(k[0]) | uint64(k[n/2])<<8 | uint64(k[n-1])<<16
+	}
+	x *= m1
+	return uint32(x >> 32)
 }
 
 type state struct {
@@ -238,37 +271,58 @@ func (st *state) object(dst []byte, i, depth int) ([]byte, int, error) {
 		st.keys = st.keys[:kbase]
 	}()
 	// Optimistic single pass: write members as they come and remember the
-	// decoded keys; only if a key repeats is the object written again with
-	// Python's dict semantics (objectDedup).
+	// keys; only if a key repeats is the object written again with
+	// Python's dict semantics (objectDedup). A key literal that is plain
+	// text is its own output: it is copied as is and compared in place.
+	// A 64-bit bloom filter of key hashes skips the duplicate scan for
+	// (nearly) every new key.
 	out := len(dst)
 	dst = append(dst, '{')
 	i = skipWS(s, i+1)
 	if i < len(s) && s[i] == '}' {
 		return append(dst, '}'), i + 1, nil
 	}
+	var bloom uint64
 	for n := 0; ; n++ {
 		if i >= len(s) || s[i] != '"' {
 			return dst, i, &syntaxError{i, "expecting property name enclosed in double quotes"}
 		}
-		kOff := len(st.keys)
-		var err error
-		var j int
-		st.keys, j, err = decodeString(st.keys, s, i)
-		if err != nil {
-			return dst, j, err
-		}
-		key := st.keys[kOff:]
-		for m := base; m < len(st.members); m++ {
-			if string(st.keys[st.members[m].kOff:st.members[m].kOff+st.members[m].kLen]) == string(key) {
-				return st.objectDedup(dst[:out], start, depth)
-			}
-		}
-		st.members = append(st.members, member{kOff: kOff, kLen: len(key)})
 		if n > 0 {
 			dst = append(dst, ',', ' ')
 		}
-		dst = appendQuoted(dst, key, st.ascii)
+		mark := len(dst)
+		dst = append(dst, '"')
+		var j int
+		dst, j = copyPlain(dst, s, i+1)
+		m := member{kOff: i + 1, kLen: j - i - 1, inSrc: true}
+		if j < len(s) && s[j] == '"' {
+			dst = append(dst, '"')
+			j++
+		} else {
+			dst = dst[:mark]
+			m = member{kOff: len(st.keys)}
+			var err error
+			st.keys, j, err = decodeString(st.keys, s, i)
+			if err != nil {
+				return dst, j, err
+			}
+			m.kLen = len(st.keys) - m.kOff
+			dst = appendQuoted(dst, st.keys[m.kOff:], st.ascii)
+		}
+		key := st.key(&m)
+		m.h = keyHash(key)
+		if bit := uint64(1) << (m.h >> 26); bloom&bit == 0 {
+			bloom |= bit
+		} else {
+			for k := base; k < len(st.members); k++ {
+				if st.members[k].h == m.h && string(st.key(&st.members[k])) == string(key) {
+					return st.objectDedup(dst[:out], start, depth)
+				}
+			}
+		}
+		st.members = append(st.members, m)
 		dst = append(dst, ':', ' ')
+		var err error
 		if i, err = colon(s, j); err != nil {
 			return dst, i, err
 		}
@@ -670,9 +724,7 @@ func decodeString(dst, s []byte, i int) ([]byte, int, error) {
 	i++
 	for i < len(s) {
 		// fast run of plain ASCII (DEL, which stops it, is copied below)
-		j := i + PlainLen(s[i:])
-		dst = append(dst, s[i:j]...)
-		i = j
+		dst, i = copyPlain(dst, s, i)
 		if i >= len(s) {
 			break
 		}
@@ -711,14 +763,13 @@ func decodeString(dst, s []byte, i int) ([]byte, int, error) {
 			i += 2
 		case c < 0x20:
 			return dst[:n0], i, &syntaxError{i, "invalid control character in string"}
-		default: // non-ASCII: copy valid runes, drop invalid bytes
-			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
+		default: // DEL and non-ASCII: copy valid runes, drop invalid bytes
+			if c == 0x7f {
+				dst = append(dst, c)
 				i++
 				continue
 			}
-			dst = append(dst, s[i:i+size]...)
-			i += size
+			dst, i = appendNonASCII(dst, s, i, false)
 		}
 	}
 	return dst[:n0], i, &syntaxError{start, "unterminated string"}
@@ -730,9 +781,7 @@ func appendUnquoted(dst, s []byte, i int, ascii bool) ([]byte, int, error) {
 	start := i
 	i++
 	for i < len(s) {
-		j := i + PlainLen(s[i:])
-		dst = append(dst, s[i:j]...)
-		i = j
+		dst, i = copyPlain(dst, s, i)
 		if i >= len(s) {
 			break
 		}
@@ -777,17 +826,7 @@ func appendUnquoted(dst, s []byte, i int, ascii bool) ([]byte, int, error) {
 			}
 			i++
 		default:
-			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				i++
-				continue
-			}
-			if ascii {
-				dst = appendRuneEsc(dst, r, true)
-			} else {
-				dst = append(dst, s[i:i+size]...)
-			}
-			i += size
+			dst, i = appendNonASCII(dst, s, i, ascii)
 		}
 	}
 	return dst, i, &syntaxError{start, "unterminated string"}
@@ -842,6 +881,16 @@ func AppendQuotedString(dst []byte, s string) []byte {
 // AppendQuotedASCII is AppendQuoted with ensure_ascii=True.
 func AppendQuotedASCII(dst, s []byte) []byte { return appendQuoted(dst, s, true) }
 
+// quoteEsc[c] is 1 for the bytes escaped by a backslash before them.
+var quoteEsc = [256]uint8{'"': 1, '\\': 1}
+
+// ctlMask flags (high bit) the bytes of x that are < 0x20 or >= 0x7f. No
+// flag is set unless such a byte is present (carries and borrows start
+// only at flagged bytes).
+func ctlMask(x uint64) uint64 {
+	return ((x + lsb) | x | (x - 0x20*lsb)) & msb
+}
+
 // plain[c] is true for bytes copied as is inside a string literal.
 var plain = func() (t [256]bool) {
 	for c := 0x20; c < 0x7f; c++ {
@@ -851,31 +900,88 @@ var plain = func() (t [256]bool) {
 }()
 
 func appendQuoted(dst, s []byte, ascii bool) []byte {
-	if PlainLen(s) == len(s) {
-		dst = append(dst, '"')
-		dst = append(dst, s...)
-		return append(dst, '"')
-	}
 	dst = append(dst, '"')
 	i := 0
-	for i < len(s) {
-		j := i + PlainLen(s[i:])
-		dst = append(dst, s[i:j]...)
-		i = j
-		if i >= len(s) {
+	for {
+		// Eight bytes at a time, each word stored before it is checked. A
+		// word whose only special bytes are '"' and '\\' (JSON text such
+		// as @message has one every few bytes) is expanded without a
+		// branch per byte: a backslash is stored, then the byte over it
+		// or after it. buf keeps 16 spare bytes for a word's expansion.
+		p := len(dst)
+		buf := dst[:cap(dst)]
+		for i+8 <= len(s) {
+			if len(buf)-p < 16 {
+				buf = slices.Grow(buf[:p], len(s)-i+16)
+				buf = buf[:cap(buf)]
+			}
+			w := binary.LittleEndian.Uint64(s[i:])
+			binary.LittleEndian.PutUint64(buf[p:], w)
+			m := badMask(w)
+			if m == 0 {
+				p += 8
+				i += 8
+				continue
+			}
+			if ctlMask(w) == 0 {
+				for _, c := range s[i : i+8] {
+					e := int(quoteEsc[c])
+					buf[p] = '\\'
+					buf[p+e] = c
+					p += 1 + e
+				}
+				i += 8
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3
+			p += k
+			i += k
+			if c := s[i]; c == '"' || c == '\\' {
+				buf[p], buf[p+1] = '\\', c
+				p += 2
+				i++
+				continue
+			}
 			break
 		}
-		c := s[i]
-		if c < 0x80 {
-			if c == 0x7f && !ascii {
-				dst = append(dst, c)
+		dst, i = copyPlain(buf[:p], s, i)
+		if i >= len(s) {
+			return append(dst, '"')
+		}
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+			i++
+		case c < 0x20:
+			dst = appendRuneEsc(dst, rune(c), ascii)
+			i++
+		case c == 0x7f:
+			if ascii {
+				dst = appendU(dst, 0x7f)
 			} else {
-				dst = appendRuneEsc(dst, rune(c), ascii)
+				dst = append(dst, c)
 			}
 			i++
-			continue
+		default:
+			dst, i = appendNonASCII(dst, s, i, ascii)
 		}
-		r, size := utf8.DecodeRune(s[i:])
+	}
+}
+
+// appendNonASCII appends the run of bytes >= 0x80 at s[i] (as UTF-8, or
+// escaped when ascii) without its invalid bytes and returns the index after
+// the run. A valid sequence holds only bytes >= 0x80, so the run is decoded
+// on its own and, when valid as a whole, copied in one piece.
+func appendNonASCII(dst, s []byte, i int, ascii bool) ([]byte, int) {
+	j := i + 1
+	for j < len(s) && s[j] >= 0x80 {
+		j++
+	}
+	if !ascii && utf8.Valid(s[i:j]) {
+		return append(dst, s[i:j]...), j
+	}
+	for i < j {
+		r, size := utf8.DecodeRune(s[i:j])
 		if r == utf8.RuneError && size == 1 {
 			i++
 			continue
@@ -887,5 +993,5 @@ func appendQuoted(dst, s []byte, ascii bool) []byte {
 		}
 		i += size
 	}
-	return append(dst, '"')
+	return dst, j
 }

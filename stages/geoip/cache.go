@@ -2,85 +2,84 @@ package geoip
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
+// cacheWays is the number of entries a bucket holds (an address can be in
+// one of them).
+const cacheWays = 4
+
+// cacheShards is kept for the bound tests check: the cache never holds more
+// than its size rounded up to a power of two.
 const cacheShards = 64
 
-// cache is a bounded address → result cache for the hot path: 64 shards,
-// each a two-generation map (a lookup that hits the old generation promotes
-// the entry; when the young generation is full it becomes the old one and the
-// previous old one is dropped). That is O(1), allocation-light, and keeps the
-// recently used addresses, with at most size entries in all. Negative results
-// (nil) are cached too.
+// cache is a bounded address → result cache for the hot path: a
+// set-associative table (the address's hash picks a bucket of four
+// entries). A hit is four atomic loads and no lock; a miss replaces an
+// empty or a pseudo-random entry of the bucket, so the table never holds
+// more than its size and frequently used addresses stay (a busy address is
+// put back at once when evicted). Negative results (nil) are cached too.
+// Entries are immutable once published.
 type cache struct {
-	shards [cacheShards]cacheShard
+	slots []atomic.Pointer[cacheEntry]
+	shift uint // 64 - log2(buckets): the hash's top bits pick the bucket
 }
 
-type cacheShard struct {
-	mu       sync.Mutex
-	young    map[netip.Addr]*Result
-	old      map[netip.Addr]*Result
-	genLimit int
-	_        [40]byte // keep shards on separate cache lines
+type cacheEntry struct {
+	addr netip.Addr
+	r    *Result
 }
 
 func newCache(size int) *cache {
-	per := size / (2 * cacheShards)
-	if per < 8 {
-		per = 8
+	buckets, shift := 16, uint(60)
+	for buckets*cacheWays < size {
+		buckets *= 2
+		shift--
 	}
-	c := &cache{}
-	for i := range c.shards {
-		c.shards[i].genLimit = per
-		c.shards[i].young = make(map[netip.Addr]*Result, per)
-	}
-	return c
+	return &cache{slots: make([]atomic.Pointer[cacheEntry], buckets*cacheWays), shift: shift}
 }
 
-func shardOf(a netip.Addr) int {
+func hashAddr(a netip.Addr) uint64 {
 	b := a.As16()
 	h := binary.LittleEndian.Uint64(b[8:]) ^ binary.LittleEndian.Uint64(b[:8])*0xff51afd7ed558ccd
-	h *= 0x9e3779b97f4a7c15
-	return int(h >> 58) // 64 shards
+	return h * 0x9e3779b97f4a7c15 // top bits depend on every input bit
+}
+
+func (c *cache) bucket(h uint64) []atomic.Pointer[cacheEntry] {
+	b := (h >> c.shift) * cacheWays
+	return c.slots[b : b+cacheWays : b+cacheWays]
 }
 
 func (c *cache) get(a netip.Addr) (*Result, bool) {
-	s := &c.shards[shardOf(a)]
-	s.mu.Lock()
-	r, ok := s.young[a]
-	if !ok && s.old != nil {
-		if r, ok = s.old[a]; ok {
-			s.insertLocked(a, r)
+	b := c.bucket(hashAddr(a))
+	for i := range b {
+		if e := b[i].Load(); e != nil && e.addr == a {
+			return e.r, true
 		}
 	}
-	s.mu.Unlock()
-	return r, ok
+	return nil, false
 }
 
 func (c *cache) put(a netip.Addr, r *Result) {
-	s := &c.shards[shardOf(a)]
-	s.mu.Lock()
-	s.insertLocked(a, r)
-	s.mu.Unlock()
-}
-
-func (s *cacheShard) insertLocked(a netip.Addr, r *Result) {
-	if len(s.young) >= s.genLimit {
-		s.old = s.young
-		s.young = make(map[netip.Addr]*Result, s.genLimit)
+	b := c.bucket(hashAddr(a))
+	e := &cacheEntry{addr: a, r: r}
+	for i := range b {
+		if b[i].Load() == nil && b[i].CompareAndSwap(nil, e) {
+			return
+		}
 	}
-	s.young[a] = r
+	b[rand.Uint32()%cacheWays].Store(e)
 }
 
 func (c *cache) len() int {
 	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		n += len(s.young) + len(s.old)
-		s.mu.Unlock()
+	for i := range c.slots {
+		if c.slots[i].Load() != nil {
+			n++
+		}
 	}
 	return n
 }

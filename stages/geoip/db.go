@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/oschwald/maxminddb-golang/v2"
+
+	"github.com/siemstream/siemstream/internal/ipparse"
 )
 
 // Geo is what the City database says about an address: es-loader's
@@ -152,7 +154,7 @@ func (db *DB) LookupString(s string) *Result {
 	if !hasDigit(s) {
 		return nil
 	}
-	addr, err := netip.ParseAddr(s)
+	addr, err := ipparse.Addr(s)
 	if err != nil {
 		return nil
 	}

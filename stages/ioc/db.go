@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/siemstream/siemstream/internal/ipparse"
 )
 
 // DB is a built, immutable IoC index: IPv4 and IPv6 prefixes (all matching
@@ -39,7 +41,7 @@ func ParseIP(s string) (netip.Addr, bool) {
 			return netip.Addr{}, false
 		}
 	}
-	a, err := netip.ParseAddr(s)
+	a, err := ipparse.Addr(s)
 	return a, err == nil
 }
 

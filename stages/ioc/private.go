@@ -17,6 +17,17 @@ var (
 		"2001:2::/48", "2001:db8::/32", "2001:10::/28", "fc00::/7", "fe80::/10")
 )
 
+// privateV4Masks is privateV4 as (network, mask) pairs: an IPv4 address is
+// checked with one AND and compare per prefix instead of Prefix.Contains.
+var privateV4Masks = func() (out []struct{ net, mask uint32 }) {
+	for _, p := range privateV4 {
+		a := p.Addr().As4()
+		mask := ^uint32(0) << (32 - p.Bits())
+		out = append(out, struct{ net, mask uint32 }{uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]), mask})
+	}
+	return out
+}()
+
 func mustPrefixes(ss ...string) []netip.Prefix {
 	out := make([]netip.Prefix, len(ss))
 	for i, s := range ss {
@@ -32,11 +43,17 @@ func IsPrivate(addr netip.Addr) bool {
 	if addr.Is4In6() {
 		addr = addr.Unmap()
 	}
-	tbl := privateV6
 	if addr.Is4() {
-		tbl = privateV4
+		a := addr.As4()
+		u := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+		for _, p := range privateV4Masks {
+			if u&p.mask == p.net {
+				return true
+			}
+		}
+		return false
 	}
-	for _, p := range tbl {
+	for _, p := range privateV6 {
 		if p.Contains(addr) {
 			return true
 		}

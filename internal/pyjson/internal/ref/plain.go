@@ -1,0 +1,57 @@
+package ref
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// badMask flags (high bit) the bytes of x that a JSON string literal cannot
+// hold as is: >= 0x7f (DEL, non-ASCII), < 0x20, '"' and '\\'. Per byte:
+// b+1 reaches 0x80 from 0x7f up, b-0x20 wraps below 0x20, (b^c)-1 wraps
+// when b == c, and bytes >= 0x80 carry their own high bit. Carries and
+// borrows start only at flagged bytes and move up, so the lowest flag is
+// exact (bytes above it may be flagged falsely).
+func badMask(x uint64) uint64 {
+	return ((x + lsb) | x | (x - 0x20*lsb) | ((x ^ ('"' * lsb)) - lsb) | ((x ^ ('\\' * lsb)) - lsb)) & msb
+}
+
+// PlainLen returns the length of the longest prefix of s that a JSON string
+// literal holds as is (no '"', '\\', control characters, DEL or non-ASCII),
+// checking eight bytes at a time (a short tail with overlapping loads).
+func PlainLen(s []byte) int {
+	n := len(s)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if m := badMask(binary.LittleEndian.Uint64(s[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	switch {
+	case i == n:
+		return n
+	case n >= 8:
+		// the last eight bytes; those before i are plain, so they neither
+		// flag nor borrow
+		m := badMask(binary.LittleEndian.Uint64(s[n-8:])) >> (8 * uint(i-(n-8)))
+		if m == 0 {
+			return n
+		}
+		return i + bits.TrailingZeros64(m)/8
+	case n >= 4:
+		x := uint64(binary.LittleEndian.Uint32(s)) | uint64(binary.LittleEndian.Uint32(s[n-4:]))<<32
+		if badMask(x) == 0 {
+			return n
+		}
+	}
+	for ; i < n; i++ {
+		if !plain[s[i]] {
+			return i
+		}
+	}
+	return n
+}

@@ -1,7 +1,9 @@
 package geoip
 
 import (
+	"net/netip"
 	"strconv"
+	"unsafe"
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/pyjson"
@@ -61,7 +63,7 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 		if ip.Kind != stages.MarkString {
 			continue // enrich reads strings only
 		}
-		r := db.LookupString(string(e.Out[ip.Off:ip.End]))
+		r := lookupOut(db, e.Out[ip.Off:ip.End])
 		looked++
 		if r.Empty() {
 			continue
@@ -104,6 +106,21 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 		m.Shift(adds[k].at, lens[k])
 	}
 	return looked, found
+}
+
+// lookupOut is DB.LookupString of a value in Out without copying it to a
+// string: netip.ParseAddr keeps its input only in its error, dropped here,
+// and Lookup takes the parsed address.
+func lookupOut(db *DB, b []byte) *Result {
+	s := unsafe.String(unsafe.SliceData(b), len(b))
+	if !hasDigit(s) {
+		return nil
+	}
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		return nil
+	}
+	return db.Lookup(addr)
 }
 
 // enrichParsed enriches a parsed copy of Out and encodes it back. Out is

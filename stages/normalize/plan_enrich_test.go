@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -29,6 +30,9 @@ type enrichMode struct {
 	// parsed configures the stages with one entity and one field more than
 	// the plans mark, so they take their parse-and-re-encode path.
 	parsed bool
+	// big: the GeoIP data has strings the truncation rule cuts, which the
+	// stages handle through a parsed tree too
+	big bool
 }
 
 var offMode = enrichMode{name: "off"}
@@ -37,7 +41,10 @@ var offMode = enrichMode{name: "off"}
 // space with awkward values (non-ASCII, quotes, control characters, "-",
 // "null", "", missing location parts, ASN without number or name) and an
 // IoC feed of wide prefixes and domains, so fuzzed and golden records hit.
-func wideEnrichment(dir string) (geoDir, iocDir string, err error) {
+// big adds city names long enough for encode's truncation rule: in
+// 1.0.0.0/8 one that is cut only in a document that grows past the rule's
+// size, in 52.0.0.0/8 one that makes any document that size.
+func wideEnrichment(dir string, big bool) (geoDir, iocDir string, err error) {
 	geoDir, iocDir = filepath.Join(dir, "geoip"), filepath.Join(dir, "ioc")
 	if err := os.MkdirAll(geoDir, 0o755); err != nil {
 		return "", "", err
@@ -75,6 +82,25 @@ func wideEnrichment(dir string) (geoDir, iocDir string, err error) {
 		{net: "128.0.0.0/2", noCity: true, asNum: ptr(uint64(4294967295)), asOrg: "-"},
 		{net: "192.0.0.0/2", city: "", cntry: "Japan", noASN: true},
 		{net: "2600::/12", city: "東京", lon: f(139.0), asNum: ptr(uint64(1)), asOrg: "v6 net"},
+	}
+	if big {
+		cities = append(cities,
+			struct {
+				net              string
+				city, iso, cntry string
+				lat, lon         *float64
+				asNum            *uint64
+				asOrg            string
+				noCity, noASN    bool
+			}{net: "1.0.0.0/8", city: strings.Repeat("x", 40000), iso: "XX", cntry: "Big"},
+			struct {
+				net              string
+				city, iso, cntry string
+				lat, lon         *float64
+				asNum            *uint64
+				asOrg            string
+				noCity, noASN    bool
+			}{net: "52.0.0.0/8", city: strings.Repeat("y", 70000), cntry: "Bigger", asOrg: strings.Repeat("z", 33000)})
 	}
 	for _, c := range cities {
 		_, n, err := net.ParseCIDR(c.net)
@@ -141,7 +167,11 @@ func enrichModes(t testing.TB, dir string) []enrichMode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	geo, iocDir, err := wideEnrichment(filepath.Join(dir, "wide"))
+	geo, iocDir, err := wideEnrichment(filepath.Join(dir, "wide"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigGeo, bigIOC, err := wideEnrichment(filepath.Join(dir, "big"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +179,7 @@ func enrichModes(t testing.TB, dir string) []enrichMode {
 		{name: "fixture", geoIP: fix.GeoIP, ioc: fix.IOC},
 		{name: "wide", geoIP: geo, ioc: iocDir},
 		{name: "wide-parsed", geoIP: geo, ioc: iocDir, parsed: true},
+		{name: "big", geoIP: bigGeo, ioc: bigIOC, big: true},
 	}
 }
 

@@ -206,7 +206,7 @@ func appendGeoAS(dst []byte, r *Result) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `"organization":{"name":`...)
-			dst = pyjson.AppendQuotedString(dst, as.Organization)
+			dst = appendQuoted(dst, as.Organization)
 			dst = append(dst, '}')
 		}
 		if len(dst) == body {
@@ -228,7 +228,18 @@ func appendStr(dst []byte, body int, key, v string) []byte {
 		dst = append(dst, ',')
 	}
 	dst = append(dst, key...)
-	return pyjson.AppendQuotedString(dst, v)
+	return appendQuoted(dst, v)
+}
+
+// appendQuoted writes v as encode does: as is when it needs no escaping.
+func appendQuoted(dst []byte, v string) []byte {
+	b := unsafe.Slice(unsafe.StringData(v), len(v))
+	if pyjson.PlainLen(b) != len(b) {
+		return pyjson.AppendQuoted(dst, b)
+	}
+	dst = append(dst, '"')
+	dst = append(dst, v...)
+	return append(dst, '"')
 }
 
 // removable: del_none drops a member holding v ("" is set as null).

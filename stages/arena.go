@@ -20,6 +20,9 @@ type Arena struct {
 
 	envs []*[envSlab]wire.Envelope // slabs never move, so pointers stay valid
 	nenv int
+
+	marks  []*[envSlab]PlanMarks // Event.Marks, likewise
+	nmarks int
 }
 
 const envSlab = 64
@@ -71,6 +74,18 @@ func (a *Arena) Envelope() *wire.Envelope {
 	return e
 }
 
+// Marks returns zero plan marks that live until Reset.
+func (a *Arena) Marks() *PlanMarks {
+	s := a.nmarks / envSlab
+	if s == len(a.marks) {
+		a.marks = append(a.marks, new([envSlab]PlanMarks))
+	}
+	m := &a.marks[s][a.nmarks%envSlab]
+	a.nmarks++
+	*m = PlanMarks{}
+	return m
+}
+
 // Reset forgets every document and envelope, keeping the chunks and slabs.
 // Used envelopes are zeroed so they pin no record buffer.
 func (a *Arena) Reset() {
@@ -82,6 +97,7 @@ func (a *Arena) Reset() {
 		a.envs[i/envSlab][i%envSlab] = wire.Envelope{}
 	}
 	a.nenv = 0
+	a.nmarks = 0 // Marks zeroes what it hands out
 }
 
 // NewEnvelope returns a zero envelope for an event of the batch: from the

@@ -9,6 +9,9 @@
 //     IoC feeds, exclusion files, SSM conditions). stages/chain loads it
 //     once with Check before the first batch (a bad source fails the start),
 //     then runs Run until shutdown and reads Status for metrics.
+//   - PlanMarks (marks.go): for an event normalize's output plan wrote
+//     (Out set, Doc nil), where the enrichment stages find what they read
+//     in Out and where what they add goes (Event.Marks).
 //   - Deps: what a stage constructor may be given besides its Config: the
 //     process's one logger, the S3 opener and the log-type registry. Every
 //     stage package builds its stage as New(cfg Config, deps Deps) (*Stage,
@@ -87,6 +90,11 @@ type Event struct {
 	Index string
 	ID    string
 	Out   []byte
+	// Marks is set, with Out, by normalize's output plan when GeoIP or IoC
+	// run after it: where in Out they find what they look up and where what
+	// they add goes (see PlanMarks). nil for every other event. It lives in
+	// the batch's Arena.
+	Marks *PlanMarks
 
 	// Unit ties the event to the input unit it came from (e.g. the Kinesis
 	// user record), so the consumer knows which units are fully acknowledged.

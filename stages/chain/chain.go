@@ -157,17 +157,15 @@ func (a *Assembly) build(cfg Config, conditions exclude.ParamLoader) error {
 			return err
 		}
 	}
-	// Output plans write a type's documents without the tree, so only for
-	// types whose documents no stage after normalize reads: no SSM
-	// conditions, and GeoIP/IoC either off or not reading the type.
+	// Output plans write a type's documents without the tree. GeoIP and
+	// IoC enrich those documents through the marks the plans record
+	// (stages.PlanMarks); the SSM conditions read the tree, so no plans
+	// when they run.
 	reg := deps.Registry
 	nc := normalize.DefaultConfig()
 	nc.Now = now
-	nc.Plan = func(name string) bool {
-		lt := reg.Lookup(name)
-		return lt != nil && conditions == nil &&
-			(cfg.GeoIP == "" || len(lt.Geoip) == 0) && (cfg.IOC == "" || len(lt.IOCIP)+len(lt.IOCDomain) == 0)
-	}
+	nc.Plan = func(name string) bool { return reg.Lookup(name) != nil && conditions == nil }
+	nc.GeoIP, nc.IOC = cfg.GeoIP != "", cfg.IOC != ""
 	if ua != nil {
 		nc.UserAgent = func(b []byte) *normalize.UserAgent { return (*normalize.UserAgent)(ua.Lookup(b)) }
 	}

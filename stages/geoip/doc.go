@@ -17,8 +17,10 @@
 // them either (confirmed by running its code); MaxMind's databases hold none,
 // and an organisation's own database with internal ranges works.
 //
-// Consumes: Event.Doc after normalize. Produces: the fields above. Never
-// drops or fails an event.
+// Consumes: Event.Doc after normalize, or, for an event normalize's output
+// plan wrote, Event.Out and the plan's Event.Marks (planned.go: the same
+// members appended to Out, encoded as encode would). Produces: the fields
+// above. Never drops or fails an event.
 //
 // Data: Config.Source is a local directory or s3://bucket/prefix with
 // es-loader's layout GeoLite2/GeoLite2-City.mmdb and GeoLite2/GeoLite2-ASN.mmdb

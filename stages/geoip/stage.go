@@ -15,8 +15,9 @@ import (
 // entity is one configured object: where its address is read and which
 // top-level member gets geo/as.
 type entity struct {
-	obj doc.Path
-	ip  doc.Path
+	name, ipName string // "<entity>", "<entity>.ip": their names in stages.PlanMarks
+	obj          doc.Path
+	ip           doc.Path
 }
 
 // Stage enriches "<entity>.ip" with "<entity>.geo" and "<entity>.as".
@@ -40,7 +41,7 @@ func New(cfg Config, deps stages.Deps) (*Stage, error) {
 	s := &Stage{entities: map[string][]entity{}}
 	for lt, names := range cfg.Entities {
 		for _, n := range names {
-			s.entities[lt] = append(s.entities[lt], entity{obj: doc.ParsePath(n), ip: doc.ParsePath(n + ".ip")})
+			s.entities[lt] = append(s.entities[lt], entity{name: n, ipName: n + ".ip", obj: doc.ParsePath(n), ip: doc.ParsePath(n + ".ip")})
 		}
 	}
 	store, err := reload.OpenDir(cfg.Source, deps.S3)
@@ -73,13 +74,24 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		return nil
 	}
 	var looked, found uint64
+	var rs resolved
 	for i := range b.Events {
 		e := &b.Events[i]
-		if e.Status != stages.Keep || e.Doc == nil || e.Src == nil {
+		if e.Status != stages.Keep || e.Src == nil {
 			continue
 		}
-		for _, ent := range s.entities[e.Src.LogType] {
-			l, f := enrich(e.Doc, ent, db)
+		ents := s.entities[e.Src.LogType]
+		switch {
+		case len(ents) == 0:
+		case e.Doc != nil:
+			for _, ent := range ents {
+				l, f := enrich(e.Doc, ent, db)
+				looked += l
+				found += f
+			}
+		case e.Marks != nil && e.Out != nil && b.Arena != nil:
+			// written by normalize's output plan (planned.go)
+			l, f := enrichOut(e, ents, db, b.Arena, &rs)
 			looked += l
 			found += f
 		}

@@ -39,8 +39,9 @@
 // refuses the candidate and the index in use stays; a file that is not a
 // valid feed is skipped with an error log, as es-loader does.
 //
-// Consumes: Event.Doc after normalize (and geoip). Produces: threat.*. Never
-// drops or fails an event.
+// Consumes: Event.Doc after normalize (and geoip), or, for an event
+// normalize's output plan wrote, Event.Out and the plan's Event.Marks
+// (planned.go). Produces: threat.*. Never drops or fails an event.
 //
 // Deliberate differences from es-loader:
 //   - threat.enrichments and threat.matched are nested objects, not literal

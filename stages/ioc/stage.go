@@ -87,6 +87,9 @@ type scratch struct {
 	ips, domains []Value
 	fields       []string
 	inds         []*Indicator
+	// events written by normalize's output plan (planned.go)
+	rs     resolved
+	threat []byte
 }
 
 // Process implements stages.Stage.
@@ -98,9 +101,10 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	sc := s.pool.Get().(*scratch)
 	defer s.pool.Put(sc)
 	var n, looked uint64
+	sc.rs = resolved{}
 	for i := range b.Events {
 		e := &b.Events[i]
-		if e.Status != stages.Keep || e.Doc == nil || e.Src == nil {
+		if e.Status != stages.Keep || e.Src == nil {
 			continue
 		}
 		lf, ok := s.fields[e.Src.LogType]
@@ -108,6 +112,14 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 			continue
 		}
 		d := e.Doc
+		if d == nil {
+			if e.Marks != nil && e.Out != nil && b.Arena != nil {
+				l, m := enrichOut(e, lf, db, b.Arena, sc)
+				looked += l
+				n += m
+			}
+			continue
+		}
 		sc.ips = collect(d, lf.ip, sc.ips[:0])
 		sc.domains = collect(d, lf.domain, sc.domains[:0])
 		if len(sc.ips)+len(sc.domains) == 0 {

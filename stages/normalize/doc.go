@@ -55,14 +55,17 @@
 // that). Event.Doc is then given back and left nil, so encode skips the
 // event. Records a plan cannot express (a parse error to report, a wrapper
 // envelope, a value long enough for the truncation rule, unexpected keys)
-// take the tree path. Plans are used only for the types Config.Plan names:
-// those whose documents no later stage reads (internal/pipeline keeps the
-// tree for types GeoIP or IoC enrich, and for every type when exclusion
-// conditions run). The user-agent stage's fields are written by the plan
-// itself when Config.UserAgent gives its lookup.
+// take the tree path. Plans are used only for the types Config.Plan names
+// (stages/chain: every type, unless exclusion conditions run, which read
+// the tree). The user-agent stage's fields are written by the plan itself
+// when Config.UserAgent gives its lookup. When GeoIP or IoC run after
+// normalize (Config.GeoIP, Config.IOC), a plan records in Event.Marks where
+// in Out those stages find the values they look up and where what they add
+// goes (plan_marks.go, stages.PlanMarks), so they enrich Out without a tree.
 //
 // Config: Now (clock for event.ingested and the syslog year), Plan (which
 // log types may use output plans; nil: none), UserAgent (the user-agent
-// stage's lookup, for plans of types it enriches). Per log type it uses the
+// stage's lookup, for plans of types it enriches), GeoIP and IOC (which
+// enrichment stages follow, for the marks). Per log type it uses the
 // schemas.LogType fields listed above.
 package normalize

@@ -26,15 +26,23 @@ type Config struct {
 	// Plan reports whether events of a log type may be written by its
 	// output plan (plan_out.go): their _source goes straight into the
 	// batch's arena and Event.Doc is nil after normalize, so it may be true
-	// only for types whose documents no later stage reads (GeoIP, IoC,
-	// user-agent enrichment, exclusion conditions). nil: never; every
-	// event takes the tree path.
+	// only for types whose documents no later stage reads as a tree
+	// (exclusion conditions do; GeoIP and IoC read the plan's marks, see
+	// GeoIP and IOC; the user-agent fields are the plan's, see UserAgent).
+	// nil: never; every event takes the tree path.
 	Plan func(logType string) bool
 	// UserAgent is the user-agent stage's lookup when that stage runs
 	// after this one: plans then write <user_agent_enrichment_field>.* as
 	// it would, and it skips the planned events (their Doc is nil). nil:
 	// plans are not used for types with user_agent_enrichment_field.
 	UserAgent func(original []byte) *UserAgent
+	// GeoIP says the geoip stage runs after this one over each type's
+	// `geoip` entities, and IOC that the ioc stage does over its `ioc_ip`
+	// and `ioc_domain` fields: plans then record in Event.Marks where those
+	// stages find what they read and where what they add goes
+	// (plan_marks.go), and a type or record whose enrichment they cannot
+	// mark takes the tree path. False: no marks.
+	GeoIP, IOC bool
 }
 
 // UserAgent is what the user-agent stage writes for one user-agent string
@@ -92,7 +100,9 @@ func New(cfg Config, deps stages.Deps) (*Stage, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Stage{reg: deps.Registry, now: now, planOK: cfg.Plan, ua: cfg.UserAgent}, nil
+	s := &Stage{reg: deps.Registry, now: now, planOK: cfg.Plan, ua: cfg.UserAgent}
+	s.plans.enrich = enrichOn{geoip: cfg.GeoIP, ioc: cfg.IOC}
+	return s, nil
 }
 
 // Name is "normalize".

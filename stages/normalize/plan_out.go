@@ -54,11 +54,16 @@ type outPlan struct {
 	cloudPr []byte
 	ltName  []byte
 	ltPlain bool
+
+	// marks (plan_marks.go): nil, or the marked paths and their nodes
+	marks     *stages.MarkNames
+	markNodes []int16 // -1: the tree never has a string, list or object there
 }
 
 type onode struct {
 	parent int16
 	obj    bool
+	mark   int8   // 1 + its index in the plan's marks; 0: not marked
 	key    []byte // `,"name":"`: the member name as encode writes it, between the comma and a string value's quote
 }
 
@@ -114,8 +119,9 @@ type planKey struct {
 // planCache holds a stage's compiled plans; nil entries are types or key
 // lists that have none.
 type planCache struct {
-	m sync.Map // planKey -> *outPlan (nil: no plan)
-	n atomic.Int64
+	m      sync.Map // planKey -> *outPlan (nil: no plan)
+	n      atomic.Int64
+	enrich enrichOn // what runs after normalize (fixed at New)
 }
 
 // maxPlanKeys: records with more top-level keys take the tree path (node
@@ -134,7 +140,7 @@ func (c *planCache) get(lt *schemas.LogType, names []string) *outPlan {
 	if c.n.Load() >= maxPlans {
 		return nil
 	}
-	p := compilePlan(lt, names)
+	p := compilePlan(lt, names, c.enrich)
 	if _, loaded := c.m.LoadOrStore(k, p); !loaded {
 		c.n.Add(1)
 	}
@@ -177,7 +183,7 @@ func planType(lt *schemas.LogType) bool {
 }
 
 // compilePlan returns the plan of lt for records with these keys, or nil.
-func compilePlan(lt *schemas.LogType, names []string) *outPlan {
+func compilePlan(lt *schemas.LogType, names []string, en enrichOn) *outPlan {
 	if !planType(lt) || len(names) > maxPlanKeys {
 		return nil
 	}
@@ -369,7 +375,7 @@ func compilePlan(lt *schemas.LogType, names []string) *outPlan {
 			devName:  node([]string{f, "device", "name"}, false),
 		}
 	}
-	if conflict || len(p.nodes) > 1<<14 {
+	if conflict || len(p.nodes) > 1<<14 || !p.compileMarks(lt, index, en) {
 		return nil
 	}
 	return p
@@ -420,6 +426,7 @@ type pstate struct {
 	slots    []doc.Node
 	list     [][]byte
 	lower    []byte
+	spans    [stages.MaxMarks]stages.MarkSpan // the record's marks, filled by write
 }
 
 // plink places a node: its first and last member and its next sibling
@@ -720,19 +727,22 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		}
 	}
 
+	xok := true
 	switch p.xform {
 	case xformVPC:
-		if !p.transformVPC(d, st) {
-			s.transformErrors.Add(1)
-		}
+		xok = p.transformVPC(d, st)
 	case xformELB:
-		if !p.transformELB(d, st) {
-			s.transformErrors.Add(1)
-		}
+		xok = p.transformELB(d, st)
 	}
 
 	if p.ua.on && s.ua != nil {
 		p.userAgent(st, s.ua)
+	}
+	if p.marks != nil && !p.markValues(st) {
+		return false
+	}
+	if !xok {
+		s.transformErrors.Add(1)
 	}
 
 	e.Index = sc.indexName(lt, &schemas.TransformContext{}, ts)
@@ -744,6 +754,11 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	e.ID = id
 	out := p.write(arena.Free(), st, 0)
 	e.Out = arena.Keep(out)
+	if p.marks != nil {
+		m := arena.Marks()
+		m.Names, m.Spans = p.marks, st.spans
+		e.Marks = m
+	}
 	return true
 }
 
@@ -903,6 +918,9 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				dst = dst[:mark]
 				continue
 			}
+			if m := p.nodes[c].mark; m != 0 {
+				st.spans[m-1] = stages.MarkSpan{Kind: stages.MarkObject, Off: int32(len(dst) - 1)}
+			}
 			skip = 0
 			continue
 		}
@@ -922,6 +940,9 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				dst = append(dst, key[skip:len(key)-1]...)
 				dst = pyjson.AppendQuoted(dst, v.b) // as encode's plain-or-quoted, one scan
 			}
+			if m := p.nodes[c].mark; m != 0 { // marked values need no escaping (markValues)
+				st.spans[m-1] = stages.MarkSpan{Kind: stages.MarkString, Off: int32(len(dst) - 1 - len(v.b)), End: int32(len(dst) - 1)}
+			}
 		case pvList:
 			l := st.list[v.lo:v.hi]
 			if len(l) == 0 || len(l) == 1 && len(l[0]) == 0 {
@@ -929,11 +950,15 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 			}
 			dst = append(dst, key[skip:len(key)-1]...)
 			dst = append(dst, '[')
+			lo := len(dst)
 			for i, x := range l {
 				if i > 0 {
 					dst = append(dst, ',')
 				}
 				dst = pyjson.AppendQuoted(dst, x)
+			}
+			if m := p.nodes[c].mark; m != 0 {
+				st.spans[m-1] = stages.MarkSpan{Kind: stages.MarkList, Off: int32(lo), End: int32(len(dst))}
 			}
 			dst = append(dst, ']')
 		}

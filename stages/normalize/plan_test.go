@@ -32,7 +32,7 @@ func allTypes(string) bool { return true }
 // runPlanned runs the chain over a copy of events; plan says whether
 // normalize may use output plans. It returns the batch and how many events
 // a plan wrote.
-func runPlanned(t testing.TB, reg *schemas.Registry, events []stages.Event, plan bool) (*stages.Batch, uint64) {
+func runPlanned(t testing.TB, reg *schemas.Registry, events []stages.Event, plan bool, em enrichMode) (*stages.Batch, uint64) {
 	t.Helper()
 	cfg := normalize.Config{Now: func() time.Time { return frozenNow }}
 	deps := stages.Deps{Registry: reg}
@@ -49,9 +49,8 @@ func runPlanned(t testing.TB, reg *schemas.Registry, events []stages.Event, plan
 	}
 	if plan {
 		cfg.Plan = allTypes
-		{
-			cfg.UserAgent = func(b []byte) *normalize.UserAgent { return (*normalize.UserAgent)(ua.Lookup(b)) }
-		}
+		cfg.UserAgent = func(b []byte) *normalize.UserAgent { return (*normalize.UserAgent)(ua.Lookup(b)) }
+		cfg.GeoIP, cfg.IOC = em.geoIP != "", em.ioc != ""
 	}
 	norm, err := normalize.New(cfg, deps)
 	dec, err2 := decode.New(decode.DefaultConfig(), deps)
@@ -59,7 +58,9 @@ func runPlanned(t testing.TB, reg *schemas.Registry, events []stages.Event, plan
 	if err := errors.Join(err, err2, err3); err != nil {
 		t.Fatal(err)
 	}
-	ch := stages.Chain{dec, norm, ua, enc}
+	ch := stages.Chain{dec, norm}
+	ch = append(ch, enrichChain(t, reg, em)...)
+	ch = append(ch, ua, enc)
 	b := &stages.Batch{Events: append([]stages.Event(nil), events...)}
 	if err := ch.Process(context.Background(), b); err != nil {
 		t.Fatal(err)
@@ -67,48 +68,82 @@ func runPlanned(t testing.TB, reg *schemas.Registry, events []stages.Event, plan
 	return b, norm.Stats().Planned
 }
 
-// comparePlanned runs both paths and reports every difference; it returns
-// how many events a plan wrote.
-func comparePlanned(t testing.TB, reg *schemas.Registry, events []stages.Event) uint64 {
+// comparePlanned runs both paths, with the enrichment stages of em, and
+// reports every difference; it returns how many events a plan wrote and how
+// many planned documents got geo and threat members.
+func comparePlanned(t testing.TB, reg *schemas.Registry, events []stages.Event, em enrichMode) (planned, geo, threat int) {
+	planned, geo, threat, _ = comparePlannedBig(t, reg, events, em)
+	return planned, geo, threat
+}
+
+// comparePlannedBig is comparePlanned that also counts the planned
+// documents with threat whose Out may hold a string the truncation rule
+// cuts (re-encoded through a tree).
+func comparePlannedBig(t testing.TB, reg *schemas.Registry, events []stages.Event, em enrichMode) (planned, geo, threat, bigThreat int) {
 	t.Helper()
-	tree, _ := runPlanned(t, reg, events, false)
-	plan, planned := runPlanned(t, reg, events, true)
+	tree, _ := runPlanned(t, reg, events, false, em)
+	plan, n := runPlanned(t, reg, events, true, em)
 	for i := range tree.Events {
 		a, b := &tree.Events[i], &plan.Events[i]
 		if a.Status != b.Status || fmt.Sprint(a.Err) != fmt.Sprint(b.Err) {
-			t.Errorf("record %d: status %v err %v, with plans %v err %v", a.Ordinal, a.Status, a.Err, b.Status, b.Err)
+			t.Errorf("%s: record %d: status %v err %v, with plans %v err %v", em.name, a.Ordinal, a.Status, a.Err, b.Status, b.Err)
 			continue
 		}
 		if a.Index != b.Index || a.ID != b.ID {
-			t.Errorf("record %d: _index %q _id %q, with plans %q %q", a.Ordinal, a.Index, a.ID, b.Index, b.ID)
+			t.Errorf("%s: record %d: _index %q _id %q, with plans %q %q", em.name, a.Ordinal, a.Index, a.ID, b.Index, b.ID)
 		}
 		if !bytes.Equal(a.Out, b.Out) {
-			t.Errorf("record %d (%q):\ntree %s\nplan %s", a.Ordinal, a.Raw, a.Out, b.Out)
+			t.Errorf("%s: record %d (%q):\ntree %s\nplan %s", em.name, a.Ordinal, a.Raw, a.Out, b.Out)
+		}
+		if b.Marks != nil {
+			if b.Marks.Stale && !em.parsed && !em.big {
+				t.Errorf("%s: record %d: enriched through a parsed tree, not its marks", em.name, a.Ordinal)
+			}
+			if bytes.Contains(b.Out, []byte(`"geo":`)) || bytes.Contains(b.Out, []byte(`"as":`)) {
+				geo++
+			}
+			if bytes.Contains(b.Out, []byte(`"threat":`)) {
+				threat++
+			}
+			if b.Marks.Big && bytes.Contains(b.Out, []byte(`"threat":`)) {
+				bigThreat++ // Out re-encoded through a tree with threat, not cut
+			}
 		}
 	}
-	return planned
+	return int(n), geo, threat, bigThreat
 }
 
 func TestPlanEqualsTreeGoldens(t *testing.T) {
-	var planned uint64
+	modes := append([]enrichMode{offMode}, enrichModes(t, t.TempDir())...)
+	planned := map[string]int{}
+	var geo, threat int
 	for _, name := range goldenCases(t, "normalize", "normalize-split", "normalize-diff") {
 		t.Run(name, func(t *testing.T) {
 			base := filepath.Join(testdataDir, name)
 			reg := loadRegistry(t, filepath.Dir(base))
 			key, lt, obj := readCase(t, reg, base)
 			b := splitObject(t, lt, key, obj, func(*split.RecordError) {})
-			n := comparePlanned(t, reg, b.Events)
-			t.Logf("%d of %d records planned", n, len(b.Events))
-			planned += n
+			for _, em := range modes {
+				n, g, th := comparePlanned(t, reg, b.Events, em)
+				t.Logf("%s: %d of %d records planned, %d with geo, %d with threat", em.name, n, len(b.Events), g, th)
+				planned[em.name] += n
+				geo, threat = geo+g, threat+th
+			}
 		})
 	}
-	if planned == 0 {
-		t.Error("no golden record took a plan")
+	for _, em := range modes {
+		if planned[em.name] == 0 {
+			t.Errorf("%s: no golden record took a plan", em.name)
+		}
+	}
+	if geo == 0 || threat == 0 {
+		t.Errorf("planned golden records enriched: %d with geo, %d with threat; want some of each", geo, threat)
 	}
 }
 
 func TestPlanEqualsTreeGenerated(t *testing.T) {
 	reg := loadRegistry(t, t.TempDir())
+	modes := append([]enrichMode{offMode}, enrichModes(t, t.TempDir())...)
 	for _, g := range gen.Types() {
 		t.Run(g, func(t *testing.T) {
 			o, err := fixture.Generate(g, 20250314, 3000)
@@ -124,10 +159,23 @@ func TestPlanEqualsTreeGenerated(t *testing.T) {
 			for i, rec := range r.Recs {
 				events = append(events, stages.Event{Src: src, Ordinal: r.Ordinals[i], Raw: rec})
 			}
-			n := comparePlanned(t, reg, events)
-			t.Logf("%d of %d records planned", n, len(events))
-			if (g == "vpcflowlogs" || g == "alb") && n == 0 {
-				t.Errorf("%s: no record took a plan", g)
+			for _, em := range modes {
+				n, geo, threat, bigThreat := comparePlannedBig(t, reg, events, em)
+				t.Logf("%s: %d of %d records planned, %d with geo, %d with threat", em.name, n, len(events), geo, threat)
+				if g != "vpcflowlogs" && g != "alb" {
+					continue
+				}
+				if n == 0 {
+					t.Errorf("%s: %s: no record took a plan", em.name, g)
+				}
+				// (the fixture's feed matches a minority of the generators'
+				// records, the wide one many)
+				if em.geoIP != "" && geo == 0 || em.name != "fixture" && em.ioc != "" && threat == 0 {
+					t.Errorf("%s: %s: %d planned documents with geo, %d with threat; want some of each", em.name, g, geo, threat)
+				}
+				if em.big && g == "alb" && bigThreat == 0 {
+					t.Errorf("%s: %s: no planned document with a long string got threat", em.name, g)
+				}
 			}
 		})
 	}
@@ -184,9 +232,12 @@ func FuzzPlanEqualsTree(f *testing.F) {
 	}
 	f.Add(uint8(1), []byte("210987654321 vpc-1 subnet-1 i-1 eni-1 5 IPv6 fe80::1 fe80::2 - - 1 1 58 1 1 1741910700 1741910760 ACCEPT 0 OK eu-west-1 az - - - - ingress - TransitGateway tgw-1"))
 	f.Add(uint8(1), []byte("unknown vpc-1 subnet-1 - eni-1 5 \xc3\x89Pv4 1.1.1.1 2.2.2.2 - - 1 1 6 1 1 1741910700 1741910760 ACCEPT 0 OK - - - - - - - - - -"))
+	modes := append([]enrichMode{offMode}, enrichModes(f, f.TempDir())...)
 	f.Fuzz(func(t *testing.T, kind uint8, line []byte) {
 		src := fuzzSources[int(kind)%len(fuzzSources)]
-		comparePlanned(t, reg, []stages.Event{{Src: src, Ordinal: 1, Raw: line}})
+		for _, em := range modes {
+			comparePlanned(t, reg, []stages.Event{{Src: src, Ordinal: 1, Raw: line}}, em)
+		}
 	})
 }
 
@@ -202,7 +253,7 @@ func TestPlanWideHeader(t *testing.T) {
 		line.WriteString(" 1")
 	}
 	src := &stages.Source{LogType: "vpcflowlogs", Bucket: bucket, Key: fuzzSources[0].Key, Context: hdr.Bytes()}
-	if n := comparePlanned(t, reg, []stages.Event{{Src: src, Ordinal: 1, Raw: line.Bytes()}}); n != 0 {
+	if n, _, _ := comparePlanned(t, reg, []stages.Event{{Src: src, Ordinal: 1, Raw: line.Bytes()}}, offMode); n != 0 {
 		t.Errorf("%d planned, want the tree path", n)
 	}
 }

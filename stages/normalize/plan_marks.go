@@ -1,0 +1,162 @@
+package normalize
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/pyjson"
+	"github.com/siemstream/siemstream/schemas"
+	"github.com/siemstream/siemstream/stages"
+)
+
+// Marks: when GeoIP or IoC run after normalize, a plan records where in
+// the document it wrote (Event.Out) those stages find the values they look
+// up and where what they add goes (stages.PlanMarks), so they enrich Out
+// without a tree and without searching it:
+//
+//   - geoip reads "<entity>.ip" and appends geo/as at the end of the
+//     entity's object: the plan marks the value and the object's closing
+//     brace;
+//   - ioc reads its ip/domain fields (a string or a list of strings) and
+//     appends threat at the end of the root (Out's last byte).
+//
+// What the tree path does must be what the marks let them do, so a plan is
+// compiled with marks only when (compileMarks): the entities are distinct
+// and none is inside another; no entity already has a geo or as member and
+// no top-level threat member exists (the stages would replace those in
+// place); no marked path has an array index or lies under the user-agent
+// object (the plan writes that stage's fields, which run after GeoIP and
+// IoC) or under an entity's geo/as. And a record is written with marks only
+// when every marked value is in Out as the stages would read it from the
+// tree (markValues): a string that encode keeps and needs no escaping, or a
+// non-empty list of such strings; anything else takes the tree path.
+
+// enrichOn says which enrichment stages run after normalize
+// (Config.GeoIP, Config.IOC).
+type enrichOn struct{ geoip, ioc bool }
+
+// compileMarks sets p's marks for lt; false: lt's enrichment cannot be
+// marked on this plan (no plan).
+func (p *outPlan) compileMarks(lt *schemas.LogType, index map[string]int16, en enrichOn) bool {
+	var ents, paths []string
+	add := func(path string) {
+		if !slices.Contains(paths, path) {
+			paths = append(paths, path)
+		}
+	}
+	if en.geoip {
+		for _, e := range lt.Geoip {
+			ents = append(ents, e)
+			add(e)
+			add(e + ".ip")
+		}
+	}
+	ioc := en.ioc && len(lt.IOCIP)+len(lt.IOCDomain) > 0
+	if ioc {
+		for _, f := range lt.IOCIP {
+			add(f)
+		}
+		for _, f := range lt.IOCDomain {
+			add(f)
+		}
+	}
+	if len(paths) == 0 {
+		return true
+	}
+	if len(paths) > stages.MaxMarks {
+		return false
+	}
+	if _, ok := index["threat"]; ioc && ok {
+		return false
+	}
+	segsOf := func(path string) ([]string, bool) {
+		segs := pathSegs(doc.ParsePath(path))
+		for _, s := range segs {
+			if isDigitKey(s) {
+				return nil, false
+			}
+		}
+		return segs, len(segs) > 0
+	}
+	// under: a is b or inside it
+	under := func(a, b []string) bool { return len(a) >= len(b) && slices.Equal(a[:len(b)], b) }
+	var entSegs [][]string
+	for _, e := range ents {
+		segs, ok := segsOf(e)
+		if !ok {
+			return false
+		}
+		for _, o := range entSegs {
+			if under(segs, o) || under(o, segs) {
+				return false
+			}
+		}
+		k := strings.Join(segs, "\x00")
+		if _, ok := index[k+"\x00geo"]; ok {
+			return false
+		}
+		if _, ok := index[k+"\x00as"]; ok {
+			return false
+		}
+		entSegs = append(entSegs, segs)
+	}
+	p.markNodes = make([]int16, len(paths))
+	for i, path := range paths {
+		segs, ok := segsOf(path)
+		if !ok || p.ua.on && segs[0] == lt.UserAgentEnrichmentField {
+			return false
+		}
+		for _, e := range entSegs {
+			if len(segs) > len(e) && under(segs, e) && (segs[len(e)] == "geo" || segs[len(e)] == "as") {
+				return false
+			}
+		}
+		// the node the tree's Find would reach: none when a prefix is a
+		// string (it has no members) or the path was never created
+		n := int16(-1)
+		for k := 1; k <= len(segs); k++ {
+			m, ok := index[strings.Join(segs[:k], "\x00")]
+			if !ok || k < len(segs) && !p.nodes[m].obj {
+				n = -1
+				break
+			}
+			n = m
+		}
+		p.markNodes[i] = n
+		if n >= 0 {
+			p.nodes[n].mark = int8(i + 1)
+		}
+	}
+	p.marks = &stages.MarkNames{Paths: paths}
+	return true
+}
+
+// markValues checks that every marked value of the record is in Out as
+// the enrichment stages would read it from the tree; false: the record
+// takes the tree path. write fills st.spans.
+func (p *outPlan) markValues(st *pstate) bool {
+	st.spans = [stages.MaxMarks]stages.MarkSpan{}
+	for _, n := range p.markNodes {
+		if n < 0 || !st.linked(n) || p.nodes[n].obj {
+			continue
+		}
+		switch v := &st.val[n]; v.kind {
+		case pvString:
+			if removableString(v.b) || pyjson.PlainLen(v.b) != len(v.b) {
+				return false // read by the stages, not in Out as such
+			}
+		case pvList:
+			l := st.list[v.lo:v.hi]
+			if len(l) == 1 && len(l[0]) == 0 {
+				return false // [""]: encode drops it
+			}
+			for _, x := range l {
+				if pyjson.PlainLen(x) != len(x) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}

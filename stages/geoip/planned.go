@@ -1,7 +1,6 @@
 package geoip
 
 import (
-	"net/netip"
 	"strconv"
 	"unsafe"
 
@@ -109,18 +108,11 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 }
 
 // lookupOut is DB.LookupString of a value in Out without copying it to a
-// string: netip.ParseAddr keeps its input only in its error, dropped here,
+// string: the address parser keeps its input only in its error, dropped,
 // and Lookup takes the parsed address.
 func lookupOut(db *DB, b []byte) *Result {
-	s := unsafe.String(unsafe.SliceData(b), len(b))
-	if !hasDigit(s) {
-		return nil
-	}
-	addr, err := netip.ParseAddr(s)
-	if err != nil {
-		return nil
-	}
-	return db.Lookup(addr)
+	// No copy: the string lives only for the lookup.
+	return db.LookupString(unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
 // enrichParsed enriches a parsed copy of Out and encodes it back. Out is

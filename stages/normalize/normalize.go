@@ -76,6 +76,7 @@ type Stage struct {
 	planOK func(logType string) bool
 	ua     func(original []byte) *UserAgent
 	plans  planCache
+	jt     jtPlans
 
 	normalized, failed, transformErrors, planned atomic.Uint64
 }
@@ -138,6 +139,7 @@ type scratch struct {
 	clean     []byte
 	numBuf    []byte
 	jsonToTxt []doc.Node
+	jtHits    []jtHit
 	planNodes []doc.Node
 	via       viaMeta // the wrapper facts of the current event (cwl.go)
 
@@ -311,7 +313,7 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 	}
 
 	if !skip {
-		if err := jsonToText(sc, lt, d); err != nil {
+		if err := s.jsonToText(sc, lt, d); err != nil {
 			return fmt.Errorf("normalize %s: %w: %w", lt.Name, ErrRecord, err)
 		}
 	}
@@ -423,47 +425,6 @@ func isIntNumber(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// jsonToText follows LogParser.clean_multi_type_field.
-func jsonToText(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
-	if len(lt.JSONToText) == 0 {
-		return nil
-	}
-	tmp := doc.Nil
-	for _, p := range lt.JSONToText {
-		v := pyValue(d, p)
-		if v == doc.Nil || !d.Truthy(v) {
-			continue
-		}
-		var text []byte
-		switch k := d.Kind(v); {
-		case k == doc.True || k == doc.False || (k == doc.Number && isIntNumber(d.Bytes(v))):
-			text = d.AppendPyStr(sc.buf[:0], v)
-		case k == doc.Number:
-			return fmt.Errorf("json_to_text field %s holds a float (es-loader raises TypeError)", p)
-		case k == doc.String:
-			if containsByte(d.Bytes(v), '{') {
-				text = doc.AppendPyStrRepr(sc.buf[:0], d.Bytes(v))
-			} else {
-				continue // str(v) == v
-			}
-		case k == doc.Object:
-			text = d.AppendPyRepr(sc.buf[:0], v) // '{' in dict tests keys only; str(dict) == repr(dict)
-		default: // array
-			text = d.AppendPyRepr(sc.buf[:0], v)
-		}
-		sc.buf = text
-		if tmp == doc.Nil {
-			tmp = d.NewObject()
-		}
-		obj, last := d.ParentAt(tmp, p)
-		d.SetStringBytes(obj, last, text)
-	}
-	if tmp != doc.Nil {
-		d.Merge(d.Root(), tmp)
-	}
-	return nil
 }
 
 func containsByte(b []byte, c byte) bool {

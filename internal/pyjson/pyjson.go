@@ -887,7 +887,7 @@ func AppendQuotedASCII(dst, s []byte) []byte { return appendQuoted(dst, s, true)
 func quoteMask(x uint64) uint64 {
 	const low7 = 0x7f * lsb
 	a, b := x^('"'*lsb), x^('\\'*lsb)
-	return ^(((a&low7)+low7)|a) & msb | ^(((b&low7)+low7)|b) & msb
+	return ^(((a&low7)+low7)|a)&msb | ^(((b&low7)+low7)|b)&msb
 }
 
 // ctlMask flags (high bit) the bytes of x that are < 0x20 or >= 0x7f. No

@@ -60,7 +60,6 @@ func jsonToTextRef(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 	return nil
 }
 
-
 // jtPathSets: the registry's json_to_text lists plus made-up ones that mix
 // every case the plan distinguishes: grouped parents, lone paths, repeated
 // paths, a path that is a prefix of another, digit segments, root paths.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/pyjson"
+	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
 )
@@ -77,6 +78,9 @@ type Stage struct {
 	ua     func(original []byte) *UserAgent
 	plans  planCache
 	jt     jtPlans
+	// slowMessage: always build @message from the raw record (tests
+	// compare the two ways)
+	slowMessage bool
 
 	normalized, failed, transformErrors, planned atomic.Uint64
 }
@@ -123,6 +127,7 @@ type srcInfo struct {
 type scratch struct {
 	si        srcInfo
 	msg       []byte
+	msgQ      []byte // msg escaped (doc.AppendPyDumpQuoted)
 	buf       []byte
 	ids       []byte
 	ingested  []byte
@@ -269,9 +274,11 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 			sc.origKeys = append(sc.origKeys, string(d.Key(c)))
 		}
 	}
+	renamed := false
 	if !skip {
 		for _, r := range lt.RenamedNewFields {
 			if v := d.Child(root, r.Old); v != doc.Nil && d.Truthy(v) {
+				renamed = true
 				d.SetCopy(root, r.New, v)
 				d.Delete(root, r.Old)
 				for i, k := range sc.origKeys {
@@ -289,14 +296,23 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 	}
 
 	// @message
-	sc.msg, err = message(sc, lt, e)
-	if err != nil {
+	quoted := false
+	if !renamed && !s.slowMessage && pristineJSON(lt, e, sc.via) {
+		// the tree is the record as parsed: print it, and its escaped
+		// form for the encoder, instead of parsing the record again
+		sc.msg, sc.msgQ = d.AppendPyDumpQuoted(sc.msg[:0], sc.msgQ[:0])
+		quoted = true
+	} else if sc.msg, err = message(sc, lt, e); err != nil {
 		return fmt.Errorf("normalize %s: %w: %w", lt.Name, ErrRecord, err)
 	}
 	additional := sc.via.additionalID()
 
 	// basic fields
-	d.SetStringBytes(root, "@message", sc.msg)
+	if quoted {
+		d.SetStringBytesQuoted(root, "@message", sc.msg, sc.msgQ)
+	} else {
+		d.SetStringBytes(root, "@message", sc.msg)
+	}
 	sc.buf = ts.AppendISO(sc.buf[:0])
 	d.SetStringBytes(root, "@timestamp", sc.buf)
 	d.SetString(root, "@log_type", lt.Name)
@@ -352,6 +368,18 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 	}
 	e.ID = id
 	return nil
+}
+
+// pristineJSON reports whether e's @message (message) is what the tree
+// prints (doc.AppendPyDumpQuoted), before normalize changes the tree: a
+// JSON record parsed whole and as is (no wrapper, no EventBridge detail cut
+// out, not repaired, not skipped) whose text has no backslash, so no escape
+// (a lone surrogate's in particular) prints differently from the decoded
+// string.
+func pristineJSON(lt *schemas.LogType, e *stages.Event, via viaMeta) bool {
+	m := &e.Doc.Meta
+	return lt.FileFormat == schemas.FormatJSON && via.Via == wire.ViaNone && !lt.ViaCWL && !lt.ViaFirelens &&
+		!m.SkipNormalization && m.RecordEnd == 0 && bytes.IndexByte(e.Raw, '\\') < 0
 }
 
 // message builds @message from the raw record.

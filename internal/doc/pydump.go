@@ -1,6 +1,10 @@
 package doc
 
-import "github.com/siemstream/siemstream/internal/pyjson"
+import (
+	"bytes"
+
+	"github.com/siemstream/siemstream/internal/pyjson"
+)
 
 // AppendPyDumpQuoted appends to msg the Python json.dumps(...,
 // ensure_ascii=False) form of the root object (what pyjson.Append prints
@@ -12,10 +16,29 @@ import "github.com/siemstream/siemstream/internal/pyjson"
 // raw record a second time, and hands q to SetStringBytesQuoted so the
 // encoder does not escape the message again. It equals pyjson.Append of the
 // parsed text only when the tree is exactly what ParseObject made of it and
-// the text holds no backslash (a lone surrogate escape would print
-// differently); callers check both.
+// PyDumpSafe holds for the text; callers check both.
 func (d *Doc) AppendPyDumpQuoted(msg, q []byte) ([]byte, []byte) {
 	return d.pyDump(msg, q, 1)
+}
+
+// PyDumpSafe reports whether AppendPyDumpQuoted prints the tree parsed
+// from raw as pyjson.Append prints raw. Every escape decodes to text that
+// AppendQuoted writes back as pyjson does, except a \uD800-\uDFFF escape
+// (a lone surrogate keeps its escape in pyjson but cannot be held as
+// UTF-8): raw must have none. An escaped backslash before "ud" makes this
+// say false too, which only costs the slower way.
+func PyDumpSafe(raw []byte) bool {
+	for i := 0; i < len(raw); i += 2 { // past the backslash and the escaped byte
+		j := bytes.IndexByte(raw[i:], '\\')
+		if j < 0 {
+			return true
+		}
+		i += j
+		if i+2 < len(raw) && raw[i+1] == 'u' && (raw[i+2] == 'd' || raw[i+2] == 'D') {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *Doc) pyDump(msg, q []byte, n Node) ([]byte, []byte) {

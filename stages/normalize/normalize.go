@@ -373,13 +373,12 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 // pristineJSON reports whether e's @message (message) is what the tree
 // prints (doc.AppendPyDumpQuoted), before normalize changes the tree: a
 // JSON record parsed whole and as is (no wrapper, no EventBridge detail cut
-// out, not repaired, not skipped) whose text has no backslash, so no escape
-// (a lone surrogate's in particular) prints differently from the decoded
-// string.
+// out, not repaired, not skipped) with no escape that prints differently
+// from its decoded text (doc.PyDumpSafe).
 func pristineJSON(lt *schemas.LogType, e *stages.Event, via viaMeta) bool {
 	m := &e.Doc.Meta
 	return lt.FileFormat == schemas.FormatJSON && via.Via == wire.ViaNone && !lt.ViaCWL && !lt.ViaFirelens &&
-		!m.SkipNormalization && m.RecordEnd == 0 && bytes.IndexByte(e.Raw, '\\') < 0
+		!m.SkipNormalization && m.RecordEnd == 0 && doc.PyDumpSafe(e.Raw)
 }
 
 // message builds @message from the raw record.

@@ -106,6 +106,8 @@ type Doc struct {
 	// json_to_text paths under requestParameters/responseElements). Any
 	// change to the root's membership clears it.
 	memo rootMemo
+	// quoted: a member whose escaped value is known (SetStringBytesQuoted)
+	quoted quotedVal
 	// Meta is reset by Reset.
 	Meta Meta
 }
@@ -140,6 +142,7 @@ func (d *Doc) Reset() {
 	clear(d.rootIdx)
 	d.rootUsed = 0
 	d.memo = rootMemo{}
+	d.quoted = quotedVal{}
 	d.arena = d.arena[:0]
 	d.out = d.out[:0]
 	d.Meta = Meta{}
@@ -760,6 +763,12 @@ func (w *writer) object(dst []byte, n Node, viaObjects bool) []byte {
 					dst = append(dst, '"')
 					break
 				}
+			}
+			if q, ok := d.quotedFor(c, x); ok && !w.truncate {
+				dst = append(dst, '"')
+				dst = append(dst, q...)
+				dst = append(dst, '"')
+				break
 			}
 			dst = appendString(dst, v, x.vplain)
 		default:

@@ -881,8 +881,14 @@ func AppendQuotedString(dst []byte, s string) []byte {
 // AppendQuotedASCII is AppendQuoted with ensure_ascii=True.
 func AppendQuotedASCII(dst, s []byte) []byte { return appendQuoted(dst, s, true) }
 
-// quoteEsc[c] is 1 for the bytes escaped by a backslash before them.
-var quoteEsc = [256]uint8{'"': 1, '\\': 1}
+// quoteMask flags (high bit) exactly the bytes of x that are '"' or '\\'
+// (no carry crosses a byte: (b&0x7f)+0x7f <= 0xfe, and its high bit or b's
+// is clear only for b == 0).
+func quoteMask(x uint64) uint64 {
+	const low7 = 0x7f * lsb
+	a, b := x^('"'*lsb), x^('\\'*lsb)
+	return ^(((a&low7)+low7)|a)&msb | ^(((b&low7)+low7)|b)&msb
+}
 
 // ctlMask flags (high bit) the bytes of x that are < 0x20 or >= 0x7f. No
 // flag is set unless such a byte is present (carries and borrows start
@@ -905,14 +911,16 @@ func appendQuoted(dst, s []byte, ascii bool) []byte {
 	for {
 		// Eight bytes at a time, each word stored before it is checked. A
 		// word whose only special bytes are '"' and '\\' (JSON text such
-		// as @message has one every few bytes) is expanded without a
-		// branch per byte: a backslash is stored, then the byte over it
-		// or after it. buf keeps 16 spare bytes for a word's expansion.
+		// as @message has one every few bytes) is expanded per special
+		// byte, not per byte: a backslash is stored before it and the rest
+		// of the word stored again one byte further on. A word's expansion
+		// stores up to 24 bytes from p (8 backslashes, 7 bytes before the
+		// last, 8 from it), so buf keeps 24 spare bytes.
 		p := len(dst)
 		buf := dst[:cap(dst)]
 		for i+8 <= len(s) {
-			if len(buf)-p < 16 {
-				buf = slices.Grow(buf[:p], len(s)-i+16)
+			if len(buf)-p < 24 {
+				buf = slices.Grow(buf[:p], len(s)-i+24)
 				buf = buf[:cap(buf)]
 			}
 			w := binary.LittleEndian.Uint64(s[i:])
@@ -924,12 +932,18 @@ func appendQuoted(dst, s []byte, ascii bool) []byte {
 				continue
 			}
 			if ctlMask(w) == 0 {
-				for _, c := range s[i : i+8] {
-					e := int(quoteEsc[c])
-					buf[p] = '\\'
-					buf[p+e] = c
-					p += 1 + e
+				// byte off of w is at buf[o]; each escaped byte k moves
+				// the rest of the word one further
+				o, off := p, 0
+				for q := quoteMask(w); q != 0; q &= q - 1 {
+					k := bits.TrailingZeros64(q) >> 3
+					o += k - off
+					buf[o] = '\\'
+					o++
+					binary.LittleEndian.PutUint64(buf[o:], w>>(8*uint(k)))
+					off = k
 				}
+				p = o + 8 - off
 				i += 8
 				continue
 			}

@@ -20,9 +20,13 @@
 //  3. basic fields: @message (the stripped line, or Python's json.dumps of a
 //     JSON record), @timestamp (isoformat), @log_type, @log_s3bucket,
 //     @log_s3key, event.module, event.ingested, @id (doc_id's value, else MD5
-//     of @message [+ EventBridge id]);
+//     of @message [+ EventBridge id]). A JSON record parsed as is has its
+//     json.dumps printed from the tree, with the escaped form the encoder
+//     copies, in one walk (pristineJSON; doc.AppendPyDumpQuoted); others
+//     are re-serialised from the raw bytes (pyjson);
 //  4. json_to_text: listed fields become strings (ints via str, values with
-//     "{" via Python repr);
+//     "{" via Python repr); paths sharing a parent are resolved in one pass
+//     over its members (jsontext.go);
 //  5. ECS mapping (ecs), cloud.provider / cloud.account.id / cloud.region
 //     (from the record, else from the S3 key, else "unknown"), ecs.version,
 //     static_ecs, merged into the record with es-loader's merge_dicts; scalar

@@ -14,6 +14,7 @@ import (
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/pyjson"
+	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
 )
@@ -84,6 +85,10 @@ type Stage struct {
 	planOK func(logType string) bool
 	ua     func(original []byte) *UserAgent
 	plans  planCache
+	jt     jtPlans
+	// slowMessage: always build @message from the raw record (tests
+	// compare the two ways)
+	slowMessage bool
 
 	normalized, failed, transformErrors, planned atomic.Uint64
 }
@@ -132,6 +137,7 @@ type srcInfo struct {
 type scratch struct {
 	si        srcInfo
 	msg       []byte
+	msgQ      []byte // msg escaped (doc.AppendPyDumpQuoted)
 	buf       []byte
 	ids       []byte
 	ingested  []byte
@@ -148,6 +154,7 @@ type scratch struct {
 	clean     []byte
 	numBuf    []byte
 	jsonToTxt []doc.Node
+	jtHits    []jtHit
 	planNodes []doc.Node
 	via       viaMeta // the wrapper facts of the current event (cwl.go)
 
@@ -277,9 +284,11 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 			sc.origKeys = append(sc.origKeys, string(d.Key(c)))
 		}
 	}
+	renamed := false
 	if !skip {
 		for _, r := range lt.RenamedNewFields {
 			if v := d.Child(root, r.Old); v != doc.Nil && d.Truthy(v) {
+				renamed = true
 				d.SetCopy(root, r.New, v)
 				d.Delete(root, r.Old)
 				for i, k := range sc.origKeys {
@@ -297,14 +306,23 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 	}
 
 	// @message
-	sc.msg, err = message(sc, lt, e)
-	if err != nil {
+	quoted := false
+	if !renamed && !s.slowMessage && pristineJSON(lt, e, sc.via) {
+		// the tree is the record as parsed: print it, and its escaped
+		// form for the encoder, instead of parsing the record again
+		sc.msg, sc.msgQ = d.AppendPyDumpQuoted(sc.msg[:0], sc.msgQ[:0])
+		quoted = true
+	} else if sc.msg, err = message(sc, lt, e); err != nil {
 		return fmt.Errorf("normalize %s: %w: %w", lt.Name, ErrRecord, err)
 	}
 	additional := sc.via.additionalID()
 
 	// basic fields
-	d.SetStringBytes(root, "@message", sc.msg)
+	if quoted {
+		d.SetStringBytesQuoted(root, "@message", sc.msg, sc.msgQ)
+	} else {
+		d.SetStringBytes(root, "@message", sc.msg)
+	}
 	sc.buf = ts.AppendISO(sc.buf[:0])
 	d.SetStringBytes(root, "@timestamp", sc.buf)
 	d.SetString(root, "@log_type", lt.Name)
@@ -321,7 +339,7 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 	}
 
 	if !skip {
-		if err := jsonToText(sc, lt, d); err != nil {
+		if err := s.jsonToText(sc, lt, d); err != nil {
 			return fmt.Errorf("normalize %s: %w: %w", lt.Name, ErrRecord, err)
 		}
 	}
@@ -360,6 +378,17 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 	}
 	e.ID = id
 	return nil
+}
+
+// pristineJSON reports whether e's @message (message) is what the tree
+// prints (doc.AppendPyDumpQuoted), before normalize changes the tree: a
+// JSON record parsed whole and as is (no wrapper, no EventBridge detail cut
+// out, not repaired, not skipped) with no escape that prints differently
+// from its decoded text (doc.PyDumpSafe).
+func pristineJSON(lt *schemas.LogType, e *stages.Event, via viaMeta) bool {
+	m := &e.Doc.Meta
+	return lt.FileFormat == schemas.FormatJSON && via.Via == wire.ViaNone && !lt.ViaCWL && !lt.ViaFirelens &&
+		!m.SkipNormalization && m.RecordEnd == 0 && doc.PyDumpSafe(e.Raw)
 }
 
 // message builds @message from the raw record.
@@ -433,47 +462,6 @@ func isIntNumber(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// jsonToText follows LogParser.clean_multi_type_field.
-func jsonToText(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
-	if len(lt.JSONToText) == 0 {
-		return nil
-	}
-	tmp := doc.Nil
-	for _, p := range lt.JSONToText {
-		v := pyValue(d, p)
-		if v == doc.Nil || !d.Truthy(v) {
-			continue
-		}
-		var text []byte
-		switch k := d.Kind(v); {
-		case k == doc.True || k == doc.False || (k == doc.Number && isIntNumber(d.Bytes(v))):
-			text = d.AppendPyStr(sc.buf[:0], v)
-		case k == doc.Number:
-			return fmt.Errorf("json_to_text field %s holds a float (es-loader raises TypeError)", p)
-		case k == doc.String:
-			if containsByte(d.Bytes(v), '{') {
-				text = doc.AppendPyStrRepr(sc.buf[:0], d.Bytes(v))
-			} else {
-				continue // str(v) == v
-			}
-		case k == doc.Object:
-			text = d.AppendPyRepr(sc.buf[:0], v) // '{' in dict tests keys only; str(dict) == repr(dict)
-		default: // array
-			text = d.AppendPyRepr(sc.buf[:0], v)
-		}
-		sc.buf = text
-		if tmp == doc.Nil {
-			tmp = d.NewObject()
-		}
-		obj, last := d.ParentAt(tmp, p)
-		d.SetStringBytes(obj, last, text)
-	}
-	if tmp != doc.Nil {
-		d.Merge(d.Root(), tmp)
-	}
-	return nil
 }
 
 func containsByte(b []byte, c byte) bool {

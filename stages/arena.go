@@ -23,6 +23,11 @@ type Arena struct {
 
 	marks  []*[envSlab]PlanMarks // Event.Marks, likewise
 	nmarks int
+
+	flats []*[envSlab]Flat // Event.Flat, likewise (flat.go)
+	nflat int
+	offs  [][]uint16 // their offsets, in chunks that never move
+	ocur  int
 }
 
 const envSlab = 64
@@ -98,6 +103,7 @@ func (a *Arena) Reset() {
 	}
 	a.nenv = 0
 	a.nmarks = 0 // Marks zeroes what it hands out
+	a.resetFlats()
 }
 
 // NewEnvelope returns a zero envelope for an event of the batch: from the

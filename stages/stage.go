@@ -85,6 +85,11 @@ type Event struct {
 	// Doc is the document being built (decode fills it with the parsed
 	// record, normalize maps it to ECS, geoip/ioc enrich it).
 	Doc *doc.Doc
+	// Flat is set instead of Doc by decode for a record of a type whose
+	// documents normalize's output plan writes (see Flat): its fields, split
+	// but not built into a tree. Normalize consumes it (nil after it). It
+	// lives in the batch's Arena.
+	Flat *Flat
 	// Index, ID and Out are the bulk action: target index, _id and the
 	// serialised _source (set by the encode stage).
 	Index string

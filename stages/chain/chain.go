@@ -120,7 +120,23 @@ func (a *Assembly) build(cfg Config, conditions exclude.ParamLoader) error {
 	if now == nil {
 		now = time.Now
 	}
-	dec, err := decode.New(decode.DefaultConfig(), deps)
+	// Output plans write a type's documents without the tree. GeoIP and
+	// IoC enrich those documents through the marks the plans record
+	// (stages.PlanMarks); the SSM conditions read the tree, so no plans
+	// when they run.
+	reg := deps.Registry
+	plan := func(name string) bool { return reg.Lookup(name) != nil && conditions == nil }
+	// Decode leaves the records of planned types flat for the plans to
+	// read (decode.Config.Flat), unless an exclusion stage between decode
+	// and normalize reads their trees: a CSV's rules may name any type
+	// (and change on reload), the own-log rules name theirs.
+	var own *exclude.Patterns
+	if cfg.OwnLogExclusion {
+		own = exclude.NewPatterns(exclude.OwnLogRules(exclude.DefaultOwnUserAgent))
+	}
+	dc := decode.DefaultConfig()
+	dc.Flat = func(name string) bool { return plan(name) && cfg.ExcludeCSV == "" && !own.Has(name) }
+	dec, err := decode.New(dc, deps)
 	if err != nil {
 		return err
 	}
@@ -157,14 +173,9 @@ func (a *Assembly) build(cfg Config, conditions exclude.ParamLoader) error {
 			return err
 		}
 	}
-	// Output plans write a type's documents without the tree. GeoIP and
-	// IoC enrich those documents through the marks the plans record
-	// (stages.PlanMarks); the SSM conditions read the tree, so no plans
-	// when they run.
-	reg := deps.Registry
 	nc := normalize.DefaultConfig()
 	nc.Now = now
-	nc.Plan = func(name string) bool { return reg.Lookup(name) != nil && conditions == nil }
+	nc.Plan = plan
 	nc.GeoIP, nc.IOC = cfg.GeoIP != "", cfg.IOC != ""
 	if ua != nil {
 		nc.UserAgent = func(b []byte) *normalize.UserAgent { return (*normalize.UserAgent)(ua.Lookup(b)) }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -76,4 +78,69 @@ func TestPlansAndEnrichment(t *testing.T) {
 	if same == 0 {
 		t.Error("every document changed with enrichment on")
 	}
+}
+
+// TestFlatRecordsAndExclusion: decode leaves planned types' records flat
+// only when no exclusion stage reads their trees in between, so CSV rules
+// still drop what they match, and the documents kept are the same.
+func TestFlatRecordsAndExclusion(t *testing.T) {
+	reg, err := schemas.Load(schemas.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv := filepath.Join(t.TempDir(), "exclude_log_patterns.csv")
+	if err := os.WriteFile(csv, []byte("log_type,field,pattern,pattern_type,comment\nvpcflowlogs,dstport,4.*,regex,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := fixture.Generate("vpcflowlogs", 2, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := fixture.Split(reg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(opts chain.Config) []stages.Event {
+		opts.Now = func() time.Time { return fixture.T0 }
+		p, err := chain.New(context.Background(), opts, chain.Deps{Deps: stages.Deps{Registry: reg, Logger: slog.New(slog.DiscardHandler)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		ch, _ := p.Stages()
+		src := &stages.Source{LogType: r.LogType.Name, Bucket: fixture.Bucket, Key: r.Key, Context: r.Context}
+		b := &stages.Batch{}
+		for i, rec := range r.Recs {
+			b.Events = append(b.Events, stages.Event{Src: src, Ordinal: r.Ordinals[i], Raw: rec})
+		}
+		if err := ch.Process(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Events
+	}
+	all, excl, own := run(chain.Config{}), run(chain.Config{ExcludeCSV: csv}), run(chain.Config{OwnLogExclusion: true})
+	dropped := 0
+	for i := range all {
+		a, e, o := &all[i], &excl[i], &own[i]
+		if a.Status != stages.Keep || o.Status != stages.Keep || !bytes.Equal(a.Out, o.Out) {
+			t.Fatalf("record %d: %v %v / own-log exclusion %v %v: %s\n%s", a.Ordinal, a.Status, a.Err, o.Status, o.Err, a.Out, o.Out)
+		}
+		if a.Flat != nil || e.Flat != nil || o.Flat != nil {
+			t.Fatalf("record %d: flat after the chain", a.Ordinal)
+		}
+		if e.Status == stages.Dropped {
+			dropped++
+			if !bytes.Contains(a.Out, []byte(`"dstport":"4`)) {
+				t.Errorf("record %d dropped: %s", a.Ordinal, a.Out)
+			}
+			continue
+		}
+		if bytes.Contains(a.Out, []byte(`"dstport":"4`)) || !bytes.Equal(a.Out, e.Out) {
+			t.Errorf("record %d: kept by the exclusion rule (%v): %s\n%s", a.Ordinal, e.Status, a.Out, e.Out)
+		}
+	}
+	if dropped == 0 {
+		t.Error("the exclusion rule dropped nothing")
+	}
+	t.Logf("%d of %d records dropped", dropped, len(all))
 }

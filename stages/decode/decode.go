@@ -25,11 +25,23 @@ var ErrRecord = errors.New("bad record")
 // ErrUnsupported: the log type's file_format has no decoder yet.
 var ErrUnsupported = errors.New("file format not supported")
 
-// Config configures the decode stage. It has no settings: how a record is
-// parsed is its log type's definition, read from Deps.Registry.
-type Config struct{}
+// Config configures the decode stage. How a record is parsed is its log
+// type's definition, read from Deps.Registry.
+type Config struct {
+	// Flat reports whether the records of a log type may be decoded flat:
+	// split into Event.Flat (offsets into the raw record) instead of a tree
+	// in Event.Doc, for normalize's output plans to read. Only the next
+	// stages that read Event.Flat may follow (normalize does: it builds the
+	// tree of a record its plan does not take; stages that read Event.Doc
+	// before normalize do not), so stages/chain sets it from the same
+	// predicate as normalize.Config.Plan. Text records and whitespace-split
+	// CSV records are decoded flat; other formats, and records that are not
+	// valid UTF-8 or as long as stages.FlatMaxLine, always get a tree. nil:
+	// never.
+	Flat func(logType string) bool
+}
 
-// DefaultConfig returns the (empty) defaults.
+// DefaultConfig returns the defaults: no flat records.
 func DefaultConfig() Config { return Config{} }
 
 // Validate checks the configuration (there is nothing to check).
@@ -37,7 +49,8 @@ func (c Config) Validate() error { return nil }
 
 // Stage is the decode stage.
 type Stage struct {
-	reg *schemas.Registry
+	reg  *schemas.Registry
+	flat func(logType string) bool
 }
 
 // New returns the decode stage; deps.Registry is required.
@@ -48,7 +61,7 @@ func New(cfg Config, deps stages.Deps) (*Stage, error) {
 	if deps.Registry == nil {
 		return nil, errors.New("decode: nil registry")
 	}
-	return &Stage{reg: deps.Registry}, nil
+	return &Stage{reg: deps.Registry, flat: cfg.Flat}, nil
 }
 
 // Name is "decode".
@@ -63,6 +76,7 @@ type scratch struct {
 	hdrRaw   []byte
 	hdrDup   bool
 	hdrErr   error
+	hdrKeys  *stages.FlatKeys // header and hdrHash as flat keys (fresh slices per header: never modified)
 	fields   [][]byte
 	clean    []byte
 	csvField []byte
@@ -72,6 +86,10 @@ type scratch struct {
 	message bool
 	// batch is the batch being decoded: its Arena holds the envelopes.
 	batch *stages.Batch
+	// flat: the current source's records are decoded flat (decodeFlat)
+	flat bool
+	// ms is the log_pattern matcher's state, kept for the whole Process
+	ms mstate
 }
 
 // envelope returns e's envelope, taking one from the batch first.
@@ -109,6 +127,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 			if sc.lt != nil && sc.lt.FileFormat == schemas.FormatCSV {
 				sc.loadHeader(sc.lt, e.Src.Context)
 			}
+			sc.flat = s.flat != nil && sc.lt != nil && b.Arena != nil && flatType(sc.lt, sc.hdrDup) && s.flat(sc.lt.Name)
 		}
 		if sc.lt == nil {
 			name := ""
@@ -117,6 +136,15 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 			}
 			e.Fail(fmt.Errorf("decode: %w %q", ErrUnknownLogType, name))
 			continue
+		}
+		e.Flat = nil
+		if sc.flat {
+			if done, err := sc.decodeFlat(sc.lt, e); done {
+				if err != nil {
+					e.Fail(err)
+				}
+				continue
+			}
 		}
 		if e.Doc == nil {
 			e.Doc = doc.Get()
@@ -156,13 +184,13 @@ func (sc *scratch) decodeFormat(lt *schemas.LogType, e *stages.Event) error {
 		if !sc.message {
 			line = pyStrip(line)
 		}
-		return decodeText(lt, e.Doc, line, schemas.FormatText)
+		return decodeText(lt, e.Doc, line, schemas.FormatText, &sc.ms)
 	case schemas.FormatMultiline:
 		rec := sc.valid(e.Raw)
 		if !sc.message {
 			rec = pyRStrip(rec)
 		}
-		return decodeText(lt, e.Doc, rec, schemas.FormatMultiline)
+		return decodeText(lt, e.Doc, rec, schemas.FormatMultiline, &sc.ms)
 	case schemas.FormatParquet: // rows arrive as JSON objects (split.Open)
 		return sc.decodeJSON(lt, e)
 	case schemas.FormatCEF:
@@ -292,17 +320,16 @@ func (sc *scratch) stripEventBridge(lt *schemas.LogType, e *stages.Event) error 
 	return nil
 }
 
-func decodeText(lt *schemas.LogType, d *doc.Doc, line []byte, format schemas.FileFormat) error {
+// matchText matches line against lt's log_pattern: m are the submatch
+// indices (they may be s's, valid until its next match), or the record's
+// error.
+func matchText(lt *schemas.LogType, line []byte, format schemas.FileFormat, s *mstate) (m []int, plan *patternPlan, err error) {
 	if lt.LogPattern == nil {
-		return fmt.Errorf("decode %s (log type %s): %w: no log_pattern", format, lt.Name, ErrRecord)
+		return nil, nil, fmt.Errorf("decode %s (log type %s): %w: no log_pattern", format, lt.Name, ErrRecord)
 	}
-	var s *mstate
-	var m []int
-	plan := planFor(lt.LogPattern)
+	plan = planFor(lt.LogPattern)
 	f := plan.fast
 	if f != nil {
-		s = mstatePool.Get().(*mstate)
-		defer mstatePool.Put(s)
 		var ok bool
 		if m, ok = f.match(s, line); !ok {
 			f = nil // budget spent: the regexp decides
@@ -312,7 +339,15 @@ func decodeText(lt *schemas.LogType, d *doc.Doc, line []byte, format schemas.Fil
 		m = lt.LogPattern.FindSubmatchIndex(line)
 	}
 	if m == nil {
-		return fmt.Errorf("decode %s (log type %s): %w: line does not match log_pattern", format, lt.Name, ErrRecord)
+		return nil, nil, fmt.Errorf("decode %s (log type %s): %w: line does not match log_pattern", format, lt.Name, ErrRecord)
+	}
+	return m, plan, nil
+}
+
+func decodeText(lt *schemas.LogType, d *doc.Doc, line []byte, format schemas.FileFormat, s *mstate) error {
+	m, plan, err := matchText(lt, line, format, s)
+	if err != nil {
+		return err
 	}
 	root := d.Root()
 	if plan.unique && d.First(root) == doc.Nil && len(plan.names) == len(lt.LogPatternNames) {
@@ -349,8 +384,8 @@ func (sc *scratch) loadHeader(lt *schemas.LogType, ctx []byte) {
 	if len(sc.header) > 0 && string(sc.hdrRaw) == string(ctx) {
 		return
 	}
-	sc.header = sc.header[:0]
-	sc.hdrHash = sc.hdrHash[:0]
+	// fresh slices: the last header's may be a Flat's keys
+	sc.header, sc.hdrHash, sc.hdrKeys = nil, nil, nil
 	sc.hdrRaw = append(sc.hdrRaw[:0], ctx...)
 	line := pyStrip(DropInvalidUTF8(nil, firstLine(ctx)))
 	if len(line) == 0 {
@@ -374,6 +409,7 @@ func (sc *scratch) loadHeader(lt *schemas.LogType, ctx []byte) {
 		sc.header = append(sc.header, k)
 		sc.hdrHash = append(sc.hdrHash, doc.HashKey(k))
 	}
+	sc.hdrKeys = &stages.FlatKeys{Names: sc.header, Hashes: sc.hdrHash}
 }
 
 func firstLine(b []byte) []byte {

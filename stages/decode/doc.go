@@ -70,6 +70,15 @@
 // Invalid UTF-8 bytes are dropped from text and csv records before parsing
 // (es-loader decodes objects with errors='ignore').
 //
+// Flat records (Config.Flat, flat.go): for the log types stages/chain names
+// (those whose documents normalize's output plans write), a text record or
+// a whitespace-split csv record that is valid UTF-8 gets Event.Flat instead
+// of Event.Doc: its fields as offsets into Event.Raw, from the same split
+// or log_pattern match, for the plan to read without a tree. Normalize
+// builds the tree (stages.Flat.Tree, the same members in the same order)
+// for a record its plan does not take. Failures are the tree path's.
+//
 // Config keys used (per log type): file_format, csv_delimiter, log_pattern,
-// via_cwl, via_firelens, ignore_container_stderr. The stage has no options of its own.
+// via_cwl, via_firelens, ignore_container_stderr. The stage's one option is
+// Config.Flat.
 package decode

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/stages"
 )
 
 // fastRE is a backtracking matcher for the subset of regular expressions
@@ -62,6 +63,10 @@ type patternPlan struct {
 	names  []string
 	hashes []uint32
 	unique bool // no group name repeats: fields can be appended blindly
+	// the named groups (not 0, not unnamed) and their names as the keys
+	// of flat records (flat.go)
+	groups []int
+	keys   *stages.FlatKeys
 }
 
 func planFor(re *regexp.Regexp) *patternPlan {
@@ -77,8 +82,17 @@ func planFor(re *regexp.Regexp) *patternPlan {
 		}
 		seen[n] = true
 	}
-	plans.Store(re, p)
-	return p
+	p.keys = &stages.FlatKeys{}
+	for g, n := range p.names {
+		if g == 0 || n == "" {
+			continue
+		}
+		p.groups = append(p.groups, g)
+		p.keys.Names = append(p.keys.Names, n)
+		p.keys.Hashes = append(p.keys.Hashes, p.hashes[g])
+	}
+	v, _ := plans.LoadOrStore(re, p) // one plan (one FlatKeys) per pattern
+	return v.(*patternPlan)
 }
 
 func fastFor(re *regexp.Regexp) *fastRE { return planFor(re).fast }

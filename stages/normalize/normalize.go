@@ -169,6 +169,12 @@ type scratch struct {
 	opSrc   *stages.Source // the object whose keys were last compared (nil after Process)
 	tsText  []byte
 	idText  []byte
+
+	// the plan of fkLT for flat records keyed fkKeys.Names[:fkN] (plan_flat.go)
+	fkPlan *outPlan
+	fkLT   *schemas.LogType
+	fkKeys *stages.FlatKeys
+	fkN    int
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
@@ -185,6 +191,8 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		sc.via = viaMeta{}
 		sc.op, sc.opLT, sc.opSrc = nil, nil, nil
 		sc.ps.slots = sc.ps.slots[:0]
+		sc.fkPlan, sc.fkLT, sc.fkKeys = nil, nil, nil
+		clear(sc.ps.sv) // they alias the batch's records
 		clear(sc.ps.val)
 		clear(sc.ps.list)
 		for i := range sc.idxKeys {
@@ -198,7 +206,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	var ok, bad, planned uint64
 	for i := range b.Events {
 		e := &b.Events[i]
-		if e.Status != stages.Keep || e.Doc == nil {
+		if e.Status != stages.Keep || e.Doc == nil && e.Flat == nil {
 			continue
 		}
 		if e.Src != sc.si.src {
@@ -206,11 +214,17 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		}
 		if sc.si.plan && b.Arena != nil && s.runPlan(sc, e, b.Arena) {
 			// written: the tree is not needed any more
-			doc.Put(e.Doc)
-			e.Doc = nil
+			if e.Doc != nil {
+				doc.Put(e.Doc)
+				e.Doc = nil
+			}
+			e.Flat = nil
 			ok++
 			planned++
 			continue
+		}
+		if e.Flat != nil {
+			unflatten(e) // the tree path
 		}
 		if err := s.normalize(sc, e); err != nil {
 			e.Fail(err)

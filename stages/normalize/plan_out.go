@@ -421,12 +421,20 @@ func pathSegs(p doc.Path) []string {
 // the leaves' values. Reused across records.
 type pstate struct {
 	lk       []plink
-	msgPlain bool   // @message needs no escaping, so neither do the record's values (made of its bytes)
-	val      []pval // of linked leaves only (set when linked)
-	slots    []doc.Node
+	msgPlain bool       // @message needs no escaping, so neither do the record's values (made of its bytes)
+	val      []pval     // of linked leaves only (set when linked)
+	slots    []doc.Node // the record's members (tree records, while plan compares keys)
+	sv       []sval     // the record's values, by slot
 	list     [][]byte
 	lower    []byte
 	spans    [stages.MaxMarks]stages.MarkSpan // the record's marks, filled by write
+}
+
+// sval is a record slot's value: a string or null (other kinds take the
+// tree path).
+type sval struct {
+	b   []byte
+	str bool
 }
 
 // plink places a node: its first and last member and its next sibling
@@ -501,26 +509,20 @@ func (p *outPlan) empty(st *pstate, n int16) {
 	st.lk[n].first, st.lk[n].last = 0, 0
 }
 
-// slotValue is pyValue of a record slot: nil when null or "".
-func slotValue(d *doc.Doc, st *pstate, i int) []byte {
-	n := st.slots[i]
-	if d.Kind(n) != doc.String {
-		return nil
-	}
-	return d.Bytes(n)
-}
+// slotValue is pyValue of a record slot: nil or empty when null or "".
+func slotValue(st *pstate, i int) []byte { return st.sv[i].b }
 
-func firstSlot(d *doc.Doc, st *pstate, alts []int) []byte {
+func firstSlot(st *pstate, alts []int) []byte {
 	for _, i := range alts {
-		if v := slotValue(d, st, i); len(v) > 0 {
+		if v := slotValue(st, i); len(v) > 0 {
 			return v
 		}
 	}
 	return nil
 }
 
-// plan returns the plan for e's record, or nil (tree path), and fills
-// the record slots.
+// plan returns the plan for e's record, a tree, or nil (tree path), and
+// fills the record slots' nodes.
 func (s *Stage) plan(sc *scratch, e *stages.Event) *outPlan {
 	d := e.Doc
 	root := d.Root()
@@ -564,44 +566,55 @@ func (s *Stage) plan(sc *scratch, e *stages.Event) *outPlan {
 }
 
 // runPlan writes e's document with its plan; false leaves e untouched for
-// the tree path.
+// the tree path. The record is e.Flat (decode split it) or e.Doc.
 func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool {
-	d := e.Doc
 	lt := sc.si.lt
-	if e.Env != nil || d.Meta.SkipNormalization || len(e.Raw) >= doc.TruncateFieldBytes || e.Src == nil {
-		return false
-	}
-	p := s.plan(sc, e)
-	if p == nil {
+	if e.Env != nil || len(e.Raw) >= doc.TruncateFieldBytes || e.Src == nil {
 		return false
 	}
 	st := &sc.ps
-	for _, c := range st.slots {
-		if k := d.Kind(c); k != doc.String && k != doc.Null {
+	var p *outPlan
+	if e.Flat != nil {
+		if p = s.planFlat(sc, e.Flat); p == nil {
 			return false
+		}
+	} else {
+		d := e.Doc
+		if d.Meta.SkipNormalization {
+			return false
+		}
+		if p = s.plan(sc, e); p == nil {
+			return false
+		}
+		st.sv = st.sv[:0]
+		for _, c := range st.slots {
+			switch d.Kind(c) {
+			case doc.String:
+				st.sv = append(st.sv, sval{d.Bytes(c), true})
+			case doc.Null:
+				st.sv = append(st.sv, sval{})
+			default:
+				return false
+			}
 		}
 	}
 
 	// @timestamp
 	var ts schemas.Time
 	if len(lt.TimestampKeys) > 0 {
-		var v doc.Node
+		var v []byte
 		for _, ss := range p.tsKeys {
-			if len(ss) == 1 && len(slotValue(d, st, ss[0])) > 0 {
-				v = st.slots[ss[0]]
+			if len(ss) == 1 && len(slotValue(st, ss[0])) > 0 {
+				v = slotValue(st, ss[0])
 				break
 			}
 		}
-		if v == doc.Nil {
+		if v == nil {
 			return false
 		}
 		found := false
 		for _, f := range lt.TimestampFormats {
-			t, ok, err := s.parseTime(sc, lt, d, v, f)
-			if err != nil {
-				return false
-			}
-			if ok {
+			if t, ok := parseTimeString(sc, lt, v, f); ok {
 				ts, found = t, true
 				break
 			}
@@ -625,17 +638,17 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 
 	st.reset(len(p.nodes))
 	// the record's nodes follow the root, in order: link them as a run
-	if k := int16(len(st.slots)); k > 0 {
+	if k := int16(len(st.sv)); k > 0 {
 		for n := int16(1); n < k; n++ {
 			st.lk[n] = plink{linked: true, next: n + 1}
 		}
 		st.lk[k] = plink{linked: true}
 		st.lk[0].first, st.lk[0].last = 1, k
 	}
-	for i, c := range st.slots {
+	for i, v := range st.sv {
 		n := int16(i + 1)
-		if d.Kind(c) == doc.String {
-			st.val[n] = pval{kind: pvString, b: d.Bytes(c), plain: st.msgPlain}
+		if v.str {
+			st.val[n] = pval{kind: pvString, b: v.b, plain: st.msgPlain}
 		} else {
 			st.val[n] = pval{kind: pvNull}
 		}
@@ -662,7 +675,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	for i := range p.ecs {
 		f := &p.ecs[i]
 		if !f.list {
-			v := firstSlot(d, st, f.alts)
+			v := firstSlot(st, f.alts)
 			if v == nil || f.validateIP && !validIP(v) {
 				continue
 			}
@@ -671,7 +684,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		}
 		lo := len(st.list)
 		for _, g := range f.groups {
-			if v := firstSlot(d, st, g); v != nil && (!f.validateIP || validIP(v)) {
+			if v := firstSlot(st, g); v != nil && (!f.validateIP || validIP(v)) {
 				st.list = append(st.list, v)
 			}
 		}
@@ -730,9 +743,9 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	xok := true
 	switch p.xform {
 	case xformVPC:
-		xok = p.transformVPC(d, st)
+		xok = p.transformVPC(st)
 	case xformELB:
-		xok = p.transformELB(d, st)
+		xok = p.transformELB(st)
 	}
 
 	if p.ua.on && s.ua != nil {
@@ -747,7 +760,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 
 	e.Index = sc.indexName(lt, &schemas.TransformContext{}, ts)
 	if p.suffix >= 0 {
-		if v := slotValue(d, st, p.suffix); len(v) > 0 {
+		if v := slotValue(st, p.suffix); len(v) > 0 {
 			id = id + "_" + string(v)
 		}
 	}
@@ -787,9 +800,9 @@ var (
 
 // transformVPC replays schemas' vpcflowlogs transform; false: it stopped
 // early (an error the tree path counts too).
-func (p *outPlan) transformVPC(d *doc.Doc, st *pstate) bool {
+func (p *outPlan) transformVPC(st *pstate) bool {
 	v := &p.vpc
-	if v.resourceType >= 0 && len(slotValue(d, st, v.resourceType)) > 0 {
+	if v.resourceType >= 0 && len(slotValue(st, v.resourceType)) > 0 {
 		st.val[p.nLogType].b = transitGateway
 	} else {
 		outcome := unknown
@@ -803,8 +816,8 @@ func (p *outPlan) transformVPC(d *doc.Doc, st *pstate) bool {
 		}
 		p.setStr(st, v.outcome, outcome)
 	}
-	if v.protocol >= 0 && d.Kind(st.slots[v.protocol]) == doc.String {
-		if tr, ok := ianaTransport(d.Bytes(st.slots[v.protocol])); ok {
+	if v.protocol >= 0 && st.sv[v.protocol].str {
+		if tr, ok := ianaTransport(st.sv[v.protocol].b); ok {
 			if !st.linked(v.network) {
 				return false
 			}
@@ -838,16 +851,16 @@ func appendLower(dst, b []byte) []byte {
 }
 
 // transformELB replays schemas' alb/clb transform (url.full).
-func (p *outPlan) transformELB(d *doc.Doc, st *pstate) bool {
+func (p *outPlan) transformELB(st *pstate) bool {
 	a := &p.alb
 	if a.request < 0 || !st.linked(a.url) {
 		return true
 	}
-	req := st.slots[a.request]
-	if d.Kind(req) != doc.String {
+	req := st.sv[a.request]
+	if !req.str {
 		return false
 	}
-	b := d.Bytes(req)
+	b := req.b
 	i := bytes.IndexByte(b, ' ')
 	if i < 0 {
 		return false

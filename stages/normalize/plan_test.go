@@ -23,16 +23,17 @@ import (
 
 // The output plans must write exactly what the tree path writes. These
 // tests run the same records through decode → normalize → useragent →
-// encode twice,
-// once with plans allowed for every type and once without, and require
-// equal Out, Index, ID, status and error for every record.
+// encode three times: without plans, with plans allowed for every type
+// reading decode's trees, and with plans reading decode's flat records
+// (decode.Config.Flat, as stages/chain runs them), and require equal Out,
+// Index, ID, status and error for every record.
 
 func allTypes(string) bool { return true }
 
 // runPlanned runs the chain over a copy of events; plan says whether
-// normalize may use output plans. It returns the batch and how many events
-// a plan wrote.
-func runPlanned(t testing.TB, reg *schemas.Registry, events []stages.Event, plan bool, em enrichMode) (*stages.Batch, uint64) {
+// normalize may use output plans, flat whether decode leaves their records
+// flat. It returns the batch and how many events a plan wrote.
+func runPlanned(t testing.TB, reg *schemas.Registry, events []stages.Event, plan, flat bool, em enrichMode) (*stages.Batch, uint64) {
 	t.Helper()
 	cfg := normalize.Config{Now: func() time.Time { return frozenNow }}
 	deps := stages.Deps{Registry: reg}
@@ -53,7 +54,11 @@ func runPlanned(t testing.TB, reg *schemas.Registry, events []stages.Event, plan
 		cfg.GeoIP, cfg.IOC = em.geoIP != "", em.ioc != ""
 	}
 	norm, err := normalize.New(cfg, deps)
-	dec, err2 := decode.New(decode.DefaultConfig(), deps)
+	dc := decode.DefaultConfig()
+	if plan && flat {
+		dc.Flat = allTypes
+	}
+	dec, err2 := decode.New(dc, deps)
 	enc, err3 := encode.New(encode.DefaultConfig(), deps)
 	if err := errors.Join(err, err2, err3); err != nil {
 		t.Fatal(err)
@@ -81,21 +86,31 @@ func comparePlanned(t testing.TB, reg *schemas.Registry, events []stages.Event, 
 // cuts (re-encoded through a tree).
 func comparePlannedBig(t testing.TB, reg *schemas.Registry, events []stages.Event, em enrichMode) (planned, geo, threat, bigThreat int) {
 	t.Helper()
-	tree, _ := runPlanned(t, reg, events, false, em)
-	plan, n := runPlanned(t, reg, events, true, em)
+	tree, _ := runPlanned(t, reg, events, false, false, em)
+	plan, _ := runPlanned(t, reg, events, true, false, em)
+	flat, n := runPlanned(t, reg, events, true, true, em)
 	for i := range tree.Events {
-		a, b := &tree.Events[i], &plan.Events[i]
-		if a.Status != b.Status || fmt.Sprint(a.Err) != fmt.Sprint(b.Err) {
-			t.Errorf("%s: record %d: status %v err %v, with plans %v err %v", em.name, a.Ordinal, a.Status, a.Err, b.Status, b.Err)
-			continue
+		a := &tree.Events[i]
+		for _, b := range []*stages.Event{&plan.Events[i], &flat.Events[i]} {
+			way := "plans"
+			if b == &flat.Events[i] {
+				way = "flat plans"
+			}
+			if a.Status != b.Status || fmt.Sprint(a.Err) != fmt.Sprint(b.Err) {
+				t.Errorf("%s: record %d: status %v err %v, with %s %v err %v", em.name, a.Ordinal, a.Status, a.Err, way, b.Status, b.Err)
+				continue
+			}
+			if a.Index != b.Index || a.ID != b.ID {
+				t.Errorf("%s: record %d: _index %q _id %q, with %s %q %q", em.name, a.Ordinal, a.Index, a.ID, way, b.Index, b.ID)
+			}
+			if !bytes.Equal(a.Out, b.Out) {
+				t.Errorf("%s: record %d (%q):\ntree %s\n%s %s", em.name, a.Ordinal, a.Raw, a.Out, way, b.Out)
+			}
+			if b.Flat != nil {
+				t.Errorf("%s: record %d: a flat record after normalize", em.name, a.Ordinal)
+			}
 		}
-		if a.Index != b.Index || a.ID != b.ID {
-			t.Errorf("%s: record %d: _index %q _id %q, with plans %q %q", em.name, a.Ordinal, a.Index, a.ID, b.Index, b.ID)
-		}
-		if !bytes.Equal(a.Out, b.Out) {
-			t.Errorf("%s: record %d (%q):\ntree %s\nplan %s", em.name, a.Ordinal, a.Raw, a.Out, b.Out)
-		}
-		if b.Marks != nil {
+		if b := &flat.Events[i]; b.Marks != nil {
 			if b.Marks.Stale && !em.parsed && !em.big {
 				t.Errorf("%s: record %d: enriched through a parsed tree, not its marks", em.name, a.Ordinal)
 			}
@@ -159,6 +174,9 @@ func TestPlanEqualsTreeGenerated(t *testing.T) {
 			for i, rec := range r.Recs {
 				events = append(events, stages.Event{Src: src, Ordinal: r.Ordinals[i], Raw: rec})
 			}
+			if nf, nk := flatDecoded(t, reg, events); (g == "vpcflowlogs" || g == "alb") && nf < nk*9/10 {
+				t.Errorf("%s: %d of %d decoded records flat, want nearly all", g, nf, nk)
+			}
 			for _, em := range modes {
 				n, geo, threat, bigThreat := comparePlannedBig(t, reg, events, em)
 				t.Logf("%s: %d of %d records planned, %d with geo, %d with threat", em.name, n, len(events), geo, threat)
@@ -179,6 +197,29 @@ func TestPlanEqualsTreeGenerated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flatDecoded runs decode with flat records over events and counts the
+// flat and the kept records.
+func flatDecoded(t testing.TB, reg *schemas.Registry, events []stages.Event) (flat, kept int) {
+	dec, err := decode.New(decode.Config{Flat: allTypes}, stages.Deps{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &stages.Batch{Events: append([]stages.Event(nil), events...)}
+	if err := (stages.Chain{dec}).Process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range b.Events {
+		if e.Status == stages.Keep {
+			kept++
+			if e.Flat != nil {
+				flat++
+			}
+		}
+	}
+	b.Reset()
+	return flat, kept
 }
 
 // fuzzSources are the objects FuzzPlanEqualsTree puts its line into: a VPC

@@ -110,23 +110,7 @@ func clip(b []byte) string {
 func (s *Stage) parseTime(sc *scratch, lt *schemas.LogType, d *doc.Doc, v doc.Node, f schemas.TimeFormat) (schemas.Time, bool, error) {
 	switch d.Kind(v) {
 	case doc.String:
-		b := d.Bytes(v)
-		if lt.TimestampNano {
-			if m := reNano.FindSubmatchIndex(b); m != nil && m[7] > m[6] {
-				g2 := b[m[4]:m[5]]
-				if len(g2) > 9 {
-					g2 = g2[:9]
-				}
-				sc.buf = append(sc.buf[:0], b[m[2]:m[3]]...)
-				sc.buf = append(sc.buf, g2...)
-				for i := len(g2); i < 9; i++ {
-					sc.buf = append(sc.buf, '0')
-				}
-				sc.buf = append(sc.buf, b[m[6]:m[7]]...)
-				b = sc.buf
-			}
-		}
-		t, ok := f.ParseString(b, lt.TimestampTZ, sc.now)
+		t, ok := parseTimeString(sc, lt, d.Bytes(v), f)
 		return t, ok, nil
 	case doc.Number, doc.True, doc.False:
 		if lt.TimestampNano {
@@ -151,4 +135,25 @@ func (s *Stage) parseTime(sc *scratch, lt *schemas.LogType, d *doc.Doc, v doc.No
 		return t, true, nil
 	}
 	return schemas.Time{}, false, fmt.Errorf("a %s cannot be a timestamp", d.Kind(v))
+}
+
+// parseTimeString is parseTime of a string value (output plans call it
+// with a record field's bytes).
+func parseTimeString(sc *scratch, lt *schemas.LogType, b []byte, f schemas.TimeFormat) (schemas.Time, bool) {
+	if lt.TimestampNano {
+		if m := reNano.FindSubmatchIndex(b); m != nil && m[7] > m[6] {
+			g2 := b[m[4]:m[5]]
+			if len(g2) > 9 {
+				g2 = g2[:9]
+			}
+			sc.buf = append(sc.buf[:0], b[m[2]:m[3]]...)
+			sc.buf = append(sc.buf, g2...)
+			for i := len(g2); i < 9; i++ {
+				sc.buf = append(sc.buf, '0')
+			}
+			sc.buf = append(sc.buf, b[m[6]:m[7]]...)
+			b = sc.buf
+		}
+	}
+	return f.ParseString(b, lt.TimestampTZ, sc.now)
 }

@@ -95,8 +95,10 @@ func (p *ecsPlan) objNode(d *doc.Doc, E doc.Node, nodes []doc.Node, i int) doc.N
 	}
 	parent := p.objNode(d, E, nodes, p.objs[i].parent)
 	var n doc.Node
-	if parent == E && p.objs[i].parent < 0 {
-		// E may already hold it (cloud is created before the mappings)
+	if p.objs[i].parent < 0 && p.objs[i].key == "cloud" {
+		// E may already hold it (cloud.provider is set before the
+		// mappings; "ecs" targets never take the plan). Any other
+		// object is new to E: no scan of E's members.
 		n = d.SetObject(E, p.objs[i].key)
 	} else {
 		n = d.AddObject(parent, p.objs[i].key)
@@ -170,28 +172,33 @@ func buildSrcPlan(lt *schemas.LogType) srcPlan {
 	return sp
 }
 
-// srcState is one document's resolution of a srcPlan: node per entry,
-// srcUnresolved until first asked.
+// srcState is one document's resolution of a srcPlan: an entry's node is
+// known when its gen is the document's (reset bumps gen instead of
+// clearing the table).
 type srcState struct {
-	node []doc.Node
-	ip   []int8 // validIP of the entry's string value: 0 unknown, 1 valid, 2 not
+	ents []srcVal
+	gen  uint32
 }
 
-const srcUnresolved doc.Node = -1
+type srcVal struct {
+	gen uint32
+	n   doc.Node
+	ip  int8 // validIP of the entry's string value: 0 unknown, 1 valid, 2 not
+}
 
 func (st *srcState) reset(n int) {
-	st.node = st.node[:0]
-	st.ip = st.ip[:0]
-	for range n {
-		st.node = append(st.node, srcUnresolved)
-		st.ip = append(st.ip, 0)
+	st.gen++
+	if len(st.ents) < n || st.gen == 0 {
+		st.ents = make([]srcVal, max(n, len(st.ents)))
+		st.gen = 1
 	}
 }
 
 // find is d.Find of entry i's path.
 func (sp *srcPlan) find(d *doc.Doc, st *srcState, i int32) doc.Node {
-	if n := st.node[i]; n != srcUnresolved {
-		return n
+	v := &st.ents[i]
+	if v.gen == st.gen {
+		return v.n
 	}
 	e := &sp.ents[i]
 	from := d.Root()
@@ -202,7 +209,7 @@ func (sp *srcPlan) find(d *doc.Doc, st *srcState, i int32) doc.Node {
 	if from != doc.Nil {
 		n = d.FindFrom(from, e.seg)
 	}
-	st.node[i] = n
+	*v = srcVal{gen: st.gen, n: n}
 	return n
 }
 
@@ -227,16 +234,17 @@ func (sp *srcPlan) first(d *doc.Doc, st *srcState, alts []int32) (doc.Node, int3
 
 // validIP is validIP of entry i's string value v, memoised per document.
 func (st *srcState) validIP(d *doc.Doc, i int32, v doc.Node) bool {
-	switch st.ip[i] {
+	e := &st.ents[i] // resolved (v is its value) in this document
+	switch e.ip {
 	case 1:
 		return true
 	case 2:
 		return false
 	}
 	ok := validIP(d.Bytes(v))
-	st.ip[i] = 2
+	e.ip = 2
 	if ok {
-		st.ip[i] = 1
+		e.ip = 1
 	}
 	return ok
 }

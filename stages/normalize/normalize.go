@@ -160,7 +160,7 @@ type scratch struct {
 	jtHits    []jtHit
 	planNodes []doc.Node
 	src       srcState // mapECS's resolved paths (plan.go)
-	via       viaMeta // the wrapper facts of the current event (cwl.go)
+	via       viaMeta  // the wrapper facts of the current event (cwl.go)
 
 	lastSrc   srcInfo // the last object's facts (src nil: pins no batch)
 	lastOwner *Stage  // the stage (registry, Config) lastSrc is of

@@ -64,16 +64,26 @@ func (s *Stage) mapECS(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 	if plan.fast {
 		sc.planNodes = append(sc.planNodes[:0], make([]doc.Node, len(plan.objs))...)
 	}
+	src, st := &plan.src, &sc.src
+	st.reset(len(src.ents))
 	for i := range lt.ECS {
 		f := &lt.ECS[i]
 		if !f.List {
-			v := firstValue(d, f.Alternatives)
+			var v doc.Node
+			var ent int32
+			if s.slowECS {
+				v = firstValue(d, f.Alternatives)
+			} else {
+				v, ent = src.first(d, st, src.alts[i])
+			}
 			if v == doc.Nil {
 				continue
 			}
 			k := d.Kind(v)
-			if k == doc.String && f.ValidateIP && !validIP(d.Bytes(v)) {
-				continue
+			if k == doc.String && f.ValidateIP {
+				if s.slowECS && !validIP(d.Bytes(v)) || !s.slowECS && !st.validIP(d, ent, v) {
+					continue
+				}
 			}
 			if (k == doc.Object || k == doc.Array) && !d.Truthy(v) {
 				continue
@@ -93,11 +103,17 @@ func (s *Stage) mapECS(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 			continue
 		}
 		sc.list = sc.list[:0]
-		for _, alts := range f.Groups {
-			v := firstValue(d, alts)
+		for g, alts := range f.Groups {
+			var v doc.Node
+			var ent int32
+			if s.slowECS {
+				v = firstValue(d, alts)
+			} else {
+				v, ent = src.first(d, st, src.groups[i][g])
+			}
 			switch d.Kind(v) {
 			case doc.String:
-				if !f.ValidateIP || validIP(d.Bytes(v)) {
+				if !f.ValidateIP || s.slowECS && validIP(d.Bytes(v)) || !s.slowECS && st.validIP(d, ent, v) {
 					sc.list = append(sc.list, v)
 				}
 			case doc.Array:

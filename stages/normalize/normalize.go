@@ -89,6 +89,9 @@ type Stage struct {
 	// slowMessage: always build @message from the raw record (tests
 	// compare the two ways)
 	slowMessage bool
+	// slowECS: mapECS looks every path up again (no srcPlan; tests
+	// compare the two ways)
+	slowECS bool
 
 	normalized, failed, transformErrors, planned atomic.Uint64
 }
@@ -156,7 +159,8 @@ type scratch struct {
 	jsonToTxt []doc.Node
 	jtHits    []jtHit
 	planNodes []doc.Node
-	via       viaMeta // the wrapper facts of the current event (cwl.go)
+	src       srcState // mapECS's resolved paths (plan.go)
+	via       viaMeta  // the wrapper facts of the current event (cwl.go)
 
 	lastSrc   srcInfo // the last object's facts (src nil: pins no batch)
 	lastOwner *Stage  // the stage (registry, Config) lastSrc is of

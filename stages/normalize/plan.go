@@ -19,6 +19,8 @@ type ecsPlan struct {
 	parent []int
 	leaf   []string
 	objs   []planObj
+	// src: where the entries read (any type, fast or not)
+	src srcPlan
 }
 
 type planObj struct {
@@ -38,7 +40,7 @@ func planFor(lt *schemas.LogType) *ecsPlan {
 }
 
 func buildPlan(lt *schemas.LogType) *ecsPlan {
-	p := &ecsPlan{fast: true}
+	p := &ecsPlan{fast: true, src: buildSrcPlan(lt)}
 	seen := map[string]bool{}
 	for _, f := range lt.ECS {
 		seen[f.Target] = true
@@ -93,12 +95,156 @@ func (p *ecsPlan) objNode(d *doc.Doc, E doc.Node, nodes []doc.Node, i int) doc.N
 	}
 	parent := p.objNode(d, E, nodes, p.objs[i].parent)
 	var n doc.Node
-	if parent == E && p.objs[i].parent < 0 {
-		// E may already hold it (cloud is created before the mappings)
+	if p.objs[i].parent < 0 && p.objs[i].key == "cloud" {
+		// E may already hold it (cloud.provider is set before the
+		// mappings; "ecs" targets never take the plan). Any other
+		// object is new to E: no scan of E's members.
 		n = d.SetObject(E, p.objs[i].key)
 	} else {
 		n = d.AddObject(parent, p.objs[i].key)
 	}
 	nodes[i] = n
 	return n
+}
+
+// srcPlan is the table of the distinct record paths a type's ECS entries
+// read, and of their prefixes: CloudTrail reads sourceIPAddress for
+// source.ip, source.address and related.ip, eventName twice, and five
+// alternatives under requestParameters/responseElements. mapECS resolves
+// each entry at most once per document, from its parent prefix's node, so
+// a shared prefix is walked once (srcState). The record is not changed
+// while the entries are read (the ECS object is built apart and merged at
+// the end), so the memo stays exact for the whole mapping loop.
+type srcPlan struct {
+	ents []srcEnt
+	// per ECS entry: its Alternatives (scalar) as entry indexes, or its
+	// Groups (list) as one slice of entry indexes per group
+	alts   [][]int32
+	groups [][][]int32
+}
+
+type srcEnt struct {
+	parent int32    // entry of the prefix without the last segment (-1: the root)
+	seg    doc.Path // the last segment alone
+}
+
+func buildSrcPlan(lt *schemas.LogType) srcPlan {
+	var sp srcPlan
+	index := map[string]int32{}
+	var ent func(p doc.Path, n int) int32
+	ent = func(p doc.Path, n int) int32 {
+		if n == 0 {
+			return -1
+		}
+		segs := make([]string, n)
+		for i := range n {
+			segs[i] = p.Seg(i)
+		}
+		// segments never hold '.', so the dotted prefix names it
+		k := strings.Join(segs, ".")
+		if i, ok := index[k]; ok {
+			return i
+		}
+		parent := ent(p, n-1)
+		sp.ents = append(sp.ents, srcEnt{parent: parent, seg: doc.ParsePath(segs[n-1])})
+		i := int32(len(sp.ents) - 1)
+		index[k] = i
+		return i
+	}
+	paths := func(ps []doc.Path) []int32 {
+		out := make([]int32, len(ps))
+		for i, p := range ps {
+			out[i] = ent(p, p.Len())
+		}
+		return out
+	}
+	sp.alts = make([][]int32, len(lt.ECS))
+	sp.groups = make([][][]int32, len(lt.ECS))
+	for i, f := range lt.ECS {
+		if f.List {
+			for _, g := range f.Groups {
+				sp.groups[i] = append(sp.groups[i], paths(g))
+			}
+			continue
+		}
+		sp.alts[i] = paths(f.Alternatives)
+	}
+	return sp
+}
+
+// srcState is one document's resolution of a srcPlan: an entry's node is
+// known when its gen is the document's (reset bumps gen instead of
+// clearing the table).
+type srcState struct {
+	ents []srcVal
+	gen  uint32
+}
+
+type srcVal struct {
+	gen uint32
+	n   doc.Node
+	ip  int8 // validIP of the entry's string value: 0 unknown, 1 valid, 2 not
+}
+
+func (st *srcState) reset(n int) {
+	st.gen++
+	if len(st.ents) < n || st.gen == 0 {
+		st.ents = make([]srcVal, max(n, len(st.ents)))
+		st.gen = 1
+	}
+}
+
+// find is d.Find of entry i's path.
+func (sp *srcPlan) find(d *doc.Doc, st *srcState, i int32) doc.Node {
+	v := &st.ents[i]
+	if v.gen == st.gen {
+		return v.n
+	}
+	e := &sp.ents[i]
+	from := d.Root()
+	if e.parent >= 0 {
+		from = sp.find(d, st, e.parent)
+	}
+	n := doc.Nil
+	if from != doc.Nil {
+		n = d.FindFrom(from, e.seg)
+	}
+	*v = srcVal{gen: st.gen, n: n}
+	return n
+}
+
+// value is pyValue of entry i's path.
+func (sp *srcPlan) value(d *doc.Doc, st *srcState, i int32) doc.Node {
+	n := sp.find(d, st, i)
+	if n == doc.Nil || d.Kind(n) == doc.Null || d.IsEmptyString(n) {
+		return doc.Nil
+	}
+	return n
+}
+
+// first is firstValue over entries alts; it also returns the entry.
+func (sp *srcPlan) first(d *doc.Doc, st *srcState, alts []int32) (doc.Node, int32) {
+	for _, i := range alts {
+		if v := sp.value(d, st, i); v != doc.Nil {
+			return v, i
+		}
+	}
+	return doc.Nil, -1
+}
+
+// validIP is validIP of entry i's string value v, memoised per document.
+func (st *srcState) validIP(d *doc.Doc, i int32, v doc.Node) bool {
+	e := &st.ents[i] // resolved (v is its value) in this document
+	switch e.ip {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	ok := validIP(d.Bytes(v))
+	e.ip = 2
+	if ok {
+		e.ip = 1
+	}
+	return ok
 }

@@ -80,26 +80,44 @@ func (s *Stage) Name() string { return "useragent" }
 
 // Process implements stages.Stage.
 func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
+	var m memo
+	var src *stages.Source
+	var field string
+	var ok bool
 	for i := range b.Events {
 		e := &b.Events[i]
 		if e.Status != stages.Keep || e.Doc == nil || e.Src == nil {
 			continue
 		}
-		field, ok := s.fields[e.Src.LogType]
+		if e.Src != src { // a batch's events mostly share their source
+			src = e.Src
+			field, ok = s.fields[src.LogType]
+		}
 		if !ok {
 			continue
 		}
-		s.enrich(e.Doc, field)
+		s.enrich(e.Doc, field, &m)
 	}
 	return ctx.Err()
 }
 
-func (s *Stage) enrich(d *doc.Doc, field string) {
+// memo is the last user-agent string of a batch and its result: agents
+// repeat from one event to the next (a CloudTrail object holds one
+// caller's calls), and the memo skips the shared cache's lock and hash.
+// raw aliases the document it came from, which lives until the batch is
+// reset (a Doc's strings are never overwritten).
+type memo struct {
+	raw []byte
+	r   *Result
+}
+
+func (s *Stage) enrich(d *doc.Doc, field string, m *memo) {
 	obj := d.Child(d.Root(), field)
 	if obj == doc.Nil || d.Kind(obj) != doc.Object {
 		return
 	}
 	orig := d.Child(obj, "original")
+	member := orig
 	if orig != doc.Nil && d.Kind(orig) == doc.Array {
 		orig = d.Index(orig, 0)
 	}
@@ -110,13 +128,21 @@ func (s *Stage) enrich(d *doc.Doc, field string) {
 	if string(raw) == "-" {
 		return
 	}
-	r := s.lookup(raw)
+	r := m.r
+	if r == nil || string(raw) != string(m.raw) {
+		r = s.lookup(raw)
+		m.raw, m.r = raw, r
+	}
 	set := func(parent doc.Node, key, val string) {
 		if val != "" {
 			d.SetString(parent, key, val)
 		}
 	}
-	d.SetString(obj, "original", r.Original)
+	// the member already holds r.Original unless it was a list or had
+	// "%20" unescaped
+	if orig != member || r.Original != string(raw) {
+		d.SetString(obj, "original", r.Original)
+	}
 	d.SetString(obj, "name", r.Name)
 	set(obj, "version", r.Version)
 	osn := d.SetObject(obj, "os")

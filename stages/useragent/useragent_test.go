@@ -66,3 +66,64 @@ func TestStageFields(t *testing.T) {
 		t.Error("empty field accepted")
 	}
 }
+
+// TestMemoEqualsFresh: a batch (the last agent memoised from event to
+// event) enriches every document as a batch of that event alone does.
+func TestMemoEqualsFresh(t *testing.T) {
+	s, err := New(Config{Fields: map[string]string{"alb": "user_agent", "cloudtrail": "ua"}}, stages.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []struct{ lt, rec string }{
+		{"alb", `{"user_agent":{"original":"curl/8.4.0"}}`},
+		{"alb", `{"user_agent":{"original":"curl/8.4.0"}}`},
+		{"alb", `{"user_agent":{"original":["curl/8.4.0"]}}`},
+		{"alb", `{"user_agent":{"original":"curl/8.4.0","name":"x"}}`},
+		{"alb", `{"user_agent":{"original":"Mozilla/5.0%20(X11)"}}`},
+		{"alb", `{"user_agent":{"original":"Mozilla/5.0%20(X11)"}}`},
+		{"alb", `{"user_agent":{"original":"Mozilla/5.0 (X11)"}}`},
+		{"cloudtrail", `{"ua":{"original":"Mozilla/5.0 (X11)"}}`},
+		{"cloudtrail", `{"user_agent":{"original":"curl/8.4.0"}}`},
+		{"cloudtrail", `{"ua":{"original":"-"}}`},
+		{"cloudtrail", `{"ua":{"original":"s3.amazonaws.com"}}`},
+		{"alb", `{"user_agent":{"original":"s3.amazonaws.com"}}`},
+		{"alb", `{"user_agent":{"original":""}}`},
+		{"alb", `{"user_agent":{"original":""}}`},
+		{"alb", `{"user_agent":{"original":1}}`},
+	}
+	parse := func(lt, rec string) stages.Event {
+		d := doc.Get()
+		if err := d.ParseObject([]byte(rec)); err != nil {
+			t.Fatal(err)
+		}
+		return stages.Event{Src: &stages.Source{LogType: lt}, Doc: d}
+	}
+	all := &stages.Batch{}
+	for _, r := range recs {
+		all.Events = append(all.Events, parse(r.lt, r.rec))
+	}
+	defer all.Reset()
+	if err := s.Process(context.Background(), all); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range recs {
+		one := &stages.Batch{Events: []stages.Event{parse(r.lt, r.rec)}}
+		if err := s.Process(context.Background(), one); err != nil {
+			t.Fatal(err)
+		}
+		want := string(one.Events[0].Doc.AppendValueJSON(nil, 1))
+		d := all.Events[i].Doc
+		if got := string(d.AppendValueJSON(nil, d.Root())); got != want {
+			t.Errorf("%d %s:\n got %s\nwant %s", i, r.rec, got, want)
+		}
+		one.Reset()
+	}
+	// a list's first agent and an unescaped agent replace the member
+	js := func(i int) string { return string(all.Events[i].Doc.AppendValueJSON(nil, 1)) }
+	if js(2) != js(0) {
+		t.Errorf("list original: %s, want %s", js(2), js(0))
+	}
+	if js(4) != js(6) {
+		t.Errorf("%%20 original: %s, want %s", js(4), js(6))
+	}
+}

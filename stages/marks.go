@@ -1,5 +1,7 @@
 package stages
 
+import "net/netip"
+
 // PlanMarks is what normalize's output plan records, while it writes an
 // event's _source straight into Event.Out (Event.Doc nil), for the
 // enrichment stages that run after it (geoip, ioc): where in Out they find
@@ -27,6 +29,14 @@ type PlanMarks struct {
 	// Out must then re-encode it through a tree (doc.Doc.AppendEncode) so the
 	// rule is applied to the whole document as encode would.
 	Big bool
+	// Addr[i] is span i's MarkString value parsed as an IP address
+	// (internal/ipparse.Addr; the zero Addr when it is not one), valid when
+	// bit i of Parsed is set: the first enrichment stage that parses a
+	// marked address keeps it for the next, so geoip's parse serves ioc.
+	// The values never change while the event is in a chain, so a rewrite
+	// of Out keeps them.
+	Addr   [MaxMarks]netip.Addr
+	Parsed uint8
 }
 
 // MaxMarks bounds the marks of one event; a plan that would need more takes

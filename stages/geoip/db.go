@@ -38,6 +38,12 @@ type AS struct {
 type Result struct {
 	Geo *Geo
 	AS  *AS
+	// enc is what enrichOut adds to an entity's object for this result
+	// (appendGeoAS), encoded once when the result is made, so that
+	// enriching a planned event with a cached result is one copy; long:
+	// a string of it is long enough for encode's truncation rule (big).
+	enc  []byte
+	long bool
 }
 
 // Empty reports whether neither database knows the address.
@@ -210,6 +216,7 @@ func (db *DB) lookup(addr netip.Addr) *Result {
 	if res.Geo == nil && res.AS == nil {
 		return nil
 	}
+	res.enc, res.long = appendGeoAS(nil, &res), res.big()
 	return &res
 }
 

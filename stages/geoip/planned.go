@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/ipparse"
 	"github.com/siemstream/siemstream/internal/pyjson"
 	"github.com/siemstream/siemstream/stages"
 )
@@ -62,7 +63,7 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 		if ip.Kind != stages.MarkString {
 			continue // enrich reads strings only
 		}
-		r := lookupOut(db, e.Out[ip.Off:ip.End])
+		r := lookupMarked(db, m, int(rs.idx[j].ip), e.Out[ip.Off:ip.End])
 		looked++
 		if r.Empty() {
 			continue
@@ -72,7 +73,7 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 		if obj.Kind != stages.MarkObject {
 			continue
 		}
-		if r.big() {
+		if r.long {
 			return enrichParsed(e, ents, db, a)
 		}
 		// in offset order (entities are few)
@@ -95,7 +96,7 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 	for k := range n {
 		out = append(out, e.Out[prev:adds[k].at]...)
 		l := len(out)
-		out = appendGeoAS(out, adds[k].r)
+		out = append(out, adds[k].r.enc...)
 		lens[k] = len(out) - l
 		prev = adds[k].at
 	}
@@ -107,12 +108,35 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 	return looked, found
 }
 
-// lookupOut is DB.LookupString of a value in Out without copying it to a
-// string: the address parser keeps its input only in its error, dropped,
-// and Lookup takes the parsed address.
-func lookupOut(db *DB, b []byte) *Result {
-	// No copy: the string lives only for the lookup.
-	return db.LookupString(unsafe.String(unsafe.SliceData(b), len(b)))
+// lookupMarked is DB.LookupString of span k's value b, which it parses
+// once per event: the address is kept in the marks for ioc (PlanMarks.Addr).
+func lookupMarked(db *DB, m *stages.PlanMarks, k int, b []byte) *Result {
+	bit := uint8(1) << k
+	if m.Parsed&bit == 0 {
+		// No copy: the string lives only for the parse, which keeps its
+		// input only in its error, dropped.
+		s := unsafe.String(unsafe.SliceData(b), len(b))
+		if !hasDigit(s) {
+			return nil // LookupString's rule (ioc parses it itself)
+		}
+		m.Addr[k], _ = ipparse.Addr(s)
+		m.Parsed |= bit
+	} else if !hasDigitBytes(b) {
+		return nil
+	}
+	if !m.Addr[k].IsValid() {
+		return nil
+	}
+	return db.Lookup(m.Addr[k])
+}
+
+func hasDigitBytes(b []byte) bool {
+	for _, c := range b {
+		if c >= '0' && c <= '9' {
+			return true
+		}
+	}
+	return false
 }
 
 // enrichParsed enriches a parsed copy of Out and encodes it back. Out is

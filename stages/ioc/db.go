@@ -138,6 +138,19 @@ func (db *DB) MatchDomain(dst []*Indicator, name string) []*Indicator {
 type Value struct {
 	Value  string
 	Fields []string
+	// ip is Value parsed by internal/ipparse.Addr (the zero Addr when it
+	// is not an address), when ipKnown: GeoIP parsed it already.
+	ip      netip.Addr
+	ipKnown bool
+}
+
+// parseIP is ParseIP(v.Value), from the address GeoIP parsed when it did:
+// ParseIP's characters are those of a valid address without a zone.
+func (v *Value) parseIP() (netip.Addr, bool) {
+	if v.ipKnown {
+		return v.ip, v.ip.IsValid() && v.ip.Zone() == ""
+	}
+	return ParseIP(v.Value)
 }
 
 // Enrichment is one threat.enrichments entry.
@@ -171,8 +184,9 @@ type Result struct {
 // matches. scratch is reused between calls to avoid allocation.
 func (db *DB) Enrich(ips, domains []Value, scratch []*Indicator) (*Result, []*Indicator) {
 	var res *Result
-	for _, v := range ips {
-		addr, ok := ParseIP(v.Value)
+	for i := range ips {
+		v := &ips[i]
+		addr, ok := v.parseIP()
 		if !ok {
 			continue
 		}

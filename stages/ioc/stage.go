@@ -3,9 +3,11 @@ package ioc
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/reload"
@@ -164,6 +166,13 @@ func collect(d *doc.Doc, fields []field, out []Value) []Value {
 }
 
 func addValue(out []Value, v []byte, f string) []Value {
+	return addValueStr(out, v, f, false, nil)
+}
+
+// addValueStr is addValue; view: the new Value's string views v instead of
+// copying it (v outlives the Value); ip, when not nil, is v parsed as an
+// address (stages.PlanMarks.Addr), for Enrich.
+func addValueStr(out []Value, v []byte, f string, view bool, ip *netip.Addr) []Value {
 	for i := range out {
 		if out[i].Value == string(v) {
 			if !slices.Contains(out[i].Fields, f) {
@@ -172,14 +181,27 @@ func addValue(out []Value, v []byte, f string) []Value {
 			return out
 		}
 	}
+	s := ""
+	if view {
+		s = unsafe.String(unsafe.SliceData(v), len(v))
+	} else {
+		s = string(v)
+	}
+	var x *Value
 	if len(out) < cap(out) {
 		out = out[:len(out)+1]
-		x := &out[len(out)-1]
-		x.Value = string(v)
+		x = &out[len(out)-1]
+		x.Value = s
 		x.Fields = append(x.Fields[:0], f)
-		return out
+	} else {
+		out = append(out, Value{Value: s, Fields: []string{f}})
+		x = &out[len(out)-1]
 	}
-	return append(out, Value{Value: string(v), Fields: []string{f}})
+	x.ip, x.ipKnown = netip.Addr{}, ip != nil
+	if ip != nil {
+		x.ip = *ip
+	}
+	return out
 }
 
 // Write sets threat.enrichments and threat.matched in the document: nested

@@ -1,6 +1,8 @@
 package geoip
 
 import (
+	"math/rand/v2"
+	"net/netip"
 	"testing"
 
 	"github.com/siemstream/siemstream/stages"
@@ -22,6 +24,38 @@ func TestLookupMarkedEqualsLookupString(t *testing.T) {
 		}
 		if parsed := m.Parsed == 1<<3; parsed != hasDigit(s) {
 			t.Errorf("%q: Parsed %08b", s, m.Parsed)
+		}
+	}
+}
+
+// The /16s Lookup skips (DB.v4none) are exactly those where no database
+// has a network: every address of the test databases' networks (a /8 and
+// an /11 among them) is looked up, and random addresses answer the same
+// with and without the bitmap.
+func TestNoDataSixteens(t *testing.T) {
+	db := mustDB(t, 0)
+	var sixteens int
+	for h := range 1 << 16 {
+		if db.v4none[h/64]&(1<<(h%64)) == 0 {
+			sixteens++
+		}
+	}
+	// 10/8: 256, 1.128/11: 32, and the /16s of 81.2.69, 89.160.20,
+	// 216.160.83, 192.0.2, 198.51.100, 203.0.113
+	if want := 256 + 32 + 6; sixteens != want {
+		t.Errorf("%d /16s with data, want %d", sixteens, want)
+	}
+	plain := *db
+	plain.v4none = nil
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 300000 {
+		u := r.Uint32()
+		if i%3 == 0 { // near the networks
+			u = []uint32{0x0a000000, 0x01800000, 0x51024500, 0xcb007100}[i%4] ^ (u & 0x00ffffff >> (i % 24))
+		}
+		a := netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)})
+		if got, want := db.Lookup(a), plain.Lookup(a); got.Empty() != want.Empty() {
+			t.Fatalf("%s: %+v, without the bitmap %+v", a, got, want)
 		}
 	}
 }

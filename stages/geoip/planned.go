@@ -1,6 +1,7 @@
 package geoip
 
 import (
+	"net/netip"
 	"strconv"
 	"unsafe"
 
@@ -108,35 +109,30 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 	return looked, found
 }
 
-// lookupMarked is DB.LookupString of span k's value b, which it parses
-// once per event: the address is kept in the marks for ioc (PlanMarks.Addr).
+// lookupMarked is DB.LookupString of span k's value b; a valid IPv4
+// address is kept in the marks for ioc (PlanMarks.IPv4).
 func lookupMarked(db *DB, m *stages.PlanMarks, k int, b []byte) *Result {
 	bit := uint8(1) << k
-	if m.Parsed&bit == 0 {
-		// No copy: the string lives only for the parse, which keeps its
-		// input only in its error, dropped.
-		s := unsafe.String(unsafe.SliceData(b), len(b))
-		if !hasDigit(s) {
-			return nil // LookupString's rule (ioc parses it itself)
-		}
-		m.Addr[k], _ = ipparse.Addr(s)
-		m.Parsed |= bit
-	} else if !hasDigitBytes(b) {
+	if m.IsIPv4&bit != 0 { // "1.2.3.4" has digits: LookupString's rule holds
+		v := m.IPv4[k]
+		return db.Lookup(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}))
+	}
+	// No copy: the string lives only for the parse, which keeps its input
+	// only in its error, dropped.
+	s := unsafe.String(unsafe.SliceData(b), len(b))
+	if !hasDigit(s) {
 		return nil
 	}
-	if !m.Addr[k].IsValid() {
+	a, err := ipparse.Addr(s)
+	if err != nil {
 		return nil
 	}
-	return db.Lookup(m.Addr[k])
-}
-
-func hasDigitBytes(b []byte) bool {
-	for _, c := range b {
-		if c >= '0' && c <= '9' {
-			return true
-		}
+	if a.Is4() {
+		v := a.As4()
+		m.IPv4[k] = uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3])
+		m.IsIPv4 |= bit
 	}
-	return false
+	return db.Lookup(a)
 }
 
 // enrichParsed enriches a parsed copy of Out and encodes it back. Out is

@@ -76,7 +76,7 @@ func enrichOut(e *stages.Event, lf logTypeFields, db *DB, a *stages.Arena, sc *s
 		return 0, 0
 	}
 	var res *Result
-	res, sc.inds = db.Enrich(sc.ips, sc.domains, sc.inds)
+	res, sc.inds = db.enrich(sc.ips, sc.domains, sc.inds, &sc.memo)
 	if res == nil {
 		return 1, 0
 	}
@@ -112,8 +112,10 @@ func collectOut(out []byte, m *stages.PlanMarks, idx []int8, fields []field, val
 		switch sp := m.Spans[idx[i]]; sp.Kind {
 		case stages.MarkString:
 			var ip *netip.Addr // parsed by geoip
-			if k := idx[i]; m.Parsed&(1<<k) != 0 {
-				ip = &m.Addr[k]
+			if k := idx[i]; m.IsIPv4&(1<<k) != 0 {
+				v := m.IPv4[k]
+				a := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+				ip = &a
 			}
 			vals = addValueStr(vals, out[sp.Off:sp.End], f.name, true, ip)
 		case stages.MarkList:

@@ -60,3 +60,32 @@ func TestTable4BucketsEqualSearch(t *testing.T) {
 		}
 	}
 }
+
+// enrich with a memo of addresses that matched nothing answers what Enrich
+// answers, over a stream where addresses repeat and share memo slots.
+func TestEnrichMemoEqualsEnrich(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	b := NewBuilder(0)
+	m := b.Meta(Indicator{Provider: "p", Type: TypeIPv4, Name: "n"})
+	for range 2000 {
+		u := 0x2c000000 | r.Uint32()&0x0003ffff // 44.0.0.0/14
+		a := netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)})
+		b.AddPrefix(netip.PrefixFrom(a, 24+r.IntN(9)).Masked(), m)
+	}
+	db := b.Build()
+	memo := &v4memo{db: db}
+	var pool []string
+	for range 600 {
+		u := 0x2c000000 | r.Uint32()&0x0003ffff
+		pool = append(pool, netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)}).String())
+	}
+	pool = append(pool, "10.0.0.1", "::ffff:44.0.0.1", "2400::1", "not an address")
+	for range 20000 {
+		ips := []Value{{Value: pool[r.IntN(len(pool))], Fields: []string{"source.ip"}}}
+		got, _ := db.enrich(ips, nil, nil, memo)
+		want, _ := db.Enrich(ips, nil, nil)
+		if (got == nil) != (want == nil) || got != nil && len(got.Enrichments) != len(want.Enrichments) {
+			t.Fatalf("%s: with memo %+v, without %+v", ips[0].Value, got, want)
+		}
+	}
+}

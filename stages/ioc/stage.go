@@ -92,6 +92,7 @@ type scratch struct {
 	// events written by normalize's output plan (planned.go)
 	rs     resolved
 	threat []byte
+	memo   v4memo
 }
 
 // Process implements stages.Stage.
@@ -104,6 +105,9 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	defer s.pool.Put(sc)
 	var n, looked uint64
 	sc.rs = resolved{}
+	if sc.memo.db != db { // a new index: forget what the old one said
+		sc.memo = v4memo{db: db}
+	}
 	for i := range b.Events {
 		e := &b.Events[i]
 		if e.Status != stages.Keep || e.Src == nil {
@@ -129,7 +133,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		}
 		looked++
 		var res *Result
-		res, sc.inds = db.Enrich(sc.ips, sc.domains, sc.inds)
+		res, sc.inds = db.enrich(sc.ips, sc.domains, sc.inds, &sc.memo)
 		if res == nil {
 			continue
 		}

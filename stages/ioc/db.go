@@ -215,6 +215,10 @@ func (db *DB) enrich(ips, domains []Value, scratch []*Indicator, memo *v4memo) (
 			continue
 		}
 		if memo != nil && addr.Is4() {
+			if IsPrivate(addr) {
+				continue // never matches; and kept out of the memo, which
+				// the private side of every VPC flow would otherwise fill
+			}
 			a := addr.As4()
 			none, slot := memo.none(a)
 			if none {

@@ -37,7 +37,7 @@ func TestTable4BucketsEqualSearch(t *testing.T) {
 		}
 		db := b.Build()
 		if db.v4.first == nil {
-			t.Fatalf("round %d: %d prefixes and no bucket index", round, len(db.v4.start))
+			t.Fatalf("round %d: %d prefixes and no bucket index", round, len(db.v4.nets))
 		}
 		plain := db.v4
 		plain.first = nil
@@ -49,11 +49,11 @@ func TestTable4BucketsEqualSearch(t *testing.T) {
 		for _, x := range []uint32{0, 1, 0xffff, 0x10000, 0xfffeffff, 0xffff0000, 0xffffffff} {
 			probe(x)
 		}
-		for i := range db.v4.start {
-			probe(db.v4.start[i])
-			probe(db.v4.end[i])
-			probe(db.v4.start[i] - 1)
-			probe(db.v4.end[i] + 1)
+		for _, n := range db.v4.nets {
+			probe(n.start)
+			probe(n.end)
+			probe(n.start - 1)
+			probe(n.end + 1)
 		}
 		for range 20000 {
 			probe(r.Uint32())

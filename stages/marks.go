@@ -27,6 +27,15 @@ type PlanMarks struct {
 	// Out must then re-encode it through a tree (doc.Doc.AppendEncode) so the
 	// rule is applied to the whole document as encode would.
 	Big bool
+	// IPv4[i] is span i's MarkString value parsed as an IP address
+	// (internal/ipparse.Addr) when bit i of IsIPv4 is set: a valid IPv4
+	// address without zone. The first enrichment stage that parses a marked
+	// address keeps it for the next, so geoip's parse serves ioc (other
+	// values, rare, are parsed by each). The values never change while the
+	// event is in a chain, so a rewrite of Out keeps them. Four bytes an
+	// address, so that zeroing the marks per event stays cheap.
+	IPv4   [MaxMarks]uint32
+	IsIPv4 uint8
 }
 
 // MaxMarks bounds the marks of one event; a plan that would need more takes

@@ -18,14 +18,26 @@ const cacheShards = 64
 
 // cache is a bounded address → result cache for the hot path: a
 // set-associative table (the address's hash picks a bucket of four
-// entries). A hit is four atomic loads and no lock; a miss replaces an
+// entries). A hit is a few atomic loads and no lock; a miss replaces an
 // empty or a pseudo-random entry of the bucket, so the table never holds
 // more than its size and frequently used addresses stay (a busy address is
 // put back at once when evicted). Negative results (nil) are cached too.
 // Entries are immutable once published.
+//
+// Each slot keeps its entry's hash next to the pointer, and a bucket's four
+// slots fill one 64-byte cache line: a lookup reads that line and then only
+// the entry whose hash matches, instead of following every slot's pointer
+// (each a likely cache miss on the hot path). The hash only selects; the
+// entry's address decides, so a slot read while it is being replaced gives
+// a miss or the right entry, never a wrong one.
 type cache struct {
-	slots []atomic.Pointer[cacheEntry]
+	slots []cacheSlot
 	shift uint // 64 - log2(buckets): the hash's top bits pick the bucket
+}
+
+type cacheSlot struct {
+	tag atomic.Uint64 // the entry's hash | 1 (0: empty)
+	e   atomic.Pointer[cacheEntry]
 }
 
 type cacheEntry struct {
@@ -39,7 +51,7 @@ func newCache(size int) *cache {
 		buckets *= 2
 		shift--
 	}
-	return &cache{slots: make([]atomic.Pointer[cacheEntry], buckets*cacheWays), shift: shift}
+	return &cache{slots: make([]cacheSlot, buckets*cacheWays), shift: shift}
 }
 
 func hashAddr(a netip.Addr) uint64 {
@@ -48,36 +60,43 @@ func hashAddr(a netip.Addr) uint64 {
 	return h * 0x9e3779b97f4a7c15 // top bits depend on every input bit
 }
 
-func (c *cache) bucket(h uint64) []atomic.Pointer[cacheEntry] {
+func (c *cache) bucket(h uint64) []cacheSlot {
 	b := (h >> c.shift) * cacheWays
 	return c.slots[b : b+cacheWays : b+cacheWays]
 }
 
 func (c *cache) get(a netip.Addr) (*Result, bool) {
-	b := c.bucket(hashAddr(a))
+	h := hashAddr(a)
+	b, tag := c.bucket(h), h|1
 	for i := range b {
-		if e := b[i].Load(); e != nil && e.addr == a {
-			return e.r, true
+		if b[i].tag.Load() == tag {
+			if e := b[i].e.Load(); e != nil && e.addr == a {
+				return e.r, true
+			}
 		}
 	}
 	return nil, false
 }
 
 func (c *cache) put(a netip.Addr, r *Result) {
-	b := c.bucket(hashAddr(a))
+	h := hashAddr(a)
+	b, tag := c.bucket(h), h|1
 	e := &cacheEntry{addr: a, r: r}
 	for i := range b {
-		if b[i].Load() == nil && b[i].CompareAndSwap(nil, e) {
+		if b[i].e.Load() == nil && b[i].e.CompareAndSwap(nil, e) {
+			b[i].tag.Store(tag)
 			return
 		}
 	}
-	b[rand.Uint32()%cacheWays].Store(e)
+	s := &b[rand.Uint32()%cacheWays]
+	s.e.Store(e)
+	s.tag.Store(tag)
 }
 
 func (c *cache) len() int {
 	n := 0
 	for i := range c.slots {
-		if c.slots[i].Load() != nil {
+		if c.slots[i].e.Load() != nil {
 			n++
 		}
 	}

@@ -38,6 +38,12 @@ type AS struct {
 type Result struct {
 	Geo *Geo
 	AS  *AS
+	// enc is what enrichOut adds to an entity's object for this result
+	// (appendGeoAS), encoded once when the result is made, so that
+	// enriching a planned event with a cached result is one copy; long:
+	// a string of it is long enough for encode's truncation rule (big).
+	enc  []byte
+	long bool
 }
 
 // Empty reports whether neither database knows the address.
@@ -81,6 +87,12 @@ type DB struct {
 	// the cache off.
 	cityRecs *recCache[Geo]
 	asnRecs  *recCache[AS]
+	// v4none has bit h set when no loaded database has data anywhere in
+	// the IPv4 /16 h (65536 bits, 8 KiB): Lookup answers nil for its
+	// addresses at once. Private ranges, which MaxMind's databases leave
+	// empty and which are one side of most VPC flows, then cost no cache
+	// lookup (the cache is a cache miss of its own on the hot path).
+	v4none []uint64
 	// CityType and ASNType are the databases' metadata types ("" if absent).
 	CityType, ASNType string
 }
@@ -116,11 +128,48 @@ func OpenDB(city, asn []byte, opt OpenOptions) (*DB, error) {
 		}
 		db.ASNType = db.asn.Metadata.DatabaseType
 	}
+	db.v4none = emptyV4(db.city, db.asn)
 	if opt.CacheSize > 0 {
 		db.cache = newCache(opt.CacheSize)
 		db.cityRecs, db.asnRecs = newRecCache[Geo](opt.CacheSize), newRecCache[AS](opt.CacheSize)
 	}
 	return db, nil
+}
+
+// emptyV4 returns the /16 bitmap of DB.v4none for the loaded readers. A
+// /16 counts as empty only when walking it finds no network at all: any
+// network with data, or an error, leaves its bit clear.
+func emptyV4(readers ...*maxminddb.Reader) []uint64 {
+	none := make([]uint64, 1<<16/64)
+	for i := range none {
+		none[i] = ^uint64(0)
+	}
+	for _, r := range readers {
+		if r == nil {
+			continue
+		}
+		for h := range 1 << 16 {
+			if none[h/64]&(1<<(h%64)) == 0 {
+				continue
+			}
+			p := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(h >> 8), byte(h), 0, 0}), 16)
+			for range r.NetworksWithin(p) {
+				none[h/64] &^= 1 << (h % 64)
+				break
+			}
+		}
+	}
+	return none
+}
+
+// noData: addr is an IPv4 address in a /16 where no database has data.
+func (db *DB) noData(addr netip.Addr) bool {
+	if db.v4none == nil || !addr.Is4() {
+		return false
+	}
+	a := addr.As4()
+	h := uint(a[0])<<8 | uint(a[1])
+	return db.v4none[h/64]&(1<<(h%64)) != 0
 }
 
 func open(b []byte, kind string, skipVerify bool) (*maxminddb.Reader, error) {
@@ -175,6 +224,9 @@ func hasDigit(s string) bool {
 // ranges included (MaxMind's databases simply hold none).
 func (db *DB) Lookup(addr netip.Addr) *Result {
 	addr = addr.WithZone("")
+	if db.noData(addr) {
+		return nil
+	}
 	if db.cache != nil {
 		if r, ok := db.cache.get(addr); ok {
 			return r
@@ -210,6 +262,7 @@ func (db *DB) lookup(addr netip.Addr) *Result {
 	if res.Geo == nil && res.AS == nil {
 		return nil
 	}
+	res.enc, res.long = appendGeoAS(nil, &res), res.big()
 	return &res
 }
 

@@ -1,10 +1,12 @@
 package geoip
 
 import (
+	"net/netip"
 	"strconv"
 	"unsafe"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/ipparse"
 	"github.com/siemstream/siemstream/internal/pyjson"
 	"github.com/siemstream/siemstream/stages"
 )
@@ -62,7 +64,7 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 		if ip.Kind != stages.MarkString {
 			continue // enrich reads strings only
 		}
-		r := lookupOut(db, e.Out[ip.Off:ip.End])
+		r := lookupMarked(db, m, int(rs.idx[j].ip), e.Out[ip.Off:ip.End])
 		looked++
 		if r.Empty() {
 			continue
@@ -72,7 +74,7 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 		if obj.Kind != stages.MarkObject {
 			continue
 		}
-		if r.big() {
+		if r.long {
 			return enrichParsed(e, ents, db, a)
 		}
 		// in offset order (entities are few)
@@ -95,7 +97,7 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 	for k := range n {
 		out = append(out, e.Out[prev:adds[k].at]...)
 		l := len(out)
-		out = appendGeoAS(out, adds[k].r)
+		out = append(out, adds[k].r.enc...)
 		lens[k] = len(out) - l
 		prev = adds[k].at
 	}
@@ -107,12 +109,30 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 	return looked, found
 }
 
-// lookupOut is DB.LookupString of a value in Out without copying it to a
-// string: the address parser keeps its input only in its error, dropped,
-// and Lookup takes the parsed address.
-func lookupOut(db *DB, b []byte) *Result {
-	// No copy: the string lives only for the lookup.
-	return db.LookupString(unsafe.String(unsafe.SliceData(b), len(b)))
+// lookupMarked is DB.LookupString of span k's value b; a valid IPv4
+// address is kept in the marks for ioc (PlanMarks.IPv4).
+func lookupMarked(db *DB, m *stages.PlanMarks, k int, b []byte) *Result {
+	bit := uint8(1) << k
+	if m.IsIPv4&bit != 0 { // "1.2.3.4" has digits: LookupString's rule holds
+		v := m.IPv4[k]
+		return db.Lookup(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}))
+	}
+	// No copy: the string lives only for the parse, which keeps its input
+	// only in its error, dropped.
+	s := unsafe.String(unsafe.SliceData(b), len(b))
+	if !hasDigit(s) {
+		return nil
+	}
+	a, err := ipparse.Addr(s)
+	if err != nil {
+		return nil
+	}
+	if a.Is4() {
+		v := a.As4()
+		m.IPv4[k] = uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3])
+		m.IsIPv4 |= bit
+	}
+	return db.Lookup(a)
 }
 
 // enrichParsed enriches a parsed copy of Out and encodes it back. Out is

@@ -138,6 +138,19 @@ func (db *DB) MatchDomain(dst []*Indicator, name string) []*Indicator {
 type Value struct {
 	Value  string
 	Fields []string
+	// ip is Value parsed by internal/ipparse.Addr (the zero Addr when it
+	// is not an address), when ipKnown: GeoIP parsed it already.
+	ip      netip.Addr
+	ipKnown bool
+}
+
+// parseIP is ParseIP(v.Value), from the address GeoIP parsed when it did:
+// ParseIP's characters are those of a valid address without a zone.
+func (v *Value) parseIP() (netip.Addr, bool) {
+	if v.ipKnown {
+		return v.ip, v.ip.IsValid() && v.ip.Zone() == ""
+	}
+	return ParseIP(v.Value)
 }
 
 // Enrichment is one threat.enrichments entry.
@@ -170,13 +183,54 @@ type Result struct {
 // different providers gives two entries). It returns nil when nothing
 // matches. scratch is reused between calls to avoid allocation.
 func (db *DB) Enrich(ips, domains []Value, scratch []*Indicator) (*Result, []*Indicator) {
+	return db.enrich(ips, domains, scratch, nil)
+}
+
+// v4memo remembers IPv4 addresses that match nothing in db, so that an
+// address seen again (the frequent ones of a stream) costs one compare
+// instead of a lookup in the feed's tables, which are cache misses on the
+// hot path. Direct-mapped: a new address takes its slot. It belongs to one
+// goroutine's scratch.
+type v4memo struct {
+	db   *DB
+	keys [256]uint64 // address | 1<<32; 0: empty
+}
+
+// none reports whether addr is remembered as matching nothing; slot is
+// where it goes otherwise.
+func (m *v4memo) none(a [4]byte) (bool, *uint64) {
+	u := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	k := uint64(u) | 1<<32
+	slot := &m.keys[(u*0x9e3779b1)>>24]
+	return *slot == k, slot
+}
+
+// enrich is Enrich with memo (nil: none), which must belong to db.
+func (db *DB) enrich(ips, domains []Value, scratch []*Indicator, memo *v4memo) (*Result, []*Indicator) {
 	var res *Result
-	for _, v := range ips {
-		addr, ok := ParseIP(v.Value)
+	for i := range ips {
+		v := &ips[i]
+		addr, ok := v.parseIP()
 		if !ok {
 			continue
 		}
-		scratch = db.MatchIP(scratch[:0], addr)
+		if memo != nil && addr.Is4() {
+			if IsPrivate(addr) {
+				continue // never matches; and kept out of the memo, which
+				// the private side of every VPC flow would otherwise fill
+			}
+			a := addr.As4()
+			none, slot := memo.none(a)
+			if none {
+				continue
+			}
+			if scratch = db.MatchIP(scratch[:0], addr); len(scratch) == 0 {
+				*slot = uint64(uint32(a[0])<<24|uint32(a[1])<<16|uint32(a[2])<<8|uint32(a[3])) | 1<<32
+				continue
+			}
+		} else {
+			scratch = db.MatchIP(scratch[:0], addr)
+		}
 		for _, ind := range scratch {
 			if res == nil {
 				res = &Result{}

@@ -3,6 +3,8 @@ package ioc
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/siemstream/siemstream/internal/ipparse"
 )
 
 func FuzzAddFeedIoC(f *testing.F) {
@@ -18,5 +20,26 @@ func FuzzAddFeedIoC(f *testing.F) {
 			db.MatchIP(nil, netip.MustParseAddr(a))
 		}
 		db.MatchDomain(nil, "evil.example.com")
+	})
+}
+
+// FuzzValueParseIP: an address GeoIP parsed for a marked value
+// (stages.PlanMarks.Addr, by ipparse.Addr) gives Enrich exactly what
+// ParseIP of the text gives.
+func FuzzValueParseIP(f *testing.F) {
+	for _, s := range []string{"1.2.3.4", "::", "::1", "fe80::1%eth0", "fe80::1%", "::ffff:1.2.3.4", "1.2.3.04", "2001:DB8::1", "x1.2.3.4", "1.2.3.4 ", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ipparse.Addr(s)
+		if err != nil {
+			a = netip.Addr{}
+		}
+		v := Value{Value: s, ip: a, ipKnown: true}
+		got, gotOK := v.parseIP()
+		want, wantOK := ParseIP(s)
+		if gotOK != wantOK || gotOK && got != want {
+			t.Fatalf("%q: shared parse %v %v, ParseIP %v %v", s, got, gotOK, want, wantOK)
+		}
 	})
 }

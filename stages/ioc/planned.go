@@ -1,6 +1,8 @@
 package ioc
 
 import (
+	"net/netip"
+
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/stages"
 )
@@ -61,6 +63,8 @@ func enrichOut(e *stages.Event, lf logTypeFields, db *DB, a *stages.Arena, sc *s
 	if !m.Stale && sc.rs.resolve(m.Names, lf) {
 		sc.ips = collectOut(e.Out, m, sc.rs.ip[:len(lf.ip)], lf.ip, sc.ips[:0])
 		sc.domains = collectOut(e.Out, m, sc.rs.domain[:len(lf.domain)], lf.domain, sc.domains[:0])
+		defer forget(sc.ips)
+		defer forget(sc.domains)
 	} else {
 		if !parse() {
 			return 0, 0
@@ -72,7 +76,7 @@ func enrichOut(e *stages.Event, lf logTypeFields, db *DB, a *stages.Arena, sc *s
 		return 0, 0
 	}
 	var res *Result
-	res, sc.inds = db.Enrich(sc.ips, sc.domains, sc.inds)
+	res, sc.inds = db.enrich(sc.ips, sc.domains, sc.inds, &sc.memo)
 	if res == nil {
 		return 1, 0
 	}
@@ -99,15 +103,32 @@ func enrichOut(e *stages.Event, lf logTypeFields, db *DB, a *stages.Arena, sc *s
 	return 1, 1
 }
 
-// collectOut is collect over marked values.
+// collectOut is collect over marked values. The values view out, which
+// stays as it is until the batch is reset (a rewrite of Out goes to new
+// arena space), so they are not copied; enrichOut drops them before it
+// returns (forget).
 func collectOut(out []byte, m *stages.PlanMarks, idx []int8, fields []field, vals []Value) []Value {
 	for i, f := range fields {
 		switch sp := m.Spans[idx[i]]; sp.Kind {
 		case stages.MarkString:
-			vals = addValue(vals, out[sp.Off:sp.End], f.name)
+			var ip *netip.Addr // parsed by geoip
+			if k := idx[i]; m.IsIPv4&(1<<k) != 0 {
+				v := m.IPv4[k]
+				a := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+				ip = &a
+			}
+			vals = addValueStr(vals, out[sp.Off:sp.End], f.name, true, ip)
 		case stages.MarkList:
-			stages.ListElems(out[sp.Off:sp.End], func(v []byte) { vals = addValue(vals, v, f.name) })
+			stages.ListElems(out[sp.Off:sp.End], func(v []byte) { vals = addValueStr(vals, v, f.name, true, nil) })
 		}
 	}
 	return vals
+}
+
+// forget drops the values' views of Out, so the pooled scratch does not
+// keep a batch's arena alive.
+func forget(vals []Value) {
+	for i := range vals {
+		vals[i].Value = ""
+	}
 }

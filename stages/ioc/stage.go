@@ -3,9 +3,11 @@ package ioc
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/reload"
@@ -90,6 +92,7 @@ type scratch struct {
 	// events written by normalize's output plan (planned.go)
 	rs     resolved
 	threat []byte
+	memo   v4memo
 }
 
 // Process implements stages.Stage.
@@ -102,6 +105,9 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	defer s.pool.Put(sc)
 	var n, looked uint64
 	sc.rs = resolved{}
+	if sc.memo.db != db { // a new index: forget what the old one said
+		sc.memo = v4memo{db: db}
+	}
 	for i := range b.Events {
 		e := &b.Events[i]
 		if e.Status != stages.Keep || e.Src == nil {
@@ -127,7 +133,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		}
 		looked++
 		var res *Result
-		res, sc.inds = db.Enrich(sc.ips, sc.domains, sc.inds)
+		res, sc.inds = db.enrich(sc.ips, sc.domains, sc.inds, &sc.memo)
 		if res == nil {
 			continue
 		}
@@ -164,6 +170,13 @@ func collect(d *doc.Doc, fields []field, out []Value) []Value {
 }
 
 func addValue(out []Value, v []byte, f string) []Value {
+	return addValueStr(out, v, f, false, nil)
+}
+
+// addValueStr is addValue; view: the new Value's string views v instead of
+// copying it (v outlives the Value); ip, when not nil, is v parsed as an
+// address (stages.PlanMarks.Addr), for Enrich.
+func addValueStr(out []Value, v []byte, f string, view bool, ip *netip.Addr) []Value {
 	for i := range out {
 		if out[i].Value == string(v) {
 			if !slices.Contains(out[i].Fields, f) {
@@ -172,14 +185,27 @@ func addValue(out []Value, v []byte, f string) []Value {
 			return out
 		}
 	}
+	s := ""
+	if view {
+		s = unsafe.String(unsafe.SliceData(v), len(v))
+	} else {
+		s = string(v)
+	}
+	var x *Value
 	if len(out) < cap(out) {
 		out = out[:len(out)+1]
-		x := &out[len(out)-1]
-		x.Value = string(v)
+		x = &out[len(out)-1]
+		x.Value = s
 		x.Fields = append(x.Fields[:0], f)
-		return out
+	} else {
+		out = append(out, Value{Value: s, Fields: []string{f}})
+		x = &out[len(out)-1]
 	}
-	return append(out, Value{Value: string(v), Fields: []string{f}})
+	x.ip, x.ipKnown = netip.Addr{}, ip != nil
+	if ip != nil {
+		x.ip = *ip
+	}
+	return out
 }
 
 // Write sets threat.enrichments and threat.matched in the document: nested

@@ -1,16 +1,9 @@
 package normalize
 
 import (
-	"bytes"
-	"context"
-	"fmt"
 	"testing"
-	"time"
 
 	"github.com/siemstream/siemstream/schemas"
-	"github.com/siemstream/siemstream/stages"
-	"github.com/siemstream/siemstream/stages/decode"
-	"github.com/siemstream/siemstream/stages/encode"
 )
 
 // mapECS reads each distinct record path once per document through the
@@ -40,48 +33,8 @@ func ecsRecords(t testing.TB) map[string][][]byte {
 	return out
 }
 
-func runECS(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte, slow bool) []stages.Event {
-	t.Helper()
-	deps := stages.Deps{Registry: reg}
-	dec, err := decode.New(decode.DefaultConfig(), deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	norm, err := New(Config{Now: func() time.Time { return time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC) }}, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	norm.slowECS = slow
-	enc, err := encode.New(encode.DefaultConfig(), deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := &stages.Source{LogType: typ, Bucket: "b", Key: "AWSLogs/123456789012/x/us-east-1/2025/03/14/x.json.gz"}
-	b := &stages.Batch{}
-	for i, r := range recs {
-		b.Events = append(b.Events, stages.Event{Src: src, Ordinal: int64(i + 1), Raw: r})
-	}
-	for _, st := range []stages.Stage{dec, norm, enc} {
-		if err := st.Process(context.Background(), b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return b.Events
-}
-
-func compareECS(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte) (kept int) {
-	t.Helper()
-	fast, slow := runECS(t, reg, typ, recs, false), runECS(t, reg, typ, recs, true)
-	for i := range fast {
-		f, s := &fast[i], &slow[i]
-		if f.Status != s.Status || fmt.Sprint(f.Err) != fmt.Sprint(s.Err) || f.ID != s.ID || f.Index != s.Index || !bytes.Equal(f.Out, s.Out) {
-			t.Fatalf("%s record %q:\n got %v %v %s %s %s\nwant %v %v %s %s %s", typ, recs[i], f.Status, f.Err, f.Index, f.ID, f.Out, s.Status, s.Err, s.Index, s.ID, s.Out)
-		}
-		if f.Status == stages.Keep {
-			kept++
-		}
-	}
-	return kept
+func compareECS(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte) int {
+	return compareSlow(t, reg, typ, recs, func(s *Stage) { s.slowECS = true })
 }
 
 func TestECSPlanEqualsLookups(t *testing.T) {

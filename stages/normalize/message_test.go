@@ -60,7 +60,10 @@ func msgRecords(t testing.TB) map[string][][]byte {
 	return out
 }
 
-func runMessage(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte, slow bool) []stages.Event {
+// runSlow runs decode → normalize → encode over recs with slow applied to
+// the normalize stage (the switch that selects the path a fast path
+// replaced), so a differential test compares both paths.
+func runSlow(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte, slow func(*Stage)) []stages.Event {
 	t.Helper()
 	deps := stages.Deps{Registry: reg}
 	dec, err := decode.New(decode.DefaultConfig(), deps)
@@ -71,7 +74,9 @@ func runMessage(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	norm.slowMessage = slow
+	if slow != nil {
+		slow(norm)
+	}
 	enc, err := encode.New(encode.DefaultConfig(), deps)
 	if err != nil {
 		t.Fatal(err)
@@ -89,11 +94,13 @@ func runMessage(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte, 
 	return b.Events
 }
 
-func compareMessage(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte) (kept int) {
+// compareSlow requires byte-identical Out, ID, Index, status and error from
+// the fast path and the path slow selects; it returns how many were kept.
+func compareSlow(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte, slow func(*Stage)) (kept int) {
 	t.Helper()
-	fast, slow := runMessage(t, reg, typ, recs, false), runMessage(t, reg, typ, recs, true)
+	fast, ref := runSlow(t, reg, typ, recs, nil), runSlow(t, reg, typ, recs, slow)
 	for i := range fast {
-		f, s := &fast[i], &slow[i]
+		f, s := &fast[i], &ref[i]
 		if f.Status != s.Status || fmt.Sprint(f.Err) != fmt.Sprint(s.Err) || f.ID != s.ID || f.Index != s.Index || !bytes.Equal(f.Out, s.Out) {
 			t.Fatalf("%s record %q:\n got %v %v %s %s %s\nwant %v %v %s %s %s", typ, recs[i], f.Status, f.Err, f.Index, f.ID, f.Out, s.Status, s.Err, s.Index, s.ID, s.Out)
 		}
@@ -102,6 +109,10 @@ func compareMessage(t testing.TB, reg *schemas.Registry, typ string, recs [][]by
 		}
 	}
 	return kept
+}
+
+func compareMessage(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte) int {
+	return compareSlow(t, reg, typ, recs, func(s *Stage) { s.slowMessage = true })
 }
 
 func TestMessageFromTreeEqualsRaw(t *testing.T) {

@@ -84,6 +84,8 @@ func buildJTPlan(paths []doc.Path) *jtPlan {
 	return p
 }
 
+// isDigitSeg says whether a path segment is all digits (a list index in
+// es-loader's dotted paths).
 func isDigitSeg(s string) bool {
 	if s == "" {
 		return false

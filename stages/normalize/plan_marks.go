@@ -73,7 +73,7 @@ func (p *outPlan) compileMarks(lt *schemas.LogType, index map[string]int16, en e
 	segsOf := func(path string) ([]string, bool) {
 		segs := pathSegs(doc.ParsePath(path))
 		for _, s := range segs {
-			if isDigitKey(s) {
+			if isDigitSeg(s) {
 				return nil, false
 			}
 		}

@@ -253,9 +253,9 @@ func compilePlan(lt *schemas.LogType, names []string, en enrichOn) *outPlan {
 		first := path.Seg(0)
 		i, isRec := slot[first]
 		switch {
-		case isRec && path.Len() == 1 && !isDigitKey(first):
+		case isRec && path.Len() == 1 && !isDigitSeg(first):
 			return i, true
-		case isRec || isDigitKey(first):
+		case isRec || isDigitSeg(first):
 			return -1, true // a string has no members; the root is no array
 		case reserved[first] || isTopTarget(lt, first):
 			return 0, false
@@ -379,18 +379,6 @@ func compilePlan(lt *schemas.LogType, names []string, en enrichOn) *outPlan {
 		return nil
 	}
 	return p
-}
-
-func isDigitKey(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // isTopTarget: an ECS or static target starts with key (so a lookup of

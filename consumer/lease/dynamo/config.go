@@ -28,6 +28,15 @@ type Config struct {
 	// start at TRIM_HORIZON.
 	InitialPositionInStream            string
 	TimestampAtInitialPositionInStream time.Time
+	// AtTimestampTimeoutMillis bounds a GetShardIterator AT_TIMESTAMP call.
+	// Kinesis answers one at once, with an iterator at the tip when nothing
+	// arrived at or after the timestamp; kinesalite never answers that case,
+	// so a shard with nothing new would never be read (a closed one never
+	// reaches SHARD_END, its children never start). A call not answered in
+	// time is replaced by a TRIM_HORIZON read that drops the records that
+	// arrived before the timestamp: the same records, at the cost of reading
+	// the shard's older ones.
+	AtTimestampTimeoutMillis int
 	// FailoverTimeMillis: a lease whose leaseCounter has not moved for this
 	// long (on the observer's monotonic clock) is expired and may be taken.
 	// Owners renew every FailoverTimeMillis/3 - EpsilonMillis.
@@ -94,6 +103,7 @@ func DefaultConfig() Config {
 	return Config{
 		ApplicationName:                  "siemstream",
 		InitialPositionInStream:          TrimHorizon,
+		AtTimestampTimeoutMillis:         5000,
 		FailoverTimeMillis:               10000,
 		EpsilonMillis:                    25,
 		MaxRecords:                       1000,
@@ -135,6 +145,9 @@ func (c Config) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("initialPositionInStream %q: want TRIM_HORIZON, LATEST or AT_TIMESTAMP", c.InitialPositionInStream))
+	}
+	if c.AtTimestampTimeoutMillis < 100 {
+		errs = append(errs, fmt.Errorf("atTimestampTimeoutMillis %d: must be >= 100", c.AtTimestampTimeoutMillis))
 	}
 	if c.EpsilonMillis < 0 {
 		errs = append(errs, fmt.Errorf("epsilonMillis %d: must be >= 0", c.EpsilonMillis))

@@ -234,6 +234,12 @@ type fetcher struct {
 	lastCall time.Time
 	scratch  [][]byte
 	children []ktypes.ChildShard
+	// fromTrim: the AT_TIMESTAMP iterator was not answered in time, so the
+	// shard is read from TRIM_HORIZON (see atTimestamp); notBefore drops
+	// the records that arrived before the timestamp until the first one
+	// that did not, where AT_TIMESTAMP would have started.
+	fromTrim  bool
+	notBefore time.Time
 }
 
 // run sends batches until the shard ends or ctx is done; it closes out.
@@ -319,6 +325,9 @@ func (f *fetcher) next(ctx context.Context) (batch, bool) {
 		b.behind = aws.ToInt64(o.MillisBehindLatest)
 		var bad int
 		b.records, f.scratch, bad = userRecords(nil, o.Records, &f.skip, f.scratch)
+		if !f.notBefore.IsZero() {
+			b.records = f.dropBefore(b.records)
+		}
 		if bad > 0 {
 			c.log.Warn().Str("shard", f.shard).Int("records", bad).Msg("KPL aggregate failed its digest or protobuf checks; delivered as a plain record")
 		}
@@ -358,14 +367,10 @@ func (f *fetcher) getIterator(ctx context.Context) (*string, error) {
 		in.StartingSequenceNumber = aws.String(f.start.seq)
 	case f.start.seq == Latest:
 		in.ShardIteratorType = ktypes.ShardIteratorTypeLatest
-	case f.start.seq == AtTimestamp && !c.cfg.TimestampAtInitialPositionInStream.IsZero():
-		ts := c.cfg.TimestampAtInitialPositionInStream
-		// Kinesis (and kinesalite) refuse a timestamp in the future.
-		if !backoff.Sleep(ctx, time.Until(ts)) {
-			return nil, ctx.Err()
-		}
-		in.ShardIteratorType = ktypes.ShardIteratorTypeAtTimestamp
-		in.Timestamp = aws.Time(ts)
+	case f.start.seq == AtTimestamp && !c.cfg.TimestampAtInitialPositionInStream.IsZero() && !f.fromTrim:
+		return f.atTimestamp(ctx, in)
+	case f.start.seq == AtTimestamp && f.fromTrim:
+		in.ShardIteratorType = ktypes.ShardIteratorTypeTrimHorizon
 	default:
 		if f.start.seq != TrimHorizon {
 			c.log.Error().Str("shard", f.shard).Str("checkpoint", f.start.seq).
@@ -378,6 +383,60 @@ func (f *fetcher) getIterator(ctx context.Context) (*string, error) {
 		return nil, fmt.Errorf("get %s iterator for %s: %w", in.ShardIteratorType, f.shard, err)
 	}
 	return o.ShardIterator, nil
+}
+
+// atTimestamp gets the AT_TIMESTAMP iterator of the configured timestamp,
+// waiting at most AtTimestampTimeoutMillis for the answer. Kinesis answers
+// at once, with an iterator at the tip when nothing arrived at or after the
+// timestamp; kinesalite never answers that case, and waiting for it would
+// leave the shard unread for good (a closed one would never reach
+// SHARD_END, so its children would never start). Not answered in time, the
+// shard is read from TRIM_HORIZON instead and the records that arrived
+// before the timestamp are dropped (dropBefore): the same records as
+// AT_TIMESTAMP, at the cost of reading the older ones.
+func (f *fetcher) atTimestamp(ctx context.Context, in *kinesis.GetShardIteratorInput) (*string, error) {
+	c := f.c
+	ts := c.cfg.TimestampAtInitialPositionInStream
+	// Kinesis (and kinesalite) refuse a timestamp in the future.
+	if !backoff.Sleep(ctx, time.Until(ts)) {
+		return nil, ctx.Err()
+	}
+	in.ShardIteratorType = ktypes.ShardIteratorTypeAtTimestamp
+	in.Timestamp = aws.Time(ts)
+	timeout := ms(c.cfg.AtTimestampTimeoutMillis)
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	o, err := c.kin.GetShardIterator(tctx, in)
+	unanswered := err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded)
+	cancel()
+	if err == nil {
+		return o.ShardIterator, nil
+	}
+	if !unanswered {
+		return nil, fmt.Errorf("get %s iterator for %s: %w", in.ShardIteratorType, f.shard, err)
+	}
+	c.log.Warn().Str("shard", f.shard).Time("timestamp", ts).Dur("timeout", timeout).
+		Msg("AT_TIMESTAMP iterator not answered in time (an emulator never answers it when nothing arrived at or after the timestamp); reading from TRIM_HORIZON and dropping the records that arrived before the timestamp")
+	f.fromTrim, f.notBefore = true, ts
+	th := &kinesis.GetShardIteratorInput{StreamName: in.StreamName, ShardId: in.ShardId, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon}
+	o, err = c.kin.GetShardIterator(ctx, th)
+	if err != nil {
+		return nil, fmt.Errorf("get %s iterator for %s: %w", th.ShardIteratorType, f.shard, err)
+	}
+	return o.ShardIterator, nil
+}
+
+// dropBefore removes the records that arrived before notBefore, up to the
+// first one that did not: AT_TIMESTAMP starts at that one and keeps
+// everything after it. The sub-records of an aggregate share its arrival.
+func (f *fetcher) dropBefore(recs []lease.Record) []lease.Record {
+	i := 0
+	for i < len(recs) && recs[i].ArrivalTime.Before(f.notBefore) {
+		i++
+	}
+	if i < len(recs) {
+		f.notBefore = time.Time{}
+	}
+	return recs[i:]
 }
 
 // isThrottle reports Kinesis/KMS throttling errors.

@@ -411,7 +411,12 @@ func (r *Replay) watch(ctx context.Context) {
 			s.mu.Unlock()
 			if end.Reached(cp) {
 				why := "checkpoint reached the end"
-				if cp.Checkpoint == lease.CheckpointShardEnd {
+				switch {
+				case end.Empty:
+					// fixEnd finishes an empty shard right after setEnd;
+					// this probe can come in between: same reason.
+					why = "nothing in range"
+				case cp.Checkpoint == lease.CheckpointShardEnd:
 					why = "shard end"
 				}
 				r.finish(s, why)

@@ -158,9 +158,11 @@ func (t *tenure) renew(ctx context.Context) {
 		}
 	}
 	err := c.table.renew(wctx, t.key, c.id, t.counter)
-	if errors.Is(err, errConditionFailed) {
-		err = t.reconcile(wctx, err)
-		if err == nil {
+	// The write after a reconcile can itself land with its response lost
+	// (the SDK's retry then fails the condition): reconcile again while
+	// the row is still mine (reconcile refuses otherwise).
+	for i := 0; errors.Is(err, errConditionFailed) && i < maxReconciles; i++ {
+		if err = t.reconcile(wctx, err); err == nil {
 			err = c.table.renew(wctx, t.key, c.id, t.counter)
 		}
 	}
@@ -181,6 +183,11 @@ func (t *tenure) renew(ctx context.Context) {
 		}
 	}
 }
+
+// maxReconciles bounds the reconcile-and-retry rounds of one write: each
+// round needs a write of mine that landed with its response lost, so more
+// than a few in a row means something else is wrong.
+const maxReconciles = 3
 
 // reconcile runs after a conditional failure, which may be caused by my own
 // write whose response was lost (a timeout, or the SDK retrying an attempt
@@ -231,7 +238,7 @@ func (t *tenure) writeCheckpoint(ctx context.Context, p position, children []str
 	wctx, cancel := context.WithTimeout(ctx, max(c.cfg.writeTimeout(), 2*time.Second))
 	defer cancel()
 	err := c.table.checkpoint(wctx, t.key, c.id, t.counter, p, children)
-	if errors.Is(err, errConditionFailed) {
+	for i := 0; errors.Is(err, errConditionFailed) && i < maxReconciles; i++ {
 		if err = t.reconcile(wctx, err); err == nil {
 			err = c.table.checkpoint(wctx, t.key, c.id, t.counter, p, children)
 		}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/siemstream/siemstream/schemas"
@@ -171,20 +172,58 @@ func FuzzFastRE(f *testing.F) {
 	})
 }
 
-func BenchmarkALBPattern(b *testing.B) {
+// cpuNanos is the process's CPU time (user+system): on a loaded machine
+// the benchmarks report cpu-ns/op beside the wall-clock ns/op.
+func cpuNanos() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkPattern matches the first line of each text golden against
+// its log type's log_pattern, with the regexp and with fastRE.
+func BenchmarkPattern(b *testing.B) {
 	reg, _ := schemas.Load(schemas.Options{})
-	re := reg.Lookup("alb").LogPattern
-	line, _ := os.ReadFile("../../testdata/normalize/alb/web-prod.log")
-	line = line[:slices.Index(line, '\n')]
-	b.Run("regexp", func(b *testing.B) {
-		for b.Loop() {
-			re.FindSubmatchIndex(line)
+	for _, c := range []struct{ typ, file string }{
+		{"alb", "alb/web-prod.log"},
+		{"clb", "clb/classic-web.log"},
+		{"nlb", "nlb/tls-front.log"},
+		{"s3accesslog", "s3accesslog/server-access.log"},
+		{"cloudfront-standard", "cloudfront-standard/distribution.log"},
+	} {
+		lt := reg.Lookup(c.typ)
+		data, err := os.ReadFile("../../testdata/normalize/" + c.file)
+		if lt == nil || err != nil {
+			b.Logf("%s: no sample (%v)", c.typ, err)
+			continue
 		}
-	})
-	b.Run("fast", func(b *testing.B) {
+		var line []byte
+		for l := range bytes.Lines(data) {
+			l = bytes.TrimRight(l, "\r\n")
+			if len(l) > 0 && l[0] != '#' && lt.LogPattern.Match(l) {
+				line = l
+				break
+			}
+		}
+		if line == nil {
+			b.Logf("%s: no matching line", c.typ)
+			continue
+		}
+		re := lt.LogPattern
+		run := func(b *testing.B, f func()) {
+			c0 := cpuNanos()
+			for b.Loop() {
+				f()
+			}
+			b.ReportMetric(float64(cpuNanos()-c0)/float64(b.N), "cpu-ns/op")
+		}
+		b.Run(c.typ+"/regexp", func(b *testing.B) { run(b, func() { re.FindSubmatchIndex(line) }) })
 		var dst []int
-		for b.Loop() {
-			dst = findSubmatchIndex(re, line, dst)
-		}
-	})
+		b.Run(c.typ+"/fast", func(b *testing.B) { run(b, func() { dst = findSubmatchIndex(re, line, dst) }) })
+		clos := compileFastDet(re.String(), false)
+		s := &mstate{}
+		b.Run(c.typ+"/closures", func(b *testing.B) { run(b, func() { clos.match(s, line) }) })
+	}
 }

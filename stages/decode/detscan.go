@@ -200,6 +200,11 @@ type dstep struct {
 	tab  *[256]bool
 	alts []*detProg
 	pick *[symEOI + 1]int8
+	// dPick: where lpick is >= 0, that alternative (a literal string, see
+	// litOrRun) is taken instead when the input starts with its literal
+	// followed by a symbol of fol
+	lpick *[symEOI + 1]int8
+	fol   *symset
 }
 
 // detProg is a compiled deterministic stretch of a pattern.
@@ -381,8 +386,17 @@ func (c *detCompiler) alt(p *detProg, subs []*syntax.Regexp, fol follow) {
 					continue
 				}
 				if firsts[i].has(x) || firsts[st.pick[x]].has(x) {
-					c.ok = false
-					return
+					if st.lpick == nil {
+						st.lpick = new([symEOI + 1]int8)
+						for y := range st.lpick {
+							st.lpick[y] = -1
+						}
+					}
+					if st.lpick[x] >= 0 || !litOrRun(subs[st.pick[x]], st.alts[i], &fol) {
+						c.ok = false
+						return
+					}
+					st.lpick[x], st.pick[x] = st.pick[x], int8(i)
 				}
 			}
 		}
@@ -390,6 +404,10 @@ func (c *detCompiler) alt(p *detProg, subs []*syntax.Regexp, fol follow) {
 			c.ok = false
 			return
 		}
+	}
+	if st.lpick != nil {
+		set := fol.set
+		st.fol = &set
 	}
 	p.steps = append(p.steps, st)
 }
@@ -443,6 +461,39 @@ func (p *detProg) fuse() {
 		i = j
 	}
 	p.steps = out
+}
+
+// litOrRun reports whether an alternative lit and a later one, run, can
+// both start with a symbol and still be decided there (ALB's `-|[-0-9]*`,
+// NLB's `-|(?P<x>[^ ]+)`, followed by a space): lit is a literal string
+// and run a single run (in a group or not) whose class holds every byte of
+// the literal and nothing the rest can start with. Where the input starts
+// with the literal followed by a symbol the rest can start with, both end
+// at the same position, so the literal (first in order) wins; anywhere
+// else the literal cannot lead to a match and the run decides alone.
+func litOrRun(lit *syntax.Regexp, run *detProg, fol *follow) bool {
+	if lit.Op != syntax.OpLiteral || lit.Flags&syntax.FoldCase != 0 || len(lit.Rune) == 0 || fol.accept {
+		return false
+	}
+	steps := run.steps
+	if len(steps) == 3 && steps[0].op == dOpen && steps[2].op == dClose {
+		steps = steps[1:2]
+	}
+	if len(steps) != 1 || steps[0].op != dRun {
+		return false
+	}
+	tab := steps[0].tab
+	for _, b := range []byte(string(lit.Rune)) {
+		if !tab[b] {
+			return false
+		}
+	}
+	for b := range 256 {
+		if tab[b] && fol.set.has(b) {
+			return false
+		}
+	}
+	return true
 }
 
 // compileDet compiles re followed by fol, or returns nil.
@@ -528,6 +579,14 @@ func (p *detProg) run(s *mstate, pos int) (int, bool) {
 				x = int(in[pos])
 			}
 			a := st.pick[x]
+			if st.lpick != nil {
+				if l := st.lpick[x]; l >= 0 {
+					lit := st.alts[l].steps[0].lit
+					if n := len(lit); len(in)-pos >= n && string(in[pos:pos+n]) == string(lit) && st.fol.has(sym(in, pos+n)) {
+						a = l
+					}
+				}
+			}
 			if a < 0 {
 				return pos, false
 			}

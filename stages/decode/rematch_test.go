@@ -35,6 +35,28 @@ var extraPatterns = []string{
 	`^(?P<a>((?P<b>(x|y))(?P<c>(z|w)))+)(?P<rest>.*)$`,
 	`^(?:(ab)+?c)`,
 	`^(?:(a|b)*(?P<t>.*))`,
+	// deterministic stretches (detscan.go): alternatives that match empty,
+	// optional tails at the end (tried in order), `$` after a run, runes
+	// of `.`, lazy runs at the end, unanchored patterns
+	`^(?:(?P<a>[^ ]*) (?P<b>x|)(?P<c>[^ ]*)$)`,
+	`^(?:(a|)(b|)c)`,
+	`^(?:(-|(?P<n>[0-9]+)) (?P<r>.*))`,
+	`(?P<a>[^"]*)"(?P<b>.)(?P<c>.*?)`,
+	`^(?:(?P<a>[a-z]+)(x(?P<b>[0-9]+)y)?)`,
+	`^(?:(?P<a>[^\t]*)\t(?P<b>é|[^é\t]*)\t?)`,
+	`^(?:(?P<x>[^ ]*)(?: (?P<y>[^ ]*))?(?: (?P<z>[^ ]*))?$)`,
+	`^(?:(?P<q>"[^"]*"|-) (?P<w>\w+))`,
+	`^(?:(a?)(b?)(?P<t>[^ ]*) $)`,
+	`(?P<a>[0-9]+)-(?P<b>[0-9]+)`,
+	`^(?:(?P<v>.)(?P<w>[^ ]+) )`,
+	`^(?:(?P<a>[^ ]*) ((?P<b>[^ ]+)|-)? (?P<c>[^ ]*?)(?P<d>(?:x|y)?)$)`,
+	`^(?:(?P<a>[^ ]+) (?P<b>[^ ]+)( (?P<c>[0-9]+)| (?P<d>[a-z]+))?)`,
+	`^(?:(?P<a>[^ ]+)(?P<b> ?)(?P<c>[a-z]*?)(?P<d>[^ ]*))`,
+	// a literal alternative before a run holding it (litOrRun)
+	`^(?:(?P<a>-|[\-0-9]*) (?P<b>.*))`,
+	`^(?:(-|(?P<x>[^ ]+)) (-|(?P<y>[^ ]+))$)`,
+	`^(?:(ab|(?P<r>[a-c]+))-)`,
+	`^(?:(ab|(?P<r>[a-c]+))(-|$))`,
 }
 
 // patterns returns every log_pattern of the built-in registry plus extraPatterns.
@@ -77,7 +99,14 @@ func sampleLines(t testing.TB) [][]byte {
 		[]byte(""), []byte("abcd"), []byte("ababc"), []byte("abcdd"), []byte("héllo é wörld é"),
 		[]byte("x=\"a b\" y=1 z"), []byte("αβγ rest"), []byte("ABC"), []byte("aaab"), []byte("a word here"),
 		[]byte("line1\nline2"), []byte("xx 0123x"), []byte("\xff\xfe invalid \xc3"),
-		[]byte("xxab cd"), []byte("- abc def"), []byte("abc:de f"), []byte("xab:cd e"), []byte("abc def "))
+		[]byte("xxab cd"), []byte("- abc def"), []byte("abc:de f"), []byte("xab:cd e"), []byte("abc def "),
+		[]byte("ab c"), []byte("abc"), []byte("bc"), []byte("c"), []byte("- rest of line"), []byte("123 rest"),
+		[]byte("xx\"é.tail"), []byte("\"€"), []byte("abcx12y"), []byte("abcx12"), []byte("abcx"), []byte("a\tb\t"),
+		[]byte("a\té\t"), []byte("a\tée\t"), []byte("p q r"), []byte("p q"), []byte("p"), []byte("\"q z\" word"),
+		[]byte("- w"), []byte(" $"), []byte("ab  "), []byte("b "), []byte("id 12-34 end"), []byte("é€ x "), []byte("€ "),
+		[]byte("a - x"), []byte("a b cdy"), []byte("a  "), []byte("a b 12"), []byte("a b zz"), []byte("a b  "),
+		[]byte("a\xff b \xc3"), []byte("\xe2\x82 x"), []byte("- x"), []byte("-5 x"), []byte("--"), []byte("- - "),
+		[]byte("- -"), []byte("-- -x"), []byte("ab-"), []byte("abc-"), []byte("ab"), []byte("a-"), []byte("abab-"))
 }
 
 func checkSame(t *testing.T, re *regexp.Regexp, in []byte) {
@@ -119,10 +148,47 @@ func TestFastREMatchesRegexp(t *testing.T) {
 	if supported < len(res)/2 {
 		t.Errorf("only %d of %d patterns supported", supported, len(res))
 	}
-	for _, name := range []string{"alb", "nlb", "clb", "s3accesslog"} {
+	for _, name := range []string{"alb", "nlb", "clb", "s3accesslog", "cloudfront-standard"} {
 		reg, _ := schemas.Load(schemas.Options{})
 		if lt := reg.Lookup(name); lt != nil && fastFor(lt.LogPattern) == nil {
 			t.Errorf("%s log_pattern not supported by fastRE", name)
+		}
+	}
+}
+
+// TestDetMatchesClosures: the matcher with deterministic stretches and the
+// one made of closures only agree with each other and with the regexp
+// (including no match), on every pattern and sample line; the shipped
+// ELB, S3 and CloudFront patterns are mostly deterministic.
+func TestDetMatchesClosures(t *testing.T) {
+	lines := sampleLines(t)
+	for _, re := range patterns(t) {
+		det, clos := compileFastDet(re.String(), true), compileFastDet(re.String(), false)
+		if det == nil {
+			continue
+		}
+		for _, l := range lines {
+			for _, in := range [][]byte{l, l[:len(l)/2], append(slices.Clone(l), ' ')} {
+				want := re.FindSubmatchIndex(in)
+				got, ok := det.match(&mstate{}, in)
+				if !ok {
+					continue
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("pattern %q on %q:\n det    %v\n regexp %v", re, in, got, want)
+				}
+				if got2, ok := clos.match(&mstate{}, in); ok && !slices.Equal(got2, want) {
+					t.Fatalf("closures: pattern %q on %q:\n %v\n regexp %v", re, in, got2, want)
+				}
+			}
+		}
+	}
+	reg, _ := schemas.Load(schemas.Options{})
+	for name, min := range map[string]int{"alb": 40, "nlb": 30, "clb": 25, "s3accesslog": 30, "cloudfront-standard": 45} {
+		f := fastFor(reg.Lookup(name).LogPattern)
+		t.Logf("%s: %d top-level elements deterministic", name, f.ndet)
+		if f.ndet < min {
+			t.Errorf("%s: %d deterministic elements, want >= %d", name, f.ndet, min)
 		}
 	}
 }

@@ -238,6 +238,39 @@ func FuzzFastRE(f *testing.F) {
 	})
 }
 
+// FuzzDetScan: for each pattern (which picks it), the matcher with
+// deterministic stretches, the closures-only matcher and the regexp give
+// the same offsets, no match included. Seeds are every sample line for
+// every pattern.
+func FuzzDetScan(f *testing.F) {
+	res := patterns(f)
+	det := make([]*fastRE, len(res))
+	clos := make([]*fastRE, len(res))
+	for i, re := range res {
+		det[i], clos[i] = compileFastDet(re.String(), true), compileFastDet(re.String(), false)
+	}
+	for _, l := range sampleLines(f) {
+		for i := range res {
+			if len(l) < 600 || i%8 == 0 {
+				f.Add(l, uint16(i))
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte, which uint16) {
+		i := int(which) % len(res)
+		if det[i] == nil {
+			return
+		}
+		want := res[i].FindSubmatchIndex(in)
+		if got, ok := det[i].match(&mstate{}, in); ok && !slices.Equal(got, want) {
+			t.Fatalf("pattern %q on %q:\n det    %v\n regexp %v", res[i], in, got, want)
+		}
+		if got, ok := clos[i].match(&mstate{}, in); ok && !slices.Equal(got, want) {
+			t.Fatalf("closures: pattern %q on %q:\n %v\n regexp %v", res[i], in, got, want)
+		}
+	})
+}
+
 // cpuNanos is the process's CPU time (user+system): on a loaded machine
 // the benchmarks report cpu-ns/op beside the wall-clock ns/op.
 func cpuNanos() int64 {

@@ -36,10 +36,16 @@ const symEOI = 256
 // symset is a set of symbols (256 bytes and symEOI).
 type symset [5]uint64
 
-func (s *symset) add(x int)          { s[x>>6] |= 1 << (x & 63) }
-func (s *symset) has(x int) bool     { return s[x>>6]&(1<<(x&63)) != 0 }
-func (s *symset) or(t *symset)       { for i := range s { s[i] |= t[i] } }
-func (s *symset) and(t *symset) bool { // reports whether s and t intersect
+func (s *symset) add(x int)      { s[x>>6] |= 1 << (x & 63) }
+func (s *symset) has(x int) bool { return s[x>>6]&(1<<(x&63)) != 0 }
+func (s *symset) or(t *symset) {
+	for i := range s {
+		s[i] |= t[i]
+	}
+}
+
+// meets reports whether s and t intersect.
+func (s *symset) meets(t *symset) bool {
 	for i := range s {
 		if s[i]&t[i] != 0 {
 			return true
@@ -178,17 +184,17 @@ func alwaysEmpty(re *syntax.Regexp) bool {
 type dop uint8
 
 const (
-	dLit    dop = iota // lit
-	dByte              // one byte of tab (a one-rune class holding no rune >= 0x80)
-	dRune              // one rune of tab (a class holding every rune >= 0x80)
-	dRun               // tab{min,}, as many bytes as are in tab
-	dOpen              // caps[cap] = pos
-	dClose             // caps[cap] = pos
-	dBegin             // pos == 0
-	dEnd               // pos == len
-	dPick              // alts[pick[symbol]], or fail when it is -1
-	dTry               // alts in order, the first that matches (the rest always matches)
-	dField             // [dOpen] dRun [dClose] [dLit] in one step (fuse); cap -1: no group
+	dLit   dop = iota // lit
+	dByte             // one byte of tab (a one-rune class holding no rune >= 0x80)
+	dRune             // one rune of tab (a class holding every rune >= 0x80)
+	dRun              // tab{min,}, as many bytes as are in tab
+	dOpen             // caps[cap] = pos
+	dClose            // caps[cap] = pos
+	dBegin            // pos == 0
+	dEnd              // pos == len
+	dPick             // alts[pick[symbol]], or fail when it is -1
+	dTry              // alts in order, the first that matches (the rest always matches)
+	dField            // [dOpen] dRun [dClose] [dLit] in one step (fuse); cap -1: no group
 )
 
 type dstep struct {
@@ -298,7 +304,7 @@ func (c *detCompiler) elem(p *detProg, re *syntax.Regexp, fol follow, top bool) 
 			}
 		}
 		switch {
-		case !cls.and(&fol.set):
+		case !cls.meets(&fol.set):
 			// the rest cannot start inside the run: it ends where the
 			// class does, greedy or lazy
 		case fol.accept && re.Flags&syntax.NonGreedy == 0:

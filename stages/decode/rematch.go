@@ -712,10 +712,21 @@ func lazyRun(rs *runeSet, min int, k cont, kfirst int, ks *symset) cont {
 			set.add(kfirst)
 		}
 	}
+	// skip[b]: an ASCII rune of rs where k cannot start, passed over in
+	// a tight loop once min runes are taken
+	skip := new([256]bool)
+	for b := range utf8.RuneSelf {
+		skip[b] = rs.ascii[b] && !set.has(b)
+	}
 	return func(s *mstate, pos int) bool {
 		in := s.in
 		n, from := 0, pos
 		for {
+			if n >= min {
+				for pos < len(in) && skip[in[pos]] {
+					pos++
+				}
+			}
 			if n >= min && set.has(sym(in, pos)) {
 				if !s.spend(pos-from) || !s.step() {
 					return false

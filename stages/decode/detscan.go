@@ -502,11 +502,12 @@ func litOrRun(lit *syntax.Regexp, run *detProg, fol *follow) bool {
 	return true
 }
 
-// compileDet compiles re followed by fol, or returns nil.
-func compileDet(re *syntax.Regexp, fol follow) *detProg {
+// compileDet compiles re followed by fol, or returns nil; top: re is an
+// element of the pattern's top-level sequence.
+func compileDet(re *syntax.Regexp, fol follow, top bool) *detProg {
 	c := &detCompiler{ok: true}
 	p := &detProg{first: -1}
-	c.elem(p, re, fol, true)
+	c.elem(p, re, fol, top)
 	if !c.ok || len(p.steps) == 0 {
 		return nil
 	}
@@ -620,19 +621,24 @@ func (p *detProg) run(s *mstate, pos int) (int, bool) {
 	return pos, true
 }
 
-// detCont returns the continuation that runs p, then k. p's capture slots
-// are cleared first: they belong to this stretch of the top-level
-// sequence only (compileFast declines duplicated groups), so a value in
-// them is left over from an attempt that failed.
+// detCont returns the continuation that runs p, then k. p's groups are
+// cleared first, and again when p or k fails: they occur nowhere else in
+// the pattern (compileFast declines duplicated groups) and p is in the
+// top-level sequence, not repeated (compileSeq), so on the path that reaches p they are unset, a
+// value in them is left over from an attempt that failed, and none may
+// outlive a failure of p (the closures restore theirs the same way).
 func detCont(p *detProg, k cont) cont {
 	return func(s *mstate, pos int) bool {
 		for _, j := range p.slots {
 			s.caps[j] = -1
 		}
 		end, ok := p.run(s, pos)
-		if !s.spend(end - pos) {
-			return false
+		if s.spend(end-pos) && ok && k(s, end) {
+			return true
 		}
-		return ok && k(s, end)
+		for _, j := range p.slots {
+			s.caps[j] = -1
+		}
+		return false
 	}
 }

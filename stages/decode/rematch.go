@@ -154,16 +154,21 @@ func compileFastDet(expr string, det bool) *fastRE {
 	return f
 }
 
-// compileTop compiles the top-level sequence of re: maximal stretches of
-// elements with one way to match (detscan.go) become one detProg each,
-// the rest closures. ndet counts the elements in detProgs.
+// compileTop compiles re, its top-level sequence with compileSeq.
 func (c *compiler) compileTop(re *syntax.Regexp, accept cont) (m cont, ndet int) {
 	subs := []*syntax.Regexp{re}
 	if re.Op == syntax.OpConcat {
 		subs = re.Sub
 	}
-	k, kfirst := accept, -1
-	fol := follow{set: allSyms(), accept: true}
+	m, _ = c.compileSeq(subs, accept, -1, follow{set: allSyms(), accept: true}, true)
+	return m, c.ndet
+}
+
+// compileSeq compiles the sequence subs followed by k (kfirst, fol: what k
+// needs and can start with): maximal stretches of elements with one way
+// to match (detscan.go) become one detProg each, the rest closures. top:
+// subs is the pattern's top-level sequence (`^`, `$` may be in a stretch).
+func (c *compiler) compileSeq(subs []*syntax.Regexp, k cont, kfirst int, fol follow, top bool) (m cont, first int) {
 	var pend []*detProg // the current stretch, last element first
 	flush := func() {
 		if len(pend) == 0 {
@@ -188,18 +193,29 @@ func (c *compiler) compileTop(re *syntax.Regexp, accept cont) (m cont, ndet int)
 		pend = pend[:0]
 	}
 	for i := len(subs) - 1; i >= 0; i-- {
-		if p := compileDet(subs[i], fol); p != nil {
+		// Only the top-level sequence: stretches nested in closures
+		// (inside ALB's "request", say) measured slower than the closures
+		// they replace (short stretches cost their entry and exit).
+		if p := compileDet(subs[i], fol, top); p != nil {
 			pend = append(pend, p)
-			ndet++
+			c.ndet++
 		} else {
 			flush()
 			ks := fol.set
+			if i+1 < len(subs) {
+				// k matches subs[i+1:]: fuse a field and its separator
+				if f := c.fuse(subs[i], subs[i+1], k, kfirst, &ks); f != nil {
+					k, kfirst = f, -1
+					fol = startOf(subs[i], fol)
+					continue
+				}
+			}
 			k, kfirst = c.compile(subs[i], k, kfirst, &ks)
 		}
 		fol = startOf(subs[i], fol)
 	}
 	flush()
-	return k, ndet
+	return k, kfirst
 }
 
 // dupCaps reports whether a capture group occurs twice in re (Simplify
@@ -293,7 +309,10 @@ func decodeRune(in []byte, pos int) (rune, int) {
 	return utf8.DecodeRune(in[pos:])
 }
 
-type compiler struct{ bad bool }
+type compiler struct {
+	bad  bool
+	ndet int // elements in deterministic stretches (compileSeq)
+}
 
 // runeSet tests one rune against a literal, a class or "any".
 type runeSet struct {

@@ -42,6 +42,9 @@ type mstate struct {
 	budget int
 	abort  bool
 	depth  int // iterations of repeated sub-expressions on the call stack
+	// matchText's cache: the plan of the last log_pattern
+	re   *regexp.Regexp
+	plan *patternPlan
 }
 
 // maxLoopDepth bounds the iterations of a repeated sub-expression that is

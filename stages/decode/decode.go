@@ -327,7 +327,10 @@ func matchText(lt *schemas.LogType, line []byte, format schemas.FileFormat, s *m
 	if lt.LogPattern == nil {
 		return nil, nil, fmt.Errorf("decode %s (log type %s): %w: no log_pattern", format, lt.Name, ErrRecord)
 	}
-	plan = planFor(lt.LogPattern)
+	if s.re != lt.LogPattern { // the same log type, record after record
+		s.re, s.plan = lt.LogPattern, planFor(lt.LogPattern)
+	}
+	plan = s.plan
 	f := plan.fast
 	if f != nil {
 		var ok bool

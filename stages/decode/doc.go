@@ -33,7 +33,11 @@
 //   - text: one line, stripped (a via_cwl or via_firelens message is not:
 //     es-loader matches those as they are); log_pattern must match at its start; named
 //     groups become fields (null when a group did not take part). No match:
-//     the record fails (es-loader drops it and counts an error).
+//     the record fails (es-loader drops it and counts an error). The match
+//     is regexp's FindSubmatchIndex, computed by fastRE (rematch.go, a
+//     backtracking matcher of closures) whose stretches with one way to
+//     match run as byte-scanning programs (detscan.go); patterns outside
+//     fastRE's subset use the regexp.
 //   - multiline: one record (its lines joined by the producer), right-stripped
 //     (not a via_cwl message), then as text.
 //   - cef: one line, as es-loader's FileFormatCef: cef_version,

@@ -28,6 +28,7 @@ type fastRE struct {
 	start    cont
 	ncap     int
 	anchored bool // starts with \A: try position 0 only
+	ndet     int  // top-level elements matched by detProgs (detscan.go)
 }
 
 // cont matches the rest of the pattern at pos and reports success.
@@ -41,6 +42,9 @@ type mstate struct {
 	budget int
 	abort  bool
 	depth  int // iterations of repeated sub-expressions on the call stack
+	// matchText's cache: the plan of the last log_pattern
+	re   *regexp.Regexp
+	plan *patternPlan
 }
 
 // maxLoopDepth bounds the iterations of a repeated sub-expression that is
@@ -123,7 +127,12 @@ func findSubmatchIndex(re *regexp.Regexp, b []byte, dst []int) []int {
 
 // compileFast returns the matcher for expr, or nil when expr uses
 // something outside the supported subset.
-func compileFast(expr string) *fastRE {
+func compileFast(expr string) *fastRE { return compileFastDet(expr, true) }
+
+// compileFastDet is compileFast with the deterministic stretches
+// (detscan.go) compiled into detProgs or, det false, all closures (the
+// tests and benchmarks compare both).
+func compileFastDet(expr string, det bool) *fastRE {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return nil
@@ -132,14 +141,101 @@ func compileFast(expr string) *fastRE {
 	c := &compiler{}
 	f := &fastRE{ncap: re.MaxCap() + 1}
 	f.anchored = startsWithBeginText(re)
-	f.start, _ = c.compile(re, func(s *mstate, pos int) bool {
+	accept := func(s *mstate, pos int) bool {
 		s.caps[1] = pos
 		return true
-	}, -1)
+	}
+	if !det || dupCaps(re, map[int]bool{}) {
+		all := allSyms()
+		f.start, _ = c.compile(re, accept, -1, &all)
+	} else {
+		f.start, f.ndet = c.compileTop(re, accept)
+	}
 	if c.bad {
 		return nil
 	}
 	return f
+}
+
+// compileTop compiles re, its top-level sequence with compileSeq.
+func (c *compiler) compileTop(re *syntax.Regexp, accept cont) (m cont, ndet int) {
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	m, _ = c.compileSeq(subs, accept, -1, follow{set: allSyms(), accept: true}, true)
+	return m, c.ndet
+}
+
+// compileSeq compiles the sequence subs followed by k (kfirst, fol: what k
+// needs and can start with): maximal stretches of elements with one way
+// to match (detscan.go) become one detProg each, the rest closures. top:
+// subs is the pattern's top-level sequence (`^`, `$` may be in a stretch).
+func (c *compiler) compileSeq(subs []*syntax.Regexp, k cont, kfirst int, fol follow, top bool) (m cont, first int) {
+	var pend []*detProg // the current stretch, last element first
+	flush := func() {
+		if len(pend) == 0 {
+			return
+		}
+		p := &detProg{first: -1}
+		for i := len(pend) - 1; i >= 0; i-- {
+			for _, st := range pend[i].steps {
+				if n := len(p.steps); n > 0 && st.op == dLit && p.steps[n-1].op == dLit {
+					p.steps[n-1].lit = append(p.steps[n-1].lit[:len(p.steps[n-1].lit):len(p.steps[n-1].lit)], st.lit...)
+					continue
+				}
+				p.steps = append(p.steps, st)
+			}
+			p.slots = append(p.slots, pend[i].slots...)
+		}
+		if p.steps[0].op == dLit {
+			p.first = int(p.steps[0].lit[0])
+		}
+		p.fuse()
+		k, kfirst = detCont(p, k), p.first
+		pend = pend[:0]
+	}
+	for i := len(subs) - 1; i >= 0; i-- {
+		// Only the top-level sequence: stretches nested in closures
+		// (inside ALB's "request", say) measured slower than the closures
+		// they replace (short stretches cost their entry and exit).
+		if p := compileDet(subs[i], fol, top); p != nil {
+			pend = append(pend, p)
+			c.ndet++
+		} else {
+			flush()
+			ks := fol.set
+			if i+1 < len(subs) {
+				// k matches subs[i+1:]: fuse a field and its separator
+				if f := c.fuse(subs[i], subs[i+1], k, kfirst, &ks); f != nil {
+					k, kfirst = f, -1
+					fol = startOf(subs[i], fol)
+					continue
+				}
+			}
+			k, kfirst = c.compile(subs[i], k, kfirst, &ks)
+		}
+		fol = startOf(subs[i], fol)
+	}
+	flush()
+	return k, kfirst
+}
+
+// dupCaps reports whether a capture group occurs twice in re (Simplify
+// copies the groups of a counted repetition).
+func dupCaps(re *syntax.Regexp, seen map[int]bool) bool {
+	if re.Op == syntax.OpCapture {
+		if seen[re.Cap] {
+			return true
+		}
+		seen[re.Cap] = true
+	}
+	for _, sub := range re.Sub {
+		if dupCaps(sub, seen) {
+			return true
+		}
+	}
+	return false
 }
 
 func startsWithBeginText(re *syntax.Regexp) bool {
@@ -216,7 +312,10 @@ func decodeRune(in []byte, pos int) (rune, int) {
 	return utf8.DecodeRune(in[pos:])
 }
 
-type compiler struct{ bad bool }
+type compiler struct {
+	bad  bool
+	ndet int // elements in deterministic stretches (compileSeq)
+}
 
 // runeSet tests one rune against a literal, a class or "any".
 type runeSet struct {
@@ -302,7 +401,9 @@ func canBeEmpty(re *syntax.Regexp) bool {
 
 // compile returns the matcher of re followed by k. kfirst is the byte that
 // k needs at its position (-1: unknown); first is the same for the result.
-func (c *compiler) compile(re *syntax.Regexp, k cont, kfirst int) (m cont, first int) {
+// ks holds every symbol k can start with (a superset: detscan.go), so that
+// runs try k only where it can match.
+func (c *compiler) compile(re *syntax.Regexp, k cont, kfirst int, ks *symset) (m cont, first int) {
 	if c.bad {
 		return nil, -1
 	}
@@ -366,7 +467,7 @@ func (c *compiler) compile(re *syntax.Regexp, k cont, kfirst int) (m cont, first
 			}
 			s.caps[i+1] = old
 			return false
-		}, kfirst)
+		}, kfirst, ks)
 		return func(s *mstate, pos int) bool {
 			old := s.caps[i]
 			s.caps[i] = pos
@@ -378,15 +479,19 @@ func (c *compiler) compile(re *syntax.Regexp, k cont, kfirst int) (m cont, first
 		}, first
 	case syntax.OpConcat:
 		next, nf := k, kfirst
+		fol := follow{set: *ks}
 		for j := len(re.Sub) - 1; j >= 0; j-- {
 			if j+1 < len(re.Sub) {
-				if f := c.fuse(re.Sub[j], re.Sub[j+1], next, nf); f != nil {
+				if f := c.fuse(re.Sub[j], re.Sub[j+1], next, nf, &fol.set); f != nil {
 					// next already matches re.Sub[j+1]: f matches both
 					next, nf = f, -1
+					fol = startOf(re.Sub[j], fol)
 					continue
 				}
 			}
-			next, nf = c.compile(re.Sub[j], next, nf)
+			jks := fol.set
+			next, nf = c.compile(re.Sub[j], next, nf, &jks)
+			fol = startOf(re.Sub[j], fol)
 		}
 		return next, nf
 	case syntax.OpAlternate:
@@ -394,7 +499,7 @@ func (c *compiler) compile(re *syntax.Regexp, k cont, kfirst int) (m cont, first
 		first := -2
 		for j, sub := range re.Sub {
 			var f int
-			alts[j], f = c.compile(sub, k, kfirst)
+			alts[j], f = c.compile(sub, k, kfirst, ks)
 			if first == -2 {
 				first = f
 			} else if f != first {
@@ -413,7 +518,7 @@ func (c *compiler) compile(re *syntax.Regexp, k cont, kfirst int) (m cont, first
 			return false
 		}, first
 	case syntax.OpQuest:
-		sub, f := c.compile(re.Sub[0], k, kfirst)
+		sub, f := c.compile(re.Sub[0], k, kfirst, ks)
 		if f != kfirst {
 			f = -1
 		}
@@ -433,9 +538,9 @@ func (c *compiler) compile(re *syntax.Regexp, k cont, kfirst int) (m cont, first
 		lazy := re.Flags&syntax.NonGreedy != 0
 		if rs := c.single(re.Sub[0]); rs != nil {
 			if lazy {
-				return lazyRun(rs, min, k, kfirst), -1
+				return lazyRun(rs, min, k, kfirst, ks), -1
 			}
-			return greedyRun(rs, min, k, kfirst), -1
+			return greedyRun(rs, min, k, kfirst, ks), -1
 		}
 		if canBeEmpty(re.Sub[0]) {
 			c.bad = true // empty iterations: leave them to the regexp
@@ -453,7 +558,8 @@ func (c *compiler) compile(re *syntax.Regexp, k cont, kfirst int) (m cont, first
 			s.depth--
 			return ok
 		}
-		body, _ := c.compile(re.Sub[0], again, -1)
+		all := allSyms()
+		body, _ := c.compile(re.Sub[0], again, -1, &all)
 		if lazy {
 			loop = func(s *mstate, pos int) bool { return s.step() && (k(s, pos) || body(s, pos)) }
 		} else {
@@ -475,7 +581,7 @@ func (c *compiler) compile(re *syntax.Regexp, k cont, kfirst int) (m cont, first
 // capture, lit the literal after it; rest matches lit and what follows,
 // so when the fast case does not apply (a multi-byte rune in the run) the
 // general matchers run. It returns nil when the shape does not fit.
-func (c *compiler) fuse(cap, lit *syntax.Regexp, rest cont, restFirst int) cont {
+func (c *compiler) fuse(cap, lit *syntax.Regexp, rest cont, restFirst int, restSet *symset) cont {
 	if cap.Op != syntax.OpCapture || lit.Op != syntax.OpLiteral || lit.Flags&syntax.FoldCase != 0 ||
 		len(lit.Rune) == 0 || lit.Rune[0] >= utf8.RuneSelf {
 		return nil
@@ -492,7 +598,7 @@ func (c *compiler) fuse(cap, lit *syntax.Regexp, rest cont, restFirst int) cont 
 	if run.Op == syntax.OpPlus {
 		min = 1
 	}
-	general, _ := c.compile(cap, rest, restFirst)
+	general, _ := c.compile(cap, rest, restFirst, restSet)
 	if c.bad {
 		return nil
 	}
@@ -524,12 +630,24 @@ func (c *compiler) fuse(cap, lit *syntax.Regexp, rest cont, restFirst int) cont 
 }
 
 // greedyRun matches rs{min,} greedily: take as many runes as possible,
-// then give them back one at a time. kfirst (>= 0) is the byte k needs:
-// positions without it are skipped, and when rs excludes it only the end
-// of the run can be followed by it.
-func greedyRun(rs *runeSet, min int, k cont, kfirst int) cont {
-	only := kfirst >= 0 && kfirst < utf8.RuneSelf && !rs.has(rune(kfirst))
-	fb := byte(kfirst)
+// then give them back one at a time. kfirst (>= 0) is the byte k needs and
+// ks the symbols k can start with: positions without them are skipped, and
+// when no ASCII rune of rs is in ks only the end of the run can be
+// followed by k.
+func greedyRun(rs *runeSet, min int, k cont, kfirst int, ks *symset) cont {
+	set := *ks
+	if kfirst >= 0 {
+		set = symset{}
+		if ks.has(kfirst) {
+			set.add(kfirst)
+		}
+	}
+	only := true
+	for b := range utf8.RuneSelf {
+		if rs.ascii[b] && set.has(b) {
+			only = false
+		}
+	}
 	return func(s *mstate, pos int) bool {
 		in := s.in
 		end := pos
@@ -540,13 +658,13 @@ func greedyRun(rs *runeSet, min int, k cont, kfirst int) cont {
 			return false
 		}
 		if end < len(in) && in[end] >= utf8.RuneSelf {
-			return greedyRunSlow(s, rs, min, k, pos, end)
+			return greedyRunSlow(s, rs, min, k, &set, pos, end)
 		}
 		if only {
-			return end >= pos+min && end < len(in) && in[end] == fb && k(s, end)
+			return end >= pos+min && set.has(sym(in, end)) && k(s, end)
 		}
 		for p := end; p >= pos+min; p-- {
-			if kfirst >= 0 && (p >= len(in) || in[p] != fb) {
+			if !set.has(sym(in, p)) {
 				continue
 			}
 			if !s.step() {
@@ -560,9 +678,17 @@ func greedyRun(rs *runeSet, min int, k cont, kfirst int) cont {
 	}
 }
 
+// sym is the symbol at pos: the byte, or symEOI at the end.
+func sym(in []byte, pos int) int {
+	if pos < len(in) {
+		return int(in[pos])
+	}
+	return symEOI
+}
+
 // greedyRunSlow continues greedyRun at end (runes before it are ASCII)
 // through multi-byte runes, remembering rune starts on s.stack.
-func greedyRunSlow(s *mstate, rs *runeSet, min int, k cont, pos, end int) bool {
+func greedyRunSlow(s *mstate, rs *runeSet, min int, k cont, set *symset, pos, end int) bool {
 	base := len(s.stack)
 	for p := pos; p < end; p++ {
 		s.stack = append(s.stack, p)
@@ -583,6 +709,9 @@ func greedyRunSlow(s *mstate, rs *runeSet, min int, k cont, pos, end int) bool {
 	// s.stack[base+i] is the position after i runes
 	ok := false
 	for i := len(s.stack) - 1 - base; i >= min; i-- {
+		if !set.has(sym(s.in, s.stack[base+i])) {
+			continue
+		}
 		if !s.step() {
 			break
 		}
@@ -595,28 +724,55 @@ func greedyRunSlow(s *mstate, rs *runeSet, min int, k cont, pos, end int) bool {
 	return ok
 }
 
-// lazyRun matches rs{min,} lazily: as few runes as possible first.
-func lazyRun(rs *runeSet, min int, k cont, kfirst int) cont {
-	fb := byte(kfirst)
+// lazyRun matches rs{min,} lazily: as few runes as possible first, trying
+// k only where it can start (kfirst, ks as for greedyRun).
+func lazyRun(rs *runeSet, min int, k cont, kfirst int, ks *symset) cont {
+	set := *ks
+	if kfirst >= 0 {
+		set = symset{}
+		if ks.has(kfirst) {
+			set.add(kfirst)
+		}
+	}
+	// skip[b]: an ASCII rune of rs where k cannot start, passed over in
+	// a tight loop once min runes are taken
+	skip := new([256]bool)
+	for b := range utf8.RuneSelf {
+		skip[b] = rs.ascii[b] && !set.has(b)
+	}
 	return func(s *mstate, pos int) bool {
-		n := 0
+		in := s.in
+		n, from := 0, pos
 		for {
-			if !s.step() {
-				return false
+			if n >= min {
+				for pos < len(in) && skip[in[pos]] {
+					pos++
+				}
 			}
-			if n >= min && (kfirst < 0 || (pos < len(s.in) && s.in[pos] == fb)) {
+			if n >= min && set.has(sym(in, pos)) {
+				if !s.spend(pos-from) || !s.step() {
+					return false
+				}
+				from = pos
 				if k(s, pos) {
 					return true
 				}
 			}
-			if pos >= len(s.in) {
+			if pos >= len(in) {
 				return false
 			}
-			r, w := decodeRune(s.in, pos)
-			if !rs.has(r) {
-				return false
+			if c := in[pos]; c < utf8.RuneSelf {
+				if !rs.ascii[c] {
+					return false
+				}
+				pos++
+			} else {
+				r, w := decodeRune(in, pos)
+				if !rs.has(r) {
+					return false
+				}
+				pos += w
 			}
-			pos += w
 			n++
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/siemstream/siemstream/schemas"
@@ -34,6 +35,28 @@ var extraPatterns = []string{
 	`^(?P<a>((?P<b>(x|y))(?P<c>(z|w)))+)(?P<rest>.*)$`,
 	`^(?:(ab)+?c)`,
 	`^(?:(a|b)*(?P<t>.*))`,
+	// deterministic stretches (detscan.go): alternatives that match empty,
+	// optional tails at the end (tried in order), `$` after a run, runes
+	// of `.`, lazy runs at the end, unanchored patterns
+	`^(?:(?P<a>[^ ]*) (?P<b>x|)(?P<c>[^ ]*)$)`,
+	`^(?:(a|)(b|)c)`,
+	`^(?:(-|(?P<n>[0-9]+)) (?P<r>.*))`,
+	`(?P<a>[^"]*)"(?P<b>.)(?P<c>.*?)`,
+	`^(?:(?P<a>[a-z]+)(x(?P<b>[0-9]+)y)?)`,
+	`^(?:(?P<a>[^\t]*)\t(?P<b>é|[^é\t]*)\t?)`,
+	`^(?:(?P<x>[^ ]*)(?: (?P<y>[^ ]*))?(?: (?P<z>[^ ]*))?$)`,
+	`^(?:(?P<q>"[^"]*"|-) (?P<w>\w+))`,
+	`^(?:(a?)(b?)(?P<t>[^ ]*) $)`,
+	`(?P<a>[0-9]+)-(?P<b>[0-9]+)`,
+	`^(?:(?P<v>.)(?P<w>[^ ]+) )`,
+	`^(?:(?P<a>[^ ]*) ((?P<b>[^ ]+)|-)? (?P<c>[^ ]*?)(?P<d>(?:x|y)?)$)`,
+	`^(?:(?P<a>[^ ]+) (?P<b>[^ ]+)( (?P<c>[0-9]+)| (?P<d>[a-z]+))?)`,
+	`^(?:(?P<a>[^ ]+)(?P<b> ?)(?P<c>[a-z]*?)(?P<d>[^ ]*))`,
+	// a literal alternative before a run holding it (litOrRun)
+	`^(?:(?P<a>-|[\-0-9]*) (?P<b>.*))`,
+	`^(?:(-|(?P<x>[^ ]+)) (-|(?P<y>[^ ]+))$)`,
+	`^(?:(ab|(?P<r>[a-c]+))-)`,
+	`^(?:(ab|(?P<r>[a-c]+))(-|$))`,
 }
 
 // patterns returns every log_pattern of the built-in registry plus extraPatterns.
@@ -76,7 +99,14 @@ func sampleLines(t testing.TB) [][]byte {
 		[]byte(""), []byte("abcd"), []byte("ababc"), []byte("abcdd"), []byte("héllo é wörld é"),
 		[]byte("x=\"a b\" y=1 z"), []byte("αβγ rest"), []byte("ABC"), []byte("aaab"), []byte("a word here"),
 		[]byte("line1\nline2"), []byte("xx 0123x"), []byte("\xff\xfe invalid \xc3"),
-		[]byte("xxab cd"), []byte("- abc def"), []byte("abc:de f"), []byte("xab:cd e"), []byte("abc def "))
+		[]byte("xxab cd"), []byte("- abc def"), []byte("abc:de f"), []byte("xab:cd e"), []byte("abc def "),
+		[]byte("ab c"), []byte("abc"), []byte("bc"), []byte("c"), []byte("- rest of line"), []byte("123 rest"),
+		[]byte("xx\"é.tail"), []byte("\"€"), []byte("abcx12y"), []byte("abcx12"), []byte("abcx"), []byte("a\tb\t"),
+		[]byte("a\té\t"), []byte("a\tée\t"), []byte("p q r"), []byte("p q"), []byte("p"), []byte("\"q z\" word"),
+		[]byte("- w"), []byte(" $"), []byte("ab  "), []byte("b "), []byte("id 12-34 end"), []byte("é€ x "), []byte("€ "),
+		[]byte("a - x"), []byte("a b cdy"), []byte("a  "), []byte("a b 12"), []byte("a b zz"), []byte("a b  "),
+		[]byte("a\xff b \xc3"), []byte("\xe2\x82 x"), []byte("- x"), []byte("-5 x"), []byte("--"), []byte("- - "),
+		[]byte("- -"), []byte("-- -x"), []byte("ab-"), []byte("abc-"), []byte("ab"), []byte("a-"), []byte("abab-"))
 }
 
 func checkSame(t *testing.T, re *regexp.Regexp, in []byte) {
@@ -118,10 +148,47 @@ func TestFastREMatchesRegexp(t *testing.T) {
 	if supported < len(res)/2 {
 		t.Errorf("only %d of %d patterns supported", supported, len(res))
 	}
-	for _, name := range []string{"alb", "nlb", "clb", "s3accesslog"} {
+	for _, name := range []string{"alb", "nlb", "clb", "s3accesslog", "cloudfront-standard"} {
 		reg, _ := schemas.Load(schemas.Options{})
 		if lt := reg.Lookup(name); lt != nil && fastFor(lt.LogPattern) == nil {
 			t.Errorf("%s log_pattern not supported by fastRE", name)
+		}
+	}
+}
+
+// TestDetMatchesClosures: the matcher with deterministic stretches and the
+// one made of closures only agree with each other and with the regexp
+// (including no match), on every pattern and sample line; the shipped
+// ELB, S3 and CloudFront patterns are mostly deterministic.
+func TestDetMatchesClosures(t *testing.T) {
+	lines := sampleLines(t)
+	for _, re := range patterns(t) {
+		det, clos := compileFastDet(re.String(), true), compileFastDet(re.String(), false)
+		if det == nil {
+			continue
+		}
+		for _, l := range lines {
+			for _, in := range [][]byte{l, l[:len(l)/2], append(slices.Clone(l), ' ')} {
+				want := re.FindSubmatchIndex(in)
+				got, ok := det.match(&mstate{}, in)
+				if !ok {
+					continue
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("pattern %q on %q:\n det    %v\n regexp %v", re, in, got, want)
+				}
+				if got2, ok := clos.match(&mstate{}, in); ok && !slices.Equal(got2, want) {
+					t.Fatalf("closures: pattern %q on %q:\n %v\n regexp %v", re, in, got2, want)
+				}
+			}
+		}
+	}
+	reg, _ := schemas.Load(schemas.Options{})
+	for name, min := range map[string]int{"alb": 40, "nlb": 30, "clb": 25, "s3accesslog": 30, "cloudfront-standard": 45} {
+		f := fastFor(reg.Lookup(name).LogPattern)
+		t.Logf("%s: %d top-level elements deterministic", name, f.ndet)
+		if f.ndet < min {
+			t.Errorf("%s: %d deterministic elements, want >= %d", name, f.ndet, min)
 		}
 	}
 }
@@ -171,20 +238,93 @@ func FuzzFastRE(f *testing.F) {
 	})
 }
 
-func BenchmarkALBPattern(b *testing.B) {
+// FuzzDetScan: for each pattern (which picks it), the matcher with
+// deterministic stretches, the closures-only matcher and the regexp give
+// the same offsets, no match included. Seeds are every sample line for
+// every pattern.
+func FuzzDetScan(f *testing.F) {
+	res := patterns(f)
+	det := make([]*fastRE, len(res))
+	clos := make([]*fastRE, len(res))
+	for i, re := range res {
+		det[i], clos[i] = compileFastDet(re.String(), true), compileFastDet(re.String(), false)
+	}
+	for j, l := range sampleLines(f) {
+		f.Add(l, uint16(j*7)) // some pattern
+		for i, re := range res {
+			// and a third of the patterns it matches (its own type's)
+			if (i+j)%3 == 0 && re.Match(l) {
+				f.Add(l, uint16(i))
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte, which uint16) {
+		i := int(which) % len(res)
+		if det[i] == nil {
+			return
+		}
+		want := res[i].FindSubmatchIndex(in)
+		if got, ok := det[i].match(&mstate{}, in); ok && !slices.Equal(got, want) {
+			t.Fatalf("pattern %q on %q:\n det    %v\n regexp %v", res[i], in, got, want)
+		}
+		if got, ok := clos[i].match(&mstate{}, in); ok && !slices.Equal(got, want) {
+			t.Fatalf("closures: pattern %q on %q:\n %v\n regexp %v", res[i], in, got, want)
+		}
+	})
+}
+
+// cpuNanos is the process's CPU time (user+system): on a loaded machine
+// the benchmarks report cpu-ns/op beside the wall-clock ns/op.
+func cpuNanos() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkPattern matches the first line of each text golden against
+// its log type's log_pattern, with the regexp and with fastRE.
+func BenchmarkPattern(b *testing.B) {
 	reg, _ := schemas.Load(schemas.Options{})
-	re := reg.Lookup("alb").LogPattern
-	line, _ := os.ReadFile("../../testdata/normalize/alb/web-prod.log")
-	line = line[:slices.Index(line, '\n')]
-	b.Run("regexp", func(b *testing.B) {
-		for b.Loop() {
-			re.FindSubmatchIndex(line)
+	for _, c := range []struct{ typ, file string }{
+		{"alb", "alb/web-prod.log"},
+		{"clb", "clb/classic-web.log"},
+		{"nlb", "nlb/tls-front.log"},
+		{"s3accesslog", "s3accesslog/server-access.log"},
+		{"cloudfront-standard", "cloudfront-standard/distribution.log"},
+	} {
+		lt := reg.Lookup(c.typ)
+		data, err := os.ReadFile("../../testdata/normalize/" + c.file)
+		if lt == nil || err != nil {
+			b.Logf("%s: no sample (%v)", c.typ, err)
+			continue
 		}
-	})
-	b.Run("fast", func(b *testing.B) {
+		var line []byte
+		for l := range bytes.Lines(data) {
+			l = bytes.TrimRight(l, "\r\n")
+			if len(l) > 0 && l[0] != '#' && lt.LogPattern.Match(l) {
+				line = l
+				break
+			}
+		}
+		if line == nil {
+			b.Logf("%s: no matching line", c.typ)
+			continue
+		}
+		re := lt.LogPattern
+		run := func(b *testing.B, f func()) {
+			c0 := cpuNanos()
+			for b.Loop() {
+				f()
+			}
+			b.ReportMetric(float64(cpuNanos()-c0)/float64(b.N), "cpu-ns/op")
+		}
+		b.Run(c.typ+"/regexp", func(b *testing.B) { run(b, func() { re.FindSubmatchIndex(line) }) })
 		var dst []int
-		for b.Loop() {
-			dst = findSubmatchIndex(re, line, dst)
-		}
-	})
+		b.Run(c.typ+"/fast", func(b *testing.B) { run(b, func() { dst = findSubmatchIndex(re, line, dst) }) })
+		clos := compileFastDet(re.String(), false)
+		s := &mstate{}
+		b.Run(c.typ+"/closures", func(b *testing.B) { run(b, func() { clos.match(s, line) }) })
+	}
 }

@@ -375,7 +375,9 @@ func (s *Stage) normalize(sc *scratch, e *stages.Event) error {
 		// config and inspector transforms replace it.
 		if n := d.Child(root, "@id"); d.Kind(n) == doc.String || d.Kind(n) == doc.Number {
 			sc.buf = d.AppendPyStr(sc.buf[:0], n)
-			id = string(sc.buf)
+			if string(sc.buf) != id { // most scripts leave it: keep the string (one allocation less per event)
+				id = string(sc.buf)
+			}
 		}
 	}
 

@@ -61,20 +61,23 @@ func (e *syntaxError) Unwrap() error { return ErrSyntax }
 // single JSON value in src (surrounding whitespace allowed) to dst.
 // On error dst is returned unchanged (truncated to its original length).
 func Append(dst, src []byte) ([]byte, error) {
-	return appendOpt(dst, src, false)
+	return appendOpt(dst, src, false, false)
 }
 
 // AppendASCII is Append with Python's default ensure_ascii=True: every
 // non-ASCII character and DEL are written as \uXXXX escapes. es-loader
 // measures the size of a document with this form (65536-character rule).
 func AppendASCII(dst, src []byte) ([]byte, error) {
-	return appendOpt(dst, src, true)
+	return appendOpt(dst, src, true, false)
 }
 
-func appendOpt(dst, src []byte, ascii bool) ([]byte, error) {
+// appendOpt is Append (ascii false) or AppendASCII; slow takes the plain
+// path (see state.slow), which only the tests ask for.
+func appendOpt(dst, src []byte, ascii, slow bool) ([]byte, error) {
 	st := statePool.Get().(*state)
 	st.src = src
 	st.ascii = ascii
+	st.slow = slow
 	st.members = st.members[:0]
 	st.keys = st.keys[:0]
 	n0 := len(dst)
@@ -139,8 +142,13 @@ func keyHash(k []byte) uint32 {
 }
 
 type state struct {
-	src     []byte
-	ascii   bool
+	src   []byte
+	ascii bool
+	// slow: take the plain, obviously correct path instead of every fast
+	// one (byte-at-a-time copies and escapes, each key decoded and
+	// compared with all before it). The differential tests and fuzz
+	// targets compare the two; production never sets it.
+	slow    bool
 	members []member
 	keys    []byte
 }
@@ -196,7 +204,7 @@ func (st *state) value(dst []byte, i, depth int) ([]byte, int, error) {
 	case c == '"':
 		start := len(dst)
 		dst = append(dst, '"')
-		dst, j, err := appendUnquoted(dst, s, i, st.ascii)
+		dst, j, err := appendUnquoted(dst, s, i, st.ascii, st.slow)
 		if err != nil {
 			return dst[:start], j, err
 		}
@@ -283,6 +291,9 @@ func (st *state) object(dst []byte, i, depth int) ([]byte, int, error) {
 		return append(dst, '}'), i + 1, nil
 	}
 	var bloom uint64
+	if st.slow {
+		bloom = ^bloom // every key scans all before it
+	}
 	for n := 0; ; n++ {
 		if i >= len(s) || s[i] != '"' {
 			return dst, i, &syntaxError{i, "expecting property name enclosed in double quotes"}
@@ -293,21 +304,21 @@ func (st *state) object(dst []byte, i, depth int) ([]byte, int, error) {
 		mark := len(dst)
 		dst = append(dst, '"')
 		var j int
-		dst, j = copyPlain(dst, s, i+1)
+		dst, j = copyPlain(dst, s, i+1, st.slow)
 		m := member{kOff: i + 1, kLen: j - i - 1, inSrc: true}
-		if j < len(s) && s[j] == '"' {
+		if j < len(s) && s[j] == '"' && !st.slow { // slow: decode every key
 			dst = append(dst, '"')
 			j++
 		} else {
 			dst = dst[:mark]
 			m = member{kOff: len(st.keys)}
 			var err error
-			st.keys, j, err = decodeString(st.keys, s, i)
+			st.keys, j, err = decodeString(st.keys, s, i, st.slow)
 			if err != nil {
 				return dst, j, err
 			}
 			m.kLen = len(st.keys) - m.kOff
-			dst = appendQuoted(dst, st.keys[m.kOff:], st.ascii)
+			dst = appendQuoted(dst, st.keys[m.kOff:], st.ascii, st.slow)
 		}
 		key := st.key(&m)
 		m.h = keyHash(key)
@@ -315,7 +326,7 @@ func (st *state) object(dst []byte, i, depth int) ([]byte, int, error) {
 			bloom |= bit
 		} else {
 			for k := base; k < len(st.members); k++ {
-				if st.members[k].h == m.h && string(st.key(&st.members[k])) == string(key) {
+				if (st.slow || st.members[k].h == m.h) && string(st.key(&st.members[k])) == string(key) {
 					return st.objectDedup(dst[:out], start, depth)
 				}
 			}
@@ -358,7 +369,7 @@ func (st *state) objectDedup(dst []byte, i, depth int) ([]byte, int, error) {
 		kOff := len(st.keys)
 		var err error
 		var j int
-		st.keys, j, err = decodeString(st.keys, s, i)
+		st.keys, j, err = decodeString(st.keys, s, i, st.slow)
 		if err != nil {
 			return dst, j, err
 		}
@@ -404,7 +415,7 @@ func (st *state) objectDedup(dst []byte, i, depth int) ([]byte, int, error) {
 			dst = append(dst, ',', ' ')
 		}
 		first = false
-		dst = appendQuoted(dst, st.keys[m.kOff:m.kOff+m.kLen], st.ascii)
+		dst = appendQuoted(dst, st.keys[m.kOff:m.kOff+m.kLen], st.ascii, st.slow)
 		dst = append(dst, ':', ' ')
 		v := ms[m.final]
 		var err error
@@ -716,15 +727,16 @@ func unicodeEscape(s []byte, i int) (r rune, next int, ok bool) {
 // starting at s[i] (which must be '"') to dst and returns the index after the
 // closing quote. Invalid UTF-8 bytes are dropped; a lone surrogate escape
 // becomes U+FFFD (Go strings cannot hold surrogates).
-func DecodeString(dst, s []byte, i int) ([]byte, int, error) { return decodeString(dst, s, i) }
+func DecodeString(dst, s []byte, i int) ([]byte, int, error) { return decodeString(dst, s, i, false) }
 
-func decodeString(dst, s []byte, i int) ([]byte, int, error) {
+// decodeString is DecodeString; slow copies one byte and one rune at a time.
+func decodeString(dst, s []byte, i int, slow bool) ([]byte, int, error) {
 	start := i
 	n0 := len(dst)
 	i++
 	for i < len(s) {
 		// fast run of plain ASCII (DEL, which stops it, is copied below)
-		dst, i = copyPlain(dst, s, i)
+		dst, i = copyPlain(dst, s, i, slow)
 		if i >= len(s) {
 			break
 		}
@@ -769,19 +781,20 @@ func decodeString(dst, s []byte, i int) ([]byte, int, error) {
 				i++
 				continue
 			}
-			dst, i = appendNonASCII(dst, s, i, false)
+			dst, i = appendNonASCII(dst, s, i, false, slow)
 		}
 	}
 	return dst[:n0], i, &syntaxError{start, "unterminated string"}
 }
 
 // appendUnquoted decodes the string literal at s[i] and appends its Python
-// json.dumps escaping (without the surrounding quotes).
-func appendUnquoted(dst, s []byte, i int, ascii bool) ([]byte, int, error) {
+// json.dumps escaping (without the surrounding quotes); slow copies one
+// byte and one rune at a time.
+func appendUnquoted(dst, s []byte, i int, ascii, slow bool) ([]byte, int, error) {
 	start := i
 	i++
 	for i < len(s) {
-		dst, i = copyPlain(dst, s, i)
+		dst, i = copyPlain(dst, s, i, slow)
 		if i >= len(s) {
 			break
 		}
@@ -826,7 +839,7 @@ func appendUnquoted(dst, s []byte, i int, ascii bool) ([]byte, int, error) {
 			}
 			i++
 		default:
-			dst, i = appendNonASCII(dst, s, i, ascii)
+			dst, i = appendNonASCII(dst, s, i, ascii, slow)
 		}
 	}
 	return dst, i, &syntaxError{start, "unterminated string"}
@@ -871,15 +884,15 @@ func appendRuneEsc(dst []byte, r rune, ascii bool) []byte {
 
 // AppendQuoted appends s (UTF-8 text) as a Python json.dumps string literal
 // (ensure_ascii=False), quotes included. Invalid UTF-8 bytes are dropped.
-func AppendQuoted(dst, s []byte) []byte { return appendQuoted(dst, s, false) }
+func AppendQuoted(dst, s []byte) []byte { return appendQuoted(dst, s, false, false) }
 
 // AppendQuotedString is AppendQuoted for a string, without copying it.
 func AppendQuotedString(dst []byte, s string) []byte {
-	return appendQuoted(dst, unsafe.Slice(unsafe.StringData(s), len(s)), false)
+	return appendQuoted(dst, unsafe.Slice(unsafe.StringData(s), len(s)), false, false)
 }
 
 // AppendQuotedASCII is AppendQuoted with ensure_ascii=True.
-func AppendQuotedASCII(dst, s []byte) []byte { return appendQuoted(dst, s, true) }
+func AppendQuotedASCII(dst, s []byte) []byte { return appendQuoted(dst, s, true, false) }
 
 // quoteMask flags (high bit) exactly the bytes of x that are '"' or '\\'
 // (no carry crosses a byte: (b&0x7f)+0x7f <= 0xfe, and its high bit or b's
@@ -905,7 +918,9 @@ var plain = func() (t [256]bool) {
 	return
 }()
 
-func appendQuoted(dst, s []byte, ascii bool) []byte {
+// appendQuoted is AppendQuoted or AppendQuotedASCII; slow skips the word
+// loop and escapes one byte (one rune) at a time.
+func appendQuoted(dst, s []byte, ascii, slow bool) []byte {
 	dst = append(dst, '"')
 	i := 0
 	for {
@@ -918,7 +933,7 @@ func appendQuoted(dst, s []byte, ascii bool) []byte {
 		// last, 8 from it), so buf keeps 24 spare bytes.
 		p := len(dst)
 		buf := dst[:cap(dst)]
-		for i+8 <= len(s) {
+		for i+8 <= len(s) && !slow {
 			if len(buf)-p < 24 {
 				buf = slices.Grow(buf[:p], len(s)-i+24)
 				buf = buf[:cap(buf)]
@@ -958,7 +973,7 @@ func appendQuoted(dst, s []byte, ascii bool) []byte {
 			}
 			break
 		}
-		dst, i = copyPlain(buf[:p], s, i)
+		dst, i = copyPlain(buf[:p], s, i, slow)
 		if i >= len(s) {
 			return append(dst, '"')
 		}
@@ -977,7 +992,7 @@ func appendQuoted(dst, s []byte, ascii bool) []byte {
 			}
 			i++
 		default:
-			dst, i = appendNonASCII(dst, s, i, ascii)
+			dst, i = appendNonASCII(dst, s, i, ascii, slow)
 		}
 	}
 }
@@ -985,13 +1000,14 @@ func appendQuoted(dst, s []byte, ascii bool) []byte {
 // appendNonASCII appends the run of bytes >= 0x80 at s[i] (as UTF-8, or
 // escaped when ascii) without its invalid bytes and returns the index after
 // the run. A valid sequence holds only bytes >= 0x80, so the run is decoded
-// on its own and, when valid as a whole, copied in one piece.
-func appendNonASCII(dst, s []byte, i int, ascii bool) ([]byte, int) {
+// on its own and, when valid as a whole, copied in one piece (unless slow:
+// then one rune at a time).
+func appendNonASCII(dst, s []byte, i int, ascii, slow bool) ([]byte, int) {
 	j := i + 1
 	for j < len(s) && s[j] >= 0x80 {
 		j++
 	}
-	if !ascii && utf8.Valid(s[i:j]) {
+	if !ascii && !slow && utf8.Valid(s[i:j]) {
 		return append(dst, s[i:j]...), j
 	}
 	for i < j {

@@ -108,6 +108,12 @@ type Doc struct {
 	memo rootMemo
 	// quoted: a member whose escaped value is known (SetStringBytesQuoted)
 	quoted quotedVal
+	// slow: take the plain, obviously correct path instead of the fast
+	// ones: no root index or memo (root lookups walk the members like any
+	// object's), no string marked plain by the parser (the encoder scans
+	// every one). The differential tests and fuzz targets compare the two;
+	// production never sets it, and Reset keeps it.
+	slow bool
 	// Meta is reset by Reset.
 	Meta Meta
 }
@@ -271,23 +277,22 @@ func (d *Doc) Child(obj Node, key string) Node {
 	if d.nodes[obj].kind != Object {
 		return Nil
 	}
-	for c := d.nodes[obj].first; c != Nil; c = d.nodes[c].next {
-		k := d.nodes[c].key
-		if int(k.n) == len(key) && string(d.arena[k.off:k.off+k.n]) == key {
-			return c
-		}
-	}
-	return Nil
+	return d.scanMembers(obj, key)
 }
 
 func (d *Doc) childBytes(obj Node, key []byte) Node {
+	k := unsafeString(key)
 	if obj == 1 {
-		k := unsafeString(key)
 		return d.rootLookup(k, hashKey(k))
 	}
+	return d.scanMembers(obj, k)
+}
+
+// scanMembers returns the member key of object obj by walking its members.
+func (d *Doc) scanMembers(obj Node, key string) Node {
 	for c := d.nodes[obj].first; c != Nil; c = d.nodes[c].next {
 		k := d.nodes[c].key
-		if int(k.n) == len(key) && string(d.arena[k.off:k.off+k.n]) == string(key) {
+		if int(k.n) == len(key) && string(d.arena[k.off:k.off+k.n]) == key {
 			return c
 		}
 	}

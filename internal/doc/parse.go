@@ -192,13 +192,15 @@ func (d *Doc) parseInto(s []byte, i int, n Node, depth int) (int, error) {
 // arena and returns the index after it; plain reports that the literal had
 // no escapes and only plain text, which the encoder then copies as is.
 func (d *Doc) parseString(s []byte, i int) (next int, plain bool, err error) {
-	off := len(d.arena)
-	var j int
-	d.arena, j = pyjson.AppendPlainRun(d.arena, s, i+1)
-	if j < len(s) && s[j] == '"' {
-		return j + 1, true, nil
+	if !d.slow {
+		off := len(d.arena)
+		var j int
+		d.arena, j = pyjson.AppendPlainRun(d.arena, s, i+1)
+		if j < len(s) && s[j] == '"' {
+			return j + 1, true, nil
+		}
+		d.arena = d.arena[:off] // escapes or non-ASCII: decode it properly
 	}
-	d.arena = d.arena[:off] // escapes or non-ASCII: decode it properly
 	d.arena, next, err = pyjson.DecodeString(d.arena, s, i)
 	return next, false, err
 }

@@ -55,8 +55,8 @@ type rootSlot struct {
 }
 
 func (d *Doc) rootLookup(key string, h uint32) Node {
-	if len(d.rootIdx) == 0 {
-		return Nil
+	if len(d.rootIdx) == 0 { // slow, or the root never had a member
+		return d.scanMembers(1, key)
 	}
 	mask := uint32(len(d.rootIdx) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
@@ -83,13 +83,16 @@ func (d *Doc) rootFind(key string, h uint32) Node {
 		return m.n
 	}
 	n := d.rootLookup(key, h)
-	d.memo = rootMemo{key: key, h: h, n: n, ok: true}
+	d.memo = rootMemo{key: key, h: h, n: n, ok: !d.slow}
 	return n
 }
 
 func (d *Doc) rootInsert(c Node) {
 	d.memo.ok = false
 	if (d.rootUsed+1)*2 > len(d.rootIdx) {
+		if d.slow {
+			return // no index: rootLookup walks the members
+		}
 		d.rootGrow()
 	}
 	d.rootPut(c)

@@ -298,13 +298,28 @@ func TestFastPathsMatchReference(t *testing.T) {
 			}
 		}
 		runTwin(t, []byte(raw), []byte{0x80, 0, 2, 0x81, 1, 0, 2, 1}) // a big @message and a big field
+		runTwin(t, []byte(raw), setThenDelete())
 	}
+}
+
+// setThenDelete sets every key of diffKeys on the root, then deletes them
+// one by one: keys whose hashes share a probe chain of the root index are
+// looked up past a deleted slot.
+func setThenDelete() (ops []byte) {
+	for k := range diffKeys {
+		ops = append(ops, 0, 0, byte(k), 4)
+	}
+	for k := range diffKeys {
+		ops = append(ops, 10, 0, byte(k), 0)
+	}
+	return ops
 }
 
 func FuzzFastPathsMatchReference(f *testing.F) {
 	for i, raw := range diffDocs {
 		f.Add([]byte(raw), []byte{byte(i), 1, 2, 3, 7, 0, 4, 2, 11, 3, 3, 3, 0x80, 5, 1, 0x80})
 	}
+	f.Add([]byte(diffDocs[0]), setThenDelete())
 	f.Fuzz(func(t *testing.T, raw, ops []byte) {
 		if len(ops) > 160 {
 			ops = ops[:160]

@@ -49,18 +49,12 @@ func PlainLen(s []byte) int {
 			return n
 		}
 	}
-	return i + plainLenSlow(s[i:])
-}
-
-// plainLenSlow is PlainLen one byte at a time: PlainLen's short tail, and
-// the slow path the differential tests compare the word loops with.
-func plainLenSlow(s []byte) int {
-	for i, c := range s {
-		if !plain[c] {
+	for ; i < n; i++ {
+		if !plain[s[i]] {
 			return i
 		}
 	}
-	return len(s)
+	return n
 }
 
 // copyPlain appends the longest plain prefix of s[i:] (see PlainLen) to dst
@@ -68,13 +62,8 @@ func plainLenSlow(s []byte) int {
 // bytes at a time and stores each word before checking it: the bytes past
 // the plain prefix land in dst's spare capacity and are cut off by the
 // returned length. Short runs (keys, values between quotes) then cost no
-// memmove call and no second pass. slow copies the same run found one byte
-// at a time (the tests' reference path).
-func copyPlain(dst, s []byte, i int, slow bool) ([]byte, int) {
-	if slow {
-		j := i + plainLenSlow(s[i:])
-		return append(dst, s[i:j]...), j
-	}
+// memmove call and no second pass.
+func copyPlain(dst, s []byte, i int) ([]byte, int) {
 	p := len(dst)
 	buf := dst[:cap(dst)]
 	for i+8 <= len(s) {
@@ -101,4 +90,14 @@ func copyPlain(dst, s []byte, i int, slow bool) ([]byte, int) {
 // byte is the closing '"', the literal had no escapes and its text is plain.
 // dst may receive up to eight bytes past the returned length in its spare
 // capacity.
-func AppendPlainRun(dst, s []byte, i int) ([]byte, int) { return copyPlain(dst, s, i, false) }
+func AppendPlainRun(dst, s []byte, i int) ([]byte, int) { return copyPlain(dst, s, i) }
+
+// copyPlainSlow is copyPlain one byte at a time: the slow path (state.slow)
+// the differential tests compare the word loop with.
+func copyPlainSlow(dst, s []byte, i int) ([]byte, int) {
+	j := i
+	for j < len(s) && plain[s[j]] {
+		j++
+	}
+	return append(dst, s[i:j]...), j
+}

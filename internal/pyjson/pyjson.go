@@ -115,6 +115,14 @@ type member struct {
 	inSrc      bool
 }
 
+// quote appends the decoded key k as a string literal.
+func (st *state) quote(dst, k []byte) []byte {
+	if st.slow {
+		return appendQuotedSlow(dst, k, st.ascii)
+	}
+	return appendQuoted(dst, k, st.ascii)
+}
+
 func (st *state) key(m *member) []byte {
 	if m.inSrc {
 		return st.src[m.kOff : m.kOff+m.kLen]
@@ -303,8 +311,12 @@ func (st *state) object(dst []byte, i, depth int) ([]byte, int, error) {
 		}
 		mark := len(dst)
 		dst = append(dst, '"')
-		var j int
-		dst, j = copyPlain(dst, s, i+1, st.slow)
+		j := i + 1
+		if st.slow {
+			dst, j = copyPlainSlow(dst, s, j)
+		} else {
+			dst, j = copyPlain(dst, s, j)
+		}
 		m := member{kOff: i + 1, kLen: j - i - 1, inSrc: true}
 		if j < len(s) && s[j] == '"' && !st.slow { // slow: decode every key
 			dst = append(dst, '"')
@@ -318,7 +330,7 @@ func (st *state) object(dst []byte, i, depth int) ([]byte, int, error) {
 				return dst, j, err
 			}
 			m.kLen = len(st.keys) - m.kOff
-			dst = appendQuoted(dst, st.keys[m.kOff:], st.ascii, st.slow)
+			dst = st.quote(dst, st.keys[m.kOff:])
 		}
 		key := st.key(&m)
 		m.h = keyHash(key)
@@ -415,7 +427,7 @@ func (st *state) objectDedup(dst []byte, i, depth int) ([]byte, int, error) {
 			dst = append(dst, ',', ' ')
 		}
 		first = false
-		dst = appendQuoted(dst, st.keys[m.kOff:m.kOff+m.kLen], st.ascii, st.slow)
+		dst = st.quote(dst, st.keys[m.kOff:m.kOff+m.kLen])
 		dst = append(dst, ':', ' ')
 		v := ms[m.final]
 		var err error
@@ -736,7 +748,11 @@ func decodeString(dst, s []byte, i int, slow bool) ([]byte, int, error) {
 	i++
 	for i < len(s) {
 		// fast run of plain ASCII (DEL, which stops it, is copied below)
-		dst, i = copyPlain(dst, s, i, slow)
+		if slow {
+			dst, i = copyPlainSlow(dst, s, i)
+		} else {
+			dst, i = copyPlain(dst, s, i)
+		}
 		if i >= len(s) {
 			break
 		}
@@ -794,7 +810,11 @@ func appendUnquoted(dst, s []byte, i int, ascii, slow bool) ([]byte, int, error)
 	start := i
 	i++
 	for i < len(s) {
-		dst, i = copyPlain(dst, s, i, slow)
+		if slow {
+			dst, i = copyPlainSlow(dst, s, i)
+		} else {
+			dst, i = copyPlain(dst, s, i)
+		}
 		if i >= len(s) {
 			break
 		}
@@ -884,15 +904,15 @@ func appendRuneEsc(dst []byte, r rune, ascii bool) []byte {
 
 // AppendQuoted appends s (UTF-8 text) as a Python json.dumps string literal
 // (ensure_ascii=False), quotes included. Invalid UTF-8 bytes are dropped.
-func AppendQuoted(dst, s []byte) []byte { return appendQuoted(dst, s, false, false) }
+func AppendQuoted(dst, s []byte) []byte { return appendQuoted(dst, s, false) }
 
 // AppendQuotedString is AppendQuoted for a string, without copying it.
 func AppendQuotedString(dst []byte, s string) []byte {
-	return appendQuoted(dst, unsafe.Slice(unsafe.StringData(s), len(s)), false, false)
+	return appendQuoted(dst, unsafe.Slice(unsafe.StringData(s), len(s)), false)
 }
 
 // AppendQuotedASCII is AppendQuoted with ensure_ascii=True.
-func AppendQuotedASCII(dst, s []byte) []byte { return appendQuoted(dst, s, true, false) }
+func AppendQuotedASCII(dst, s []byte) []byte { return appendQuoted(dst, s, true) }
 
 // quoteMask flags (high bit) exactly the bytes of x that are '"' or '\\'
 // (no carry crosses a byte: (b&0x7f)+0x7f <= 0xfe, and its high bit or b's
@@ -918,9 +938,7 @@ var plain = func() (t [256]bool) {
 	return
 }()
 
-// appendQuoted is AppendQuoted or AppendQuotedASCII; slow skips the word
-// loop and escapes one byte (one rune) at a time.
-func appendQuoted(dst, s []byte, ascii, slow bool) []byte {
+func appendQuoted(dst, s []byte, ascii bool) []byte {
 	dst = append(dst, '"')
 	i := 0
 	for {
@@ -933,7 +951,7 @@ func appendQuoted(dst, s []byte, ascii, slow bool) []byte {
 		// last, 8 from it), so buf keeps 24 spare bytes.
 		p := len(dst)
 		buf := dst[:cap(dst)]
-		for i+8 <= len(s) && !slow {
+		for i+8 <= len(s) {
 			if len(buf)-p < 24 {
 				buf = slices.Grow(buf[:p], len(s)-i+24)
 				buf = buf[:cap(buf)]
@@ -973,7 +991,7 @@ func appendQuoted(dst, s []byte, ascii, slow bool) []byte {
 			}
 			break
 		}
-		dst, i = copyPlain(buf[:p], s, i, slow)
+		dst, i = copyPlain(buf[:p], s, i)
 		if i >= len(s) {
 			return append(dst, '"')
 		}
@@ -992,9 +1010,24 @@ func appendQuoted(dst, s []byte, ascii, slow bool) []byte {
 			}
 			i++
 		default:
-			dst, i = appendNonASCII(dst, s, i, ascii, slow)
+			dst, i = appendNonASCII(dst, s, i, ascii, false)
 		}
 	}
+}
+
+// appendQuotedSlow is appendQuoted one rune at a time: the slow path
+// (state.slow) and the reference the differential tests hold
+// AppendQuoted to.
+func appendQuotedSlow(dst, s []byte, ascii bool) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRune(s[i:])
+		if r != utf8.RuneError || size != 1 { // invalid UTF-8 bytes are dropped
+			dst = appendRuneEsc(dst, r, ascii)
+		}
+		i += size
+	}
+	return append(dst, '"')
 }
 
 // appendNonASCII appends the run of bytes >= 0x80 at s[i] (as UTF-8, or

@@ -110,8 +110,8 @@ type Doc struct {
 	quoted quotedVal
 	// slow: take the plain, obviously correct path instead of the fast
 	// ones: no root index or memo (root lookups walk the members like any
-	// object's), no string marked plain by the parser (the encoder scans
-	// every one). The differential tests and fuzz targets compare the two;
+	// object's), no string marked plain (the parser's marks are dropped, so
+	// the encoder scans every string). The differential tests and fuzz targets compare the two;
 	// production never sets it, and Reset keeps it.
 	slow bool
 	// Meta is reset by Reset.
@@ -281,11 +281,11 @@ func (d *Doc) Child(obj Node, key string) Node {
 }
 
 func (d *Doc) childBytes(obj Node, key []byte) Node {
-	k := unsafeString(key)
 	if obj == 1 {
+		k := unsafeString(key)
 		return d.rootLookup(k, hashKey(k))
 	}
-	return d.scanMembers(obj, k)
+	return d.scanMembers(obj, unsafeString(key))
 }
 
 // scanMembers returns the member key of object obj by walking its members.

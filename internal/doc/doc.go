@@ -110,9 +110,9 @@ type Doc struct {
 	quoted quotedVal
 	// slow: take the plain, obviously correct path instead of the fast
 	// ones: no root index or memo (root lookups walk the members like any
-	// object's), no string marked plain (the parser's marks are dropped, so
-	// the encoder scans every string). The differential tests and fuzz targets compare the two;
-	// production never sets it, and Reset keeps it.
+	// object's), no string marked plain (the parser's marks are dropped,
+	// so the encoder scans every string). The differential tests and fuzz
+	// targets compare the two; production never sets it; Reset keeps it.
 	slow bool
 	// Meta is reset by Reset.
 	Meta Meta
@@ -277,7 +277,13 @@ func (d *Doc) Child(obj Node, key string) Node {
 	if d.nodes[obj].kind != Object {
 		return Nil
 	}
-	return d.scanMembers(obj, key)
+	for c := d.nodes[obj].first; c != Nil; c = d.nodes[c].next {
+		k := d.nodes[c].key
+		if int(k.n) == len(key) && string(d.arena[k.off:k.off+k.n]) == key {
+			return c
+		}
+	}
+	return Nil
 }
 
 func (d *Doc) childBytes(obj Node, key []byte) Node {
@@ -285,14 +291,9 @@ func (d *Doc) childBytes(obj Node, key []byte) Node {
 		k := unsafeString(key)
 		return d.rootLookup(k, hashKey(k))
 	}
-	return d.scanMembers(obj, unsafeString(key))
-}
-
-// scanMembers returns the member key of object obj by walking its members.
-func (d *Doc) scanMembers(obj Node, key string) Node {
 	for c := d.nodes[obj].first; c != Nil; c = d.nodes[c].next {
 		k := d.nodes[c].key
-		if int(k.n) == len(key) && string(d.arena[k.off:k.off+k.n]) == key {
+		if int(k.n) == len(key) && string(d.arena[k.off:k.off+k.n]) == string(key) {
 			return c
 		}
 	}

@@ -55,8 +55,13 @@ type rootSlot struct {
 }
 
 func (d *Doc) rootLookup(key string, h uint32) Node {
-	if len(d.rootIdx) == 0 { // slow, or the root never had a member
-		return d.scanMembers(1, key)
+	if len(d.rootIdx) == 0 { // slow (no index), or the root never had a member
+		for c := d.nodes[1].first; c != Nil; c = d.nodes[c].next {
+			if d.keyOf(int32(c)) == key {
+				return c
+			}
+		}
+		return Nil
 	}
 	mask := uint32(len(d.rootIdx) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {

@@ -8,9 +8,9 @@ import (
 
 // The fast paths (word-at-a-time copies and escapes, whole-run UTF-8
 // copies, raw key splicing, hashed duplicate checks) must print exactly
-// what the slow path prints (state.slow and the slow arguments: one byte or
-// rune at a time, every key decoded and compared with all before it), error
-// or not.
+// what the slow path prints, error or not: appendOpt and decodeString with
+// slow set (one byte or rune at a time, every key decoded and compared with
+// all before it), appendQuotedSlow and copyPlainSlow.
 
 func diffSeeds() [][]byte {
 	var seeds [][]byte

@@ -5,16 +5,21 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/siemstream/siemstream/internal/doc/internal/ref"
 )
 
-// The fast paths (known-plain strings, the word-at-a-time key hash, root
-// members hashed once while parsing) must not change what a document
-// holds or how it encodes. internal/ref is the implementation before them,
-// frozen: the same input and the same edits go to both, and every output
-// must match. Both allocate nodes in the same order, so a Node picked by
-// number names the same node in each.
+// The fast paths (known-plain strings, the hashed root index with its
+// memo, root members hashed once while parsing) must not change what a
+// document holds or how it encodes. A slow Doc (Doc.slow: no root index,
+// no plain marks) is the reference: the same input and the same edits go
+// to both, and every output must match. Both allocate nodes in the same
+// order, so a Node picked by number names the same node in each.
+
+// newSlow returns an empty Doc that takes the slow path.
+func newSlow() *Doc {
+	d := New()
+	d.slow = true
+	return d
+}
 
 var diffKeys = []string{"a", "b", "@message", "", "-", "0", "1", "é", "k\"q", "tab\tkey", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "event", "source", "ip", "\x7f", "\xff"}
 
@@ -23,10 +28,9 @@ var diffVals = []string{"", "-", "null", "[]", "v", "é", "x\"y", "a\\b", "\x01"
 var diffPathText = []string{"a", "a.b", "b.a", "a.0", "a.0.b", "@message", "event", "event.ip", "0.1", "0.1.0.2", "k\"q.a",
 	"a.a.a", "b", "b.c", "-", "", "é.é", "source.ip", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "a.b.c.d"}
 
-var diffPaths, diffRefPaths = func() (p []Path, r []ref.Path) {
+var diffPaths = func() (p []Path) {
 	for _, s := range diffPathText {
 		p = append(p, ParsePath(s))
-		r = append(r, ref.ParsePath(s))
 	}
 	return
 }()
@@ -34,11 +38,16 @@ var diffPaths, diffRefPaths = func() (p []Path, r []ref.Path) {
 // twin applies each edit to both documents.
 type twin struct {
 	n *Doc
-	r *ref.Doc
+	r *Doc
 }
 
 func (tw twin) check(t *testing.T, step string) (size int) {
 	t.Helper()
+	for i := range tw.r.nodes {
+		if len(tw.r.rootIdx) != 0 || tw.r.nodes[i].kplain || tw.r.nodes[i].vplain {
+			t.Fatalf("%s: the slow Doc took a fast path (root index or plain mark)", step)
+		}
+	}
 	got, gt := tw.n.AppendEncode(nil)
 	want, wt := tw.r.AppendEncode(nil)
 	if !bytes.Equal(got, want) || gt != wt {
@@ -62,7 +71,7 @@ func (tw twin) check(t *testing.T, step string) (size int) {
 		}
 	}
 	for i := range diffPaths {
-		if g, w := tw.n.Find(diffPaths[i]), tw.r.Find(diffRefPaths[i]); int(g) != int(w) {
+		if g, w := tw.n.Find(diffPaths[i]), tw.r.Find(diffPaths[i]); int(g) != int(w) {
 			t.Fatalf("%s: Find(%s) = %d, reference %d", step, diffPaths[i], g, w)
 		}
 	}
@@ -87,16 +96,16 @@ func within(d *Doc, anc, n Node) bool {
 func (tw twin) edit(t *testing.T, op byte, a, b, c byte, big bool) string {
 	d, r := tw.n, tw.r
 	cnt := d.NodeCount() + 1
-	node := func(x byte) (Node, ref.Node) { n := int(x) % cnt; return Node(n), ref.Node(n) }
+	node := func(x byte) (Node, Node) { n := int(x) % cnt; return Node(n), Node(n) }
 	// an object node to edit (the root when the pick is not an object)
-	obj := func(x byte) (Node, ref.Node) {
+	obj := func(x byte) (Node, Node) {
 		n, rn := node(x)
 		if d.Kind(n) != Object {
 			return d.Root(), r.Root()
 		}
 		return n, rn
 	}
-	arr := func(x byte) (Node, ref.Node, bool) {
+	arr := func(x byte) (Node, Node, bool) {
 		n, rn := node(x)
 		return n, rn, d.Kind(n) == Array
 	}
@@ -236,7 +245,7 @@ func (tw twin) edit(t *testing.T, op byte, a, b, c byte, big bool) string {
 }
 
 func runTwin(t *testing.T, raw, ops []byte) {
-	tw := twin{New(), ref.New()}
+	tw := twin{New(), newSlow()}
 	ge, re := tw.n.ParseObject(raw), tw.r.ParseObject(raw)
 	if errText(ge) != errText(re) {
 		t.Fatalf("ParseObject(%q): %v, reference %v", raw, ge, re)
@@ -289,13 +298,28 @@ func TestFastPathsMatchReference(t *testing.T) {
 			}
 		}
 		runTwin(t, []byte(raw), []byte{0x80, 0, 2, 0x81, 1, 0, 2, 1}) // a big @message and a big field
+		runTwin(t, []byte(raw), setThenDelete())
 	}
+}
+
+// setThenDelete sets every key of diffKeys on the root, then deletes them
+// one by one: keys whose hashes share a probe chain of the root index are
+// looked up past a deleted slot.
+func setThenDelete() (ops []byte) {
+	for k := range diffKeys {
+		ops = append(ops, 0, 0, byte(k), 4)
+	}
+	for k := range diffKeys {
+		ops = append(ops, 10, 0, byte(k), 0)
+	}
+	return ops
 }
 
 func FuzzFastPathsMatchReference(f *testing.F) {
 	for i, raw := range diffDocs {
 		f.Add([]byte(raw), []byte{byte(i), 1, 2, 3, 7, 0, 4, 2, 11, 3, 3, 3, 0x80, 5, 1, 0x80})
 	}
+	f.Add([]byte(diffDocs[0]), setThenDelete())
 	f.Fuzz(func(t *testing.T, raw, ops []byte) {
 		if len(ops) > 160 {
 			ops = ops[:160]

@@ -108,6 +108,12 @@ type Doc struct {
 	memo rootMemo
 	// quoted: a member whose escaped value is known (SetStringBytesQuoted)
 	quoted quotedVal
+	// slow: take the plain, obviously correct path instead of the fast
+	// ones: no root index or memo (root lookups walk the members like any
+	// object's), no string marked plain (the parser's marks are dropped,
+	// so the encoder scans every string). The differential tests and fuzz
+	// targets compare the two; production never sets it; Reset keeps it.
+	slow bool
 	// Meta is reset by Reset.
 	Meta Meta
 }

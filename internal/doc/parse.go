@@ -25,6 +25,7 @@ func (d *Doc) ParseObject(raw []byte) error {
 		return fmt.Errorf("%w: expecting '{' at byte %d", pyjson.ErrSyntax, i)
 	}
 	j, err := d.parseInto(raw, i, 1, 0)
+	d.parsed()
 	if err != nil {
 		return err
 	}
@@ -38,6 +39,7 @@ func (d *Doc) ParseObject(raw []byte) error {
 func (d *Doc) ParseValue(obj Node, key string, raw []byte) error {
 	c := d.member(obj, key)
 	j, err := d.parseInto(raw, skipWS(raw, 0), c, 0)
+	d.parsed()
 	if err != nil {
 		return err
 	}
@@ -45,6 +47,16 @@ func (d *Doc) ParseValue(obj Node, key string, raw []byte) error {
 		return fmt.Errorf("%w: extra data at byte %d", pyjson.ErrSyntax, j)
 	}
 	return nil
+}
+
+// parsed ends a parse. A slow Doc (Doc.slow) forgets which strings the
+// parser found plain, so that nothing it encodes or dumps relies on a mark.
+func (d *Doc) parsed() {
+	if d.slow {
+		for i := range d.nodes {
+			d.nodes[i].kplain, d.nodes[i].vplain = false, false
+		}
+	}
 }
 
 func skipWS(s []byte, i int) int {

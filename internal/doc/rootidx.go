@@ -55,7 +55,12 @@ type rootSlot struct {
 }
 
 func (d *Doc) rootLookup(key string, h uint32) Node {
-	if len(d.rootIdx) == 0 {
+	if len(d.rootIdx) == 0 { // slow (no index), or the root never had a member
+		for c := d.nodes[1].first; c != Nil; c = d.nodes[c].next {
+			if d.keyOf(int32(c)) == key {
+				return c
+			}
+		}
 		return Nil
 	}
 	mask := uint32(len(d.rootIdx) - 1)
@@ -83,13 +88,16 @@ func (d *Doc) rootFind(key string, h uint32) Node {
 		return m.n
 	}
 	n := d.rootLookup(key, h)
-	d.memo = rootMemo{key: key, h: h, n: n, ok: true}
+	d.memo = rootMemo{key: key, h: h, n: n, ok: !d.slow}
 	return n
 }
 
 func (d *Doc) rootInsert(c Node) {
 	d.memo.ok = false
 	if (d.rootUsed+1)*2 > len(d.rootIdx) {
+		if d.slow {
+			return // no index: rootLookup walks the members
+		}
 		d.rootGrow()
 	}
 	d.rootPut(c)

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
-
-	"github.com/siemstream/siemstream/internal/pyjson/internal/ref"
 )
 
-// The fast paths (word-at-a-time copies, raw key splicing, hashed duplicate
-// checks) must print exactly what the byte-at-a-time implementation they
-// replaced prints, error or not: internal/ref is that implementation,
-// frozen.
+// The fast paths (word-at-a-time copies and escapes, whole-run UTF-8
+// copies, raw key splicing, hashed duplicate checks) must print exactly
+// what the slow path prints, error or not: appendOpt and decodeString with
+// slow set (one byte or rune at a time, every key decoded and compared with
+// all before it), appendQuotedSlow and copyPlainSlow.
 
 func diffSeeds() [][]byte {
 	var seeds [][]byte
@@ -44,12 +43,12 @@ func checkAppendSame(t *testing.T, in []byte) {
 	t.Helper()
 	for _, prefix := range []string{"", "prefix-"} {
 		for _, ascii := range []bool{false, true} {
-			f, r := Append, ref.Append
+			f := Append
 			if ascii {
-				f, r = AppendASCII, ref.AppendASCII
+				f = AppendASCII
 			}
 			got, gerr := f([]byte(prefix), in)
-			want, werr := r([]byte(prefix), in)
+			want, werr := appendOpt([]byte(prefix), in, ascii, true)
 			if !bytes.Equal(got, want) || errText(gerr) != errText(werr) {
 				t.Fatalf("ascii=%v %q:\n got %q %v\nwant %q %v", ascii, in, got, gerr, want, werr)
 			}
@@ -57,23 +56,41 @@ func checkAppendSame(t *testing.T, in []byte) {
 	}
 }
 
+// plainLenSlow is PlainLen one byte at a time.
+func plainLenSlow(s []byte) int {
+	for i, c := range s {
+		if !plain[c] {
+			return i
+		}
+	}
+	return len(s)
+}
+
 func checkStringSame(t *testing.T, s []byte) {
 	t.Helper()
+	if got, want := PlainLen(s), plainLenSlow(s); got != want {
+		t.Fatalf("PlainLen(%q) = %d, byte at a time %d", s, got, want)
+	}
 	// dst with no spare capacity, with a little, and with plenty: the word
 	// stores must never write past what is kept or lose a byte on growth
 	for _, dst := range [][]byte{nil, []byte("ab"), append(make([]byte, 0, 3), 'x'), make([]byte, 1, 4096)} {
 		d0 := append([]byte(nil), dst...)
-		if got, want := AppendQuoted(bytes.Clone(dst), s), ref.AppendQuoted(bytes.Clone(d0), s); !bytes.Equal(got, want) {
+		if got, want := AppendQuoted(bytes.Clone(dst), s), appendQuotedSlow(bytes.Clone(d0), s, false); !bytes.Equal(got, want) {
 			t.Fatalf("AppendQuoted(%q):\n got %q\nwant %q", s, got, want)
 		}
-		if got, want := AppendQuotedASCII(bytes.Clone(dst), s), ref.AppendQuotedASCII(bytes.Clone(d0), s); !bytes.Equal(got, want) {
+		if got, want := AppendQuotedASCII(bytes.Clone(dst), s), appendQuotedSlow(bytes.Clone(d0), s, true); !bytes.Equal(got, want) {
 			t.Fatalf("AppendQuotedASCII(%q):\n got %q\nwant %q", s, got, want)
+		}
+		got, gi := AppendPlainRun(bytes.Clone(dst), s, 0)
+		want, wi := copyPlainSlow(bytes.Clone(d0), s, 0)
+		if !bytes.Equal(got, want) || gi != wi {
+			t.Fatalf("AppendPlainRun(%q): got %q %d want %q %d", s, got, gi, want, wi)
 		}
 		lit := append([]byte{'"'}, s...)
 		for _, tail := range []string{`"`, `", 1`, ``} {
 			src := append(bytes.Clone(lit), tail...)
 			got, gi, gerr := DecodeString(bytes.Clone(dst), src, 0)
-			want, wi, werr := ref.DecodeString(bytes.Clone(d0), src, 0)
+			want, wi, werr := decodeString(bytes.Clone(d0), src, 0, true)
 			if !bytes.Equal(got, want) || gi != wi || errText(gerr) != errText(werr) {
 				t.Fatalf("DecodeString(%q): got %q %d %v want %q %d %v", src, got, gi, gerr, want, wi, werr)
 			}

@@ -91,3 +91,13 @@ func copyPlain(dst, s []byte, i int) ([]byte, int) {
 // dst may receive up to eight bytes past the returned length in its spare
 // capacity.
 func AppendPlainRun(dst, s []byte, i int) ([]byte, int) { return copyPlain(dst, s, i) }
+
+// copyPlainSlow is copyPlain one byte at a time: the slow path (state.slow)
+// the differential tests compare the word loop with.
+func copyPlainSlow(dst, s []byte, i int) ([]byte, int) {
+	j := i
+	for j < len(s) && plain[s[j]] {
+		j++
+	}
+	return append(dst, s[i:j]...), j
+}

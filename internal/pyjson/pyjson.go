@@ -61,20 +61,23 @@ func (e *syntaxError) Unwrap() error { return ErrSyntax }
 // single JSON value in src (surrounding whitespace allowed) to dst.
 // On error dst is returned unchanged (truncated to its original length).
 func Append(dst, src []byte) ([]byte, error) {
-	return appendOpt(dst, src, false)
+	return appendOpt(dst, src, false, false)
 }
 
 // AppendASCII is Append with Python's default ensure_ascii=True: every
 // non-ASCII character and DEL are written as \uXXXX escapes. es-loader
 // measures the size of a document with this form (65536-character rule).
 func AppendASCII(dst, src []byte) ([]byte, error) {
-	return appendOpt(dst, src, true)
+	return appendOpt(dst, src, true, false)
 }
 
-func appendOpt(dst, src []byte, ascii bool) ([]byte, error) {
+// appendOpt is Append (ascii false) or AppendASCII; slow takes the plain
+// path (see state.slow), which only the tests ask for.
+func appendOpt(dst, src []byte, ascii, slow bool) ([]byte, error) {
 	st := statePool.Get().(*state)
 	st.src = src
 	st.ascii = ascii
+	st.slow = slow
 	st.members = st.members[:0]
 	st.keys = st.keys[:0]
 	n0 := len(dst)
@@ -112,6 +115,14 @@ type member struct {
 	inSrc      bool
 }
 
+// quote appends the decoded key k as a string literal.
+func (st *state) quote(dst, k []byte) []byte {
+	if st.slow {
+		return appendQuotedSlow(dst, k, st.ascii)
+	}
+	return appendQuoted(dst, k, st.ascii)
+}
+
 func (st *state) key(m *member) []byte {
 	if m.inSrc {
 		return st.src[m.kOff : m.kOff+m.kLen]
@@ -139,8 +150,13 @@ func keyHash(k []byte) uint32 {
 }
 
 type state struct {
-	src     []byte
-	ascii   bool
+	src   []byte
+	ascii bool
+	// slow: take the plain, obviously correct path instead of every fast
+	// one (byte-at-a-time copies and escapes, each key decoded and
+	// compared with all before it). The differential tests and fuzz
+	// targets compare the two; production never sets it.
+	slow    bool
 	members []member
 	keys    []byte
 }
@@ -196,7 +212,7 @@ func (st *state) value(dst []byte, i, depth int) ([]byte, int, error) {
 	case c == '"':
 		start := len(dst)
 		dst = append(dst, '"')
-		dst, j, err := appendUnquoted(dst, s, i, st.ascii)
+		dst, j, err := appendUnquoted(dst, s, i, st.ascii, st.slow)
 		if err != nil {
 			return dst[:start], j, err
 		}
@@ -283,6 +299,9 @@ func (st *state) object(dst []byte, i, depth int) ([]byte, int, error) {
 		return append(dst, '}'), i + 1, nil
 	}
 	var bloom uint64
+	if st.slow {
+		bloom = ^bloom // every key scans all before it
+	}
 	for n := 0; ; n++ {
 		if i >= len(s) || s[i] != '"' {
 			return dst, i, &syntaxError{i, "expecting property name enclosed in double quotes"}
@@ -292,22 +311,26 @@ func (st *state) object(dst []byte, i, depth int) ([]byte, int, error) {
 		}
 		mark := len(dst)
 		dst = append(dst, '"')
-		var j int
-		dst, j = copyPlain(dst, s, i+1)
+		j := i + 1
+		if st.slow {
+			dst, j = copyPlainSlow(dst, s, j)
+		} else {
+			dst, j = copyPlain(dst, s, j)
+		}
 		m := member{kOff: i + 1, kLen: j - i - 1, inSrc: true}
-		if j < len(s) && s[j] == '"' {
+		if j < len(s) && s[j] == '"' && !st.slow { // slow: decode every key
 			dst = append(dst, '"')
 			j++
 		} else {
 			dst = dst[:mark]
 			m = member{kOff: len(st.keys)}
 			var err error
-			st.keys, j, err = decodeString(st.keys, s, i)
+			st.keys, j, err = decodeString(st.keys, s, i, st.slow)
 			if err != nil {
 				return dst, j, err
 			}
 			m.kLen = len(st.keys) - m.kOff
-			dst = appendQuoted(dst, st.keys[m.kOff:], st.ascii)
+			dst = st.quote(dst, st.keys[m.kOff:])
 		}
 		key := st.key(&m)
 		m.h = keyHash(key)
@@ -315,7 +338,7 @@ func (st *state) object(dst []byte, i, depth int) ([]byte, int, error) {
 			bloom |= bit
 		} else {
 			for k := base; k < len(st.members); k++ {
-				if st.members[k].h == m.h && string(st.key(&st.members[k])) == string(key) {
+				if (st.slow || st.members[k].h == m.h) && string(st.key(&st.members[k])) == string(key) {
 					return st.objectDedup(dst[:out], start, depth)
 				}
 			}
@@ -358,7 +381,7 @@ func (st *state) objectDedup(dst []byte, i, depth int) ([]byte, int, error) {
 		kOff := len(st.keys)
 		var err error
 		var j int
-		st.keys, j, err = decodeString(st.keys, s, i)
+		st.keys, j, err = decodeString(st.keys, s, i, st.slow)
 		if err != nil {
 			return dst, j, err
 		}
@@ -404,7 +427,7 @@ func (st *state) objectDedup(dst []byte, i, depth int) ([]byte, int, error) {
 			dst = append(dst, ',', ' ')
 		}
 		first = false
-		dst = appendQuoted(dst, st.keys[m.kOff:m.kOff+m.kLen], st.ascii)
+		dst = st.quote(dst, st.keys[m.kOff:m.kOff+m.kLen])
 		dst = append(dst, ':', ' ')
 		v := ms[m.final]
 		var err error
@@ -716,15 +739,20 @@ func unicodeEscape(s []byte, i int) (r rune, next int, ok bool) {
 // starting at s[i] (which must be '"') to dst and returns the index after the
 // closing quote. Invalid UTF-8 bytes are dropped; a lone surrogate escape
 // becomes U+FFFD (Go strings cannot hold surrogates).
-func DecodeString(dst, s []byte, i int) ([]byte, int, error) { return decodeString(dst, s, i) }
+func DecodeString(dst, s []byte, i int) ([]byte, int, error) { return decodeString(dst, s, i, false) }
 
-func decodeString(dst, s []byte, i int) ([]byte, int, error) {
+// decodeString is DecodeString; slow copies one byte and one rune at a time.
+func decodeString(dst, s []byte, i int, slow bool) ([]byte, int, error) {
 	start := i
 	n0 := len(dst)
 	i++
 	for i < len(s) {
 		// fast run of plain ASCII (DEL, which stops it, is copied below)
-		dst, i = copyPlain(dst, s, i)
+		if slow {
+			dst, i = copyPlainSlow(dst, s, i)
+		} else {
+			dst, i = copyPlain(dst, s, i)
+		}
 		if i >= len(s) {
 			break
 		}
@@ -769,19 +797,24 @@ func decodeString(dst, s []byte, i int) ([]byte, int, error) {
 				i++
 				continue
 			}
-			dst, i = appendNonASCII(dst, s, i, false)
+			dst, i = appendNonASCII(dst, s, i, false, slow)
 		}
 	}
 	return dst[:n0], i, &syntaxError{start, "unterminated string"}
 }
 
 // appendUnquoted decodes the string literal at s[i] and appends its Python
-// json.dumps escaping (without the surrounding quotes).
-func appendUnquoted(dst, s []byte, i int, ascii bool) ([]byte, int, error) {
+// json.dumps escaping (without the surrounding quotes); slow copies one
+// byte and one rune at a time.
+func appendUnquoted(dst, s []byte, i int, ascii, slow bool) ([]byte, int, error) {
 	start := i
 	i++
 	for i < len(s) {
-		dst, i = copyPlain(dst, s, i)
+		if slow {
+			dst, i = copyPlainSlow(dst, s, i)
+		} else {
+			dst, i = copyPlain(dst, s, i)
+		}
 		if i >= len(s) {
 			break
 		}
@@ -826,7 +859,7 @@ func appendUnquoted(dst, s []byte, i int, ascii bool) ([]byte, int, error) {
 			}
 			i++
 		default:
-			dst, i = appendNonASCII(dst, s, i, ascii)
+			dst, i = appendNonASCII(dst, s, i, ascii, slow)
 		}
 	}
 	return dst, i, &syntaxError{start, "unterminated string"}
@@ -977,21 +1010,37 @@ func appendQuoted(dst, s []byte, ascii bool) []byte {
 			}
 			i++
 		default:
-			dst, i = appendNonASCII(dst, s, i, ascii)
+			dst, i = appendNonASCII(dst, s, i, ascii, false)
 		}
 	}
+}
+
+// appendQuotedSlow is appendQuoted one rune at a time: the slow path
+// (state.slow) and the reference the differential tests hold
+// AppendQuoted to.
+func appendQuotedSlow(dst, s []byte, ascii bool) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRune(s[i:])
+		if r != utf8.RuneError || size != 1 { // invalid UTF-8 bytes are dropped
+			dst = appendRuneEsc(dst, r, ascii)
+		}
+		i += size
+	}
+	return append(dst, '"')
 }
 
 // appendNonASCII appends the run of bytes >= 0x80 at s[i] (as UTF-8, or
 // escaped when ascii) without its invalid bytes and returns the index after
 // the run. A valid sequence holds only bytes >= 0x80, so the run is decoded
-// on its own and, when valid as a whole, copied in one piece.
-func appendNonASCII(dst, s []byte, i int, ascii bool) ([]byte, int) {
+// on its own and, when valid as a whole, copied in one piece (unless slow:
+// then one rune at a time).
+func appendNonASCII(dst, s []byte, i int, ascii, slow bool) ([]byte, int) {
 	j := i + 1
 	for j < len(s) && s[j] >= 0x80 {
 		j++
 	}
-	if !ascii && utf8.Valid(s[i:j]) {
+	if !ascii && !slow && utf8.Valid(s[i:j]) {
 		return append(dst, s[i:j]...), j
 	}
 	for i < j {

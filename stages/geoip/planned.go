@@ -7,7 +7,6 @@ import (
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/ipparse"
-	"github.com/siemstream/siemstream/internal/pyjson"
 	"github.com/siemstream/siemstream/stages"
 )
 
@@ -171,16 +170,17 @@ func (r *Result) big() bool {
 
 // appendGeoAS appends `,"geo":{…},"as":{…}`: the members enrich adds to an
 // entity's object (which already has a member, its ip) as encode writes
-// them, del_none included: null ("" from the database) and "-", "null",
-// "[]" strings are left out, and so are objects left empty.
+// them (internal/doc's appenders), del_none included: null ("" from the
+// database) and "-", "null", "[]" strings are left out, and so are objects
+// left empty.
 func appendGeoAS(dst []byte, r *Result) []byte {
 	if g := r.Geo; g != nil {
 		mark := len(dst)
 		dst = append(dst, `,"geo":{`...)
 		body := len(dst)
-		dst = appendStr(dst, body, `"city_name":`, g.CityName)
-		dst = appendStr(dst, body, `"country_iso_code":`, g.CountryISOCode)
-		dst = appendStr(dst, body, `"country_name":`, g.CountryName)
+		dst = doc.AppendStringMember(dst, body, `"city_name":`, g.CityName)
+		dst = doc.AppendStringMember(dst, body, `"country_iso_code":`, g.CountryISOCode)
+		dst = doc.AppendStringMember(dst, body, `"country_name":`, g.CountryName)
 		if g.HasLon || g.HasLat {
 			if len(dst) > body {
 				dst = append(dst, ',')
@@ -213,12 +213,12 @@ func appendGeoAS(dst []byte, r *Result) []byte {
 			dst = append(dst, `"number":`...)
 			dst = strconv.AppendInt(dst, int64(as.Number), 10) // as enrich's SetInt
 		}
-		if !removable(as.Organization) {
+		if !doc.RemovableText(as.Organization) {
 			if len(dst) > body {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `"organization":{"name":`...)
-			dst = appendQuoted(dst, as.Organization)
+			dst = doc.AppendQuotedText(dst, as.Organization)
 			dst = append(dst, '}')
 		}
 		if len(dst) == body {
@@ -228,37 +228,4 @@ func appendGeoAS(dst []byte, r *Result) []byte {
 		}
 	}
 	return dst
-}
-
-// appendStr appends `key:"v"` to an object whose members start at body,
-// unless del_none drops v.
-func appendStr(dst []byte, body int, key, v string) []byte {
-	if removable(v) {
-		return dst
-	}
-	if len(dst) > body {
-		dst = append(dst, ',')
-	}
-	dst = append(dst, key...)
-	return appendQuoted(dst, v)
-}
-
-// appendQuoted writes v as encode does: as is when it needs no escaping.
-func appendQuoted(dst []byte, v string) []byte {
-	b := unsafe.Slice(unsafe.StringData(v), len(v))
-	if pyjson.PlainLen(b) != len(b) {
-		return pyjson.AppendQuoted(dst, b)
-	}
-	dst = append(dst, '"')
-	dst = append(dst, v...)
-	return append(dst, '"')
-}
-
-// removable: del_none drops a member holding v ("" is set as null).
-func removable(v string) bool {
-	switch v {
-	case "", "-", "null", "[]":
-		return true
-	}
-	return false
 }

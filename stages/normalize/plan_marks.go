@@ -143,7 +143,7 @@ func (p *outPlan) markValues(st *pstate) bool {
 		}
 		switch v := &st.val[n]; v.kind {
 		case pvString:
-			if removableString(v.b) || pyjson.PlainLen(v.b) != len(v.b) {
+			if doc.Removable(v.b) || pyjson.PlainLen(v.b) != len(v.b) {
 				return false // read by the stages, not in Out as such
 			}
 		case pvList:

@@ -217,8 +217,8 @@ func compilePlan(lt *schemas.LogType, names []string, en enrichOn) *outPlan {
 			parent = node(path[:len(path)-1], true)
 		}
 		name := path[len(path)-1]
-		key := appendPlainOrQuoted(nil, []byte(name))
-		p.nodes = append(p.nodes, onode{parent: parent, obj: obj, key: append(append([]byte{','}, key...), ':', '"')})
+		key := doc.AppendKey([]byte{','}, []byte(name), false) // ,"name":
+		p.nodes = append(p.nodes, onode{parent: parent, obj: obj, key: append(key, '"')})
 		i := int16(len(p.nodes) - 1)
 		index[k] = i
 		return i
@@ -930,7 +930,7 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 		case pvNull:
 			continue
 		case pvString:
-			if removableString(v.b) {
+			if doc.Removable(v.b) {
 				continue
 			}
 			if v.plain {
@@ -966,24 +966,4 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 		skip = 0
 	}
 	return append(dst, '}')
-}
-
-func removableString(b []byte) bool {
-	if len(b) > 4 {
-		return false
-	}
-	switch string(b) {
-	case "", "-", "null", "[]":
-		return true
-	}
-	return false
-}
-
-func appendPlainOrQuoted(dst, s []byte) []byte {
-	if pyjson.PlainLen(s) != len(s) {
-		return pyjson.AppendQuoted(dst, s)
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }

@@ -15,7 +15,9 @@ import (
 // is and where its object closes (stages.PlanMarks). enrichOut looks the
 // address up as enrich does and appends what enrich would add to the
 // entity's object (geo, then as, at its end), encoded as encode would
-// encode those nodes, rebuilding Out once per event for all its entities.
+// encode those nodes: in place when the plan left room after Out (see
+// stages.PlanMarks), else rebuilding Out once per event for all its
+// entities.
 // A case the marks cannot express exactly (a result with a string long
 // enough for encode's truncation rule, marks that do not name this stage's
 // entities) parses Out into a tree, enriches that and encodes it again.
@@ -90,18 +92,36 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 	if n == 0 {
 		return looked, found
 	}
-	out := a.Free()
-	prev := 0
 	var lens [stages.MaxMarks]int
+	total := 0
 	for k := range n {
-		out = append(out, e.Out[prev:adds[k].at]...)
-		l := len(out)
-		out = append(out, adds[k].r.enc...)
-		lens[k] = len(out) - l
-		prev = adds[k].at
+		lens[k] = len(adds[k].r.enc)
+		total += lens[k]
 	}
-	out = append(out, e.Out[prev:]...)
-	e.Out = a.Keep(out)
+	if old := len(e.Out); cap(e.Out)-old >= total {
+		// in place, in the room the plan left after Out: from the last
+		// insertion back, move the bytes after it, then write it
+		out := e.Out[:old+total]
+		end, shift := old, total
+		for k := n - 1; k >= 0; k-- {
+			at := adds[k].at
+			copy(out[at+shift:], out[at:end])
+			shift -= lens[k]
+			copy(out[at+shift:], adds[k].r.enc)
+			end = at
+		}
+		e.Out = out
+	} else {
+		out := a.Free()
+		prev := 0
+		for k := range n {
+			out = append(out, e.Out[prev:adds[k].at]...)
+			out = append(out, adds[k].r.enc...)
+			prev = adds[k].at
+		}
+		out = append(out, e.Out[prev:]...)
+		e.Out = a.Keep(out)
+	}
 	for k := n - 1; k >= 0; k-- { // from the end, so earlier offsets still hold
 		m.Shift(adds[k].at, lens[k])
 	}

@@ -58,6 +58,7 @@ type outPlan struct {
 	// marks (plan_marks.go): nil, or the marked paths and their nodes
 	marks     *stages.MarkNames
 	markNodes []int16 // -1: the tree never has a string, list or object there
+	room      int     // capacity reserved after Out for geoip's members (geoRoom)
 }
 
 type onode struct {
@@ -416,6 +417,7 @@ type pstate struct {
 	list     [][]byte
 	lower    []byte
 	spans    [stages.MaxMarks]stages.MarkSpan // the record's marks, filled by write
+	ip4      [stages.MaxMarks]markIPv4        // marked values validated as IPv4 (validIPMarked)
 }
 
 // sval is a record slot's value: a string or null (other kinds take the
@@ -453,6 +455,7 @@ func (st *pstate) reset(n int) {
 	clear(st.lk)
 	st.lk[0].linked = true
 	st.list = st.list[:0]
+	st.ip4 = [stages.MaxMarks]markIPv4{}
 }
 
 func (st *pstate) linked(n int16) bool { return st.lk[n].linked }
@@ -664,7 +667,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		f := &p.ecs[i]
 		if !f.list {
 			v := firstSlot(st, f.alts)
-			if v == nil || f.validateIP && !validIP(v) {
+			if v == nil || f.validateIP && !p.validIPMarked(st, f.node, v) {
 				continue
 			}
 			p.setPlain(st, f.node, v, st.msgPlain)
@@ -754,10 +757,17 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	}
 	e.ID = id
 	out := p.write(arena.Free(), st, 0)
-	e.Out = arena.Keep(out)
+	if n := len(out); p.room > 0 && cap(out)-n >= p.room {
+		// keep room for geoip's members after the document, so that it
+		// splices them in place (PlanMarks); never written here
+		e.Out = arena.Keep(out[:n+p.room])[:n]
+	} else {
+		e.Out = arena.Keep(out)
+	}
 	if p.marks != nil {
 		m := arena.Marks()
 		m.Names, m.Spans = p.marks, st.spans
+		p.markIPv4(st, m)
 		e.Marks = m
 	}
 	return true

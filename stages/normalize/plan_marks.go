@@ -153,14 +153,10 @@ type markIPv4 struct {
 	ok bool
 }
 
-// validIPMarked is validIP(v) for the value of node n; when n is marked
-// and v is an IPv4 address, its parse is kept for the marks (markIPv4), so
-// geoip and ioc do not parse it again (PlanMarks.IPv4).
+// validIPMarked is validIP(v) for the value of marked node n: when v is
+// an IPv4 address, its parse is kept for the marks (markIPv4), so geoip
+// and ioc do not parse it again (PlanMarks.IPv4).
 func (p *outPlan) validIPMarked(st *pstate, n int16, v []byte) bool {
-	m := p.nodes[n].mark
-	if m == 0 {
-		return validIP(v)
-	}
 	// One scan for the common case: every dotted quad ipparse's fast path
 	// accepts (decimal octets ≤ 255, no leading zero) is one validIP
 	// accepts; anything else is validIP's to decide, and geoip's to parse.
@@ -169,7 +165,7 @@ func (p *outPlan) validIPMarked(st *pstate, n int16, v []byte) bool {
 		return validIP(v)
 	}
 	b := a.As4()
-	st.ip4[m-1] = markIPv4{uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), unsafe.SliceData(v), len(v), true}
+	st.ip4[p.nodes[n].mark-1] = markIPv4{uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), unsafe.SliceData(v), len(v), true}
 	return true
 }
 

@@ -667,8 +667,19 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		f := &p.ecs[i]
 		if !f.list {
 			v := firstSlot(st, f.alts)
-			if v == nil || f.validateIP && !p.validIPMarked(st, f.node, v) {
+			if v == nil {
 				continue
+			}
+			if f.validateIP {
+				valid := false
+				if p.nodes[f.node].mark != 0 {
+					valid = p.validIPMarked(st, f.node, v) // keeps an IPv4 parse for the marks
+				} else {
+					valid = validIP(v)
+				}
+				if !valid {
+					continue
+				}
 			}
 			p.setPlain(st, f.node, v, st.msgPlain)
 			continue

@@ -38,6 +38,11 @@ func AppendQuoted(dst, s []byte, plain bool) []byte {
 	return pyjson.AppendQuoted(dst, s)
 }
 
+// AppendQuotedAny is AppendQuoted(dst, s, false) in one pass: for a
+// string that is likely to need escaping (or whose scan would cost as much
+// as the copy), pyjson.AppendQuoted writes a plain string as is anyway.
+func AppendQuotedAny(dst, s []byte) []byte { return pyjson.AppendQuoted(dst, s) }
+
 // AppendQuotedText is AppendQuoted of a string (not copied), scanned.
 func AppendQuotedText(dst []byte, s string) []byte {
 	return AppendQuoted(dst, unsafe.Slice(unsafe.StringData(s), len(s)), false)

@@ -27,6 +27,9 @@ func TestAppendersMatchEncode(t *testing.T) {
 		if got, want := appendMember(v), encodeMember(v); string(got) != string(want) {
 			t.Errorf("%q: appenders wrote %s, Encode %s", v, got, want)
 		}
+		if got, want := AppendQuotedAny(nil, []byte(v)), AppendQuoted(nil, []byte(v), false); string(got) != string(want) {
+			t.Errorf("%q: AppendQuotedAny wrote %s, AppendQuoted %s", v, got, want)
+		}
 		removable := v == "" || v == "-" || v == "null" || v == "[]"
 		if Removable([]byte(v)) != removable || RemovableText(v) != removable {
 			t.Errorf("Removable(%q) != %v", v, removable)
@@ -50,6 +53,9 @@ func FuzzAppendersMatchEncode(f *testing.F) {
 		}
 		if got, want := appendMember(v), encodeMember(v); string(got) != string(want) {
 			t.Fatalf("%q: appenders wrote %s, Encode %s", v, got, want)
+		}
+		if got, want := AppendQuotedAny(nil, []byte(v)), AppendQuoted(nil, []byte(v), false); string(got) != string(want) {
+			t.Fatalf("%q: AppendQuotedAny wrote %s, AppendQuoted %s", v, got, want)
 		}
 	})
 }

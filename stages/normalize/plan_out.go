@@ -960,7 +960,7 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				dst = append(dst, '"')
 			} else {
 				dst = append(dst, key[skip:len(key)-1]...)
-				dst = pyjson.AppendQuoted(dst, v.b) // as encode's plain-or-quoted, one scan
+				dst = doc.AppendQuotedAny(dst, v.b)
 			}
 			if m := p.nodes[c].mark; m != 0 { // marked values need no escaping (markValues)
 				st.spans[m-1] = stages.MarkSpan{Kind: stages.MarkString, Off: int32(len(dst) - 1 - len(v.b)), End: int32(len(dst) - 1)}
@@ -977,7 +977,7 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				if i > 0 {
 					dst = append(dst, ',')
 				}
-				dst = pyjson.AppendQuoted(dst, x)
+				dst = doc.AppendQuotedAny(dst, x)
 			}
 			if m := p.nodes[c].mark; m != 0 {
 				st.spans[m-1] = stages.MarkSpan{Kind: stages.MarkList, Off: int32(lo), End: int32(len(dst))}

@@ -748,7 +748,7 @@ func (w *writer) object(dst []byte, n Node, viaObjects bool) []byte {
 				w.big = true
 				if w.truncate {
 					v = truncateUTF8(v, TruncateKeepBytes)
-					dst = pyjson.AppendQuoted(dst, v)
+					dst = AppendQuotedAny(dst, v)
 					dst = append(dst[:len(dst)-1], TruncatedMark...)
 					dst = append(dst, '"')
 					break

@@ -16,6 +16,12 @@ package stages
 //
 // Offsets are into the current Out. A stage that rewrites Out moves the
 // spans with it (Shift), or sets Stale when it rewrote Out through a tree.
+//
+// Out may have spare capacity (cap(Out) > len(Out)): room the plan
+// reserved for what the enrichment stages add, which belongs to the event
+// and holds nothing. A stage that adds to Out may write there and extend
+// Out in place (moving the bytes after an insertion point, then Shift)
+// instead of copying the document; when the room is short it copies.
 type PlanMarks struct {
 	Names *MarkNames
 	Spans [MaxMarks]MarkSpan
@@ -29,9 +35,10 @@ type PlanMarks struct {
 	Big bool
 	// IPv4[i] is span i's MarkString value parsed as an IP address
 	// (internal/ipparse.Addr) when bit i of IsIPv4 is set: a valid IPv4
-	// address without zone. The first enrichment stage that parses a marked
-	// address keeps it for the next, so geoip's parse serves ioc (other
-	// values, rare, are parsed by each). The values never change while the
+	// address without zone. The first stage that parses a marked address
+	// keeps it for the next: normalize's plan when it validated the value
+	// as an IP, else geoip, whose parse then serves ioc (other values,
+	// rare, are parsed by each). The values never change while the
 	// event is in a chain, so a rewrite of Out keeps them. Four bytes an
 	// address, so that zeroing the marks per event stays cheap.
 	IPv4   [MaxMarks]uint32

@@ -712,22 +712,13 @@ func (w *writer) removable(x *node) bool {
 	case Null:
 		return true
 	case String:
-		return x.val.n <= 4 && isNoneText(w.d.bytes(x.val))
+		return x.val.n <= 4 && Removable(w.d.bytes(x.val))
 	case Array:
 		if x.first == Nil {
 			return true
 		}
 		f := &w.d.nodes[x.first]
 		return f.next == Nil && f.kind == String && f.val.n == 0
-	}
-	return false
-}
-
-// isNoneText: the strings del_none drops.
-func isNoneText(v []byte) bool {
-	switch string(v) {
-	case "", "-", "null", "[]":
-		return true
 	}
 	return false
 }
@@ -747,8 +738,7 @@ func (w *writer) object(dst []byte, n Node, viaObjects bool) []byte {
 		if !first {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, d.bytes(x.key), x.kplain)
-		dst = append(dst, ':')
+		dst = AppendKey(dst, d.bytes(x.key), x.kplain)
 		switch x.kind {
 		case Object:
 			body := len(dst)
@@ -764,7 +754,7 @@ func (w *writer) object(dst []byte, n Node, viaObjects bool) []byte {
 				w.big = true
 				if w.truncate {
 					v = truncateUTF8(v, TruncateKeepBytes)
-					dst = pyjson.AppendQuoted(dst, v)
+					dst = AppendQuotedAny(dst, v)
 					dst = append(dst[:len(dst)-1], TruncatedMark...)
 					dst = append(dst, '"')
 					break
@@ -776,24 +766,13 @@ func (w *writer) object(dst []byte, n Node, viaObjects bool) []byte {
 				dst = append(dst, '"')
 				break
 			}
-			dst = appendString(dst, v, x.vplain)
+			dst = AppendQuoted(dst, v, x.vplain)
 		default:
 			dst = w.value(dst, c, true, false)
 		}
 		first = false
 	}
 	return append(dst, '}')
-}
-
-// appendString writes s as a JSON string literal; plain says s is known to
-// need no escaping (then it is copied without a scan).
-func appendString(dst, s []byte, plain bool) []byte {
-	if plain || pyjson.PlainLen(s) == len(s) {
-		dst = append(dst, '"')
-		dst = append(dst, s...)
-		return append(dst, '"')
-	}
-	return pyjson.AppendQuoted(dst, s)
 }
 
 // truncateUTF8 returns the longest prefix of v that is at most n bytes and
@@ -836,7 +815,7 @@ func (w *writer) value(dst []byte, n Node, clean, _ bool) []byte {
 	case Number:
 		return append(dst, d.bytes(x.val)...)
 	case String:
-		return appendString(dst, d.bytes(x.val), x.vplain)
+		return AppendQuoted(dst, d.bytes(x.val), x.vplain)
 	case Object:
 		if clean {
 			return w.object(dst, n, false)
@@ -846,8 +825,7 @@ func (w *writer) value(dst []byte, n Node, clean, _ bool) []byte {
 			if c != x.first {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, d.bytes(d.nodes[c].key), d.nodes[c].kplain)
-			dst = append(dst, ':')
+			dst = AppendKey(dst, d.bytes(d.nodes[c].key), d.nodes[c].kplain)
 			dst = w.value(dst, c, false, false)
 		}
 		return append(dst, '}')

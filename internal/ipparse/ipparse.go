@@ -15,6 +15,12 @@ func Addr(s string) (netip.Addr, error) {
 	return netip.ParseAddr(s)
 }
 
+// V4 is Addr's fast path alone: ok when s is a dotted quad Addr accepts
+// (then a is Addr(s)); false says nothing about s, which may still be an
+// address of another form. It never allocates, so a caller that would
+// reject the other forms anyway (or check them another way) pays no error.
+func V4(s string) (a netip.Addr, ok bool) { return v4(s) }
+
 // v4 parses exactly four decimal octets of one to three digits, without
 // leading zeros, each at most 255 (what netip.ParseAddr accepts as IPv4).
 // ok=false means "not this simple form": the caller asks netip.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/ipparse"
-	"github.com/siemstream/siemstream/internal/pyjson"
 	"github.com/siemstream/siemstream/stages"
 )
 
@@ -16,7 +15,9 @@ import (
 // is and where its object closes (stages.PlanMarks). enrichOut looks the
 // address up as enrich does and appends what enrich would add to the
 // entity's object (geo, then as, at its end), encoded as encode would
-// encode those nodes, rebuilding Out once per event for all its entities.
+// encode those nodes: in place when the plan left room after Out (see
+// stages.PlanMarks), else rebuilding Out once per event for all its
+// entities.
 // A case the marks cannot express exactly (a result with a string long
 // enough for encode's truncation rule, marks that do not name this stage's
 // entities) parses Out into a tree, enriches that and encodes it again.
@@ -91,18 +92,36 @@ func enrichOut(e *stages.Event, ents []entity, db *DB, a *stages.Arena, rs *reso
 	if n == 0 {
 		return looked, found
 	}
-	out := a.Free()
-	prev := 0
 	var lens [stages.MaxMarks]int
+	total := 0
 	for k := range n {
-		out = append(out, e.Out[prev:adds[k].at]...)
-		l := len(out)
-		out = append(out, adds[k].r.enc...)
-		lens[k] = len(out) - l
-		prev = adds[k].at
+		lens[k] = len(adds[k].r.enc)
+		total += lens[k]
 	}
-	out = append(out, e.Out[prev:]...)
-	e.Out = a.Keep(out)
+	if old := len(e.Out); cap(e.Out)-old >= total {
+		// in place, in the room the plan left after Out: from the last
+		// insertion back, move the bytes after it, then write it
+		out := e.Out[:old+total]
+		end, shift := old, total
+		for k := n - 1; k >= 0; k-- {
+			at := adds[k].at
+			copy(out[at+shift:], out[at:end])
+			shift -= lens[k]
+			copy(out[at+shift:], adds[k].r.enc)
+			end = at
+		}
+		e.Out = out
+	} else {
+		out := a.Free()
+		prev := 0
+		for k := range n {
+			out = append(out, e.Out[prev:adds[k].at]...)
+			out = append(out, adds[k].r.enc...)
+			prev = adds[k].at
+		}
+		out = append(out, e.Out[prev:]...)
+		e.Out = a.Keep(out)
+	}
 	for k := n - 1; k >= 0; k-- { // from the end, so earlier offsets still hold
 		m.Shift(adds[k].at, lens[k])
 	}
@@ -171,16 +190,17 @@ func (r *Result) big() bool {
 
 // appendGeoAS appends `,"geo":{…},"as":{…}`: the members enrich adds to an
 // entity's object (which already has a member, its ip) as encode writes
-// them, del_none included: null ("" from the database) and "-", "null",
-// "[]" strings are left out, and so are objects left empty.
+// them (internal/doc's appenders), del_none included: null ("" from the
+// database) and "-", "null", "[]" strings are left out, and so are objects
+// left empty.
 func appendGeoAS(dst []byte, r *Result) []byte {
 	if g := r.Geo; g != nil {
 		mark := len(dst)
 		dst = append(dst, `,"geo":{`...)
 		body := len(dst)
-		dst = appendStr(dst, body, `"city_name":`, g.CityName)
-		dst = appendStr(dst, body, `"country_iso_code":`, g.CountryISOCode)
-		dst = appendStr(dst, body, `"country_name":`, g.CountryName)
+		dst = doc.AppendStringMember(dst, body, `"city_name":`, g.CityName)
+		dst = doc.AppendStringMember(dst, body, `"country_iso_code":`, g.CountryISOCode)
+		dst = doc.AppendStringMember(dst, body, `"country_name":`, g.CountryName)
 		if g.HasLon || g.HasLat {
 			if len(dst) > body {
 				dst = append(dst, ',')
@@ -213,12 +233,12 @@ func appendGeoAS(dst []byte, r *Result) []byte {
 			dst = append(dst, `"number":`...)
 			dst = strconv.AppendInt(dst, int64(as.Number), 10) // as enrich's SetInt
 		}
-		if !removable(as.Organization) {
+		if !doc.RemovableText(as.Organization) {
 			if len(dst) > body {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `"organization":{"name":`...)
-			dst = appendQuoted(dst, as.Organization)
+			dst = doc.AppendQuotedText(dst, as.Organization)
 			dst = append(dst, '}')
 		}
 		if len(dst) == body {
@@ -228,37 +248,4 @@ func appendGeoAS(dst []byte, r *Result) []byte {
 		}
 	}
 	return dst
-}
-
-// appendStr appends `key:"v"` to an object whose members start at body,
-// unless del_none drops v.
-func appendStr(dst []byte, body int, key, v string) []byte {
-	if removable(v) {
-		return dst
-	}
-	if len(dst) > body {
-		dst = append(dst, ',')
-	}
-	dst = append(dst, key...)
-	return appendQuoted(dst, v)
-}
-
-// appendQuoted writes v as encode does: as is when it needs no escaping.
-func appendQuoted(dst []byte, v string) []byte {
-	b := unsafe.Slice(unsafe.StringData(v), len(v))
-	if pyjson.PlainLen(b) != len(b) {
-		return pyjson.AppendQuoted(dst, b)
-	}
-	dst = append(dst, '"')
-	dst = append(dst, v...)
-	return append(dst, '"')
-}
-
-// removable: del_none drops a member holding v ("" is set as null).
-func removable(v string) bool {
-	switch v {
-	case "", "-", "null", "[]":
-		return true
-	}
-	return false
 }

@@ -75,12 +75,18 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	}
 	var looked, found uint64
 	var rs resolved
+	var (
+		src  *stages.Source // the events of a chunk share one: its entities are looked up once
+		ents []entity
+	)
 	for i := range b.Events {
 		e := &b.Events[i]
 		if e.Status != stages.Keep || e.Src == nil {
 			continue
 		}
-		ents := s.entities[e.Src.LogType]
+		if e.Src != src {
+			src, ents = e.Src, s.entities[e.Src.LogType]
+		}
 		switch {
 		case len(ents) == 0:
 		case e.Doc != nil:

@@ -11,7 +11,8 @@ import (
 // already in Event.Out, and Event.Marks says where the configured fields'
 // values are (stages.PlanMarks). enrichOut collects the same values collect
 // would, in the same order, and on a match appends threat at the end of the
-// document, where Write puts it, encoded as encode encodes it (its strings
+// document (in place when the plan's room after Out holds it), where Write
+// puts it, encoded as encode encodes it (its strings
 // all sit in arrays, out of the truncation rule's reach). When the marks
 // cannot say (Out rewritten through a tree, fields they do not name), Out
 // is parsed; when Out may hold a string the truncation rule cuts once the
@@ -95,10 +96,16 @@ func enrichOut(e *stages.Event, lf logTypeFields, db *DB, a *stages.Arena, sc *s
 	sc.threat, _ = t.AppendEncode(sc.threat[:0]) // {"threat":{…}}
 	doc.Put(t)
 	if len(sc.threat) > 2 && len(e.Out) >= 2 {
-		out := append(a.Free(), e.Out[:len(e.Out)-1]...)
-		out = append(out, ',')
-		out = append(out, sc.threat[1:]...)
-		e.Out = a.Keep(out)
+		if n := len(e.Out); cap(e.Out)-n >= len(sc.threat)-1 {
+			// in place, in the room the plan left after Out (PlanMarks)
+			out := append(e.Out[:n-1], ',')
+			e.Out = append(out, sc.threat[1:]...)
+		} else {
+			out := append(a.Free(), e.Out[:n-1]...)
+			out = append(out, ',')
+			out = append(out, sc.threat[1:]...)
+			e.Out = a.Keep(out)
+		}
 	}
 	return 1, 1
 }

@@ -108,12 +108,20 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	if sc.memo.db != db { // a new index: forget what the old one said
 		sc.memo = v4memo{db: db}
 	}
+	var (
+		src *stages.Source // the events of a chunk share one: its fields are looked up once
+		lf  logTypeFields
+		ok  bool
+	)
 	for i := range b.Events {
 		e := &b.Events[i]
 		if e.Status != stages.Keep || e.Src == nil {
 			continue
 		}
-		lf, ok := s.fields[e.Src.LogType]
+		if e.Src != src {
+			src = e.Src
+			lf, ok = s.fields[src.LogType]
+		}
 		if !ok {
 			continue
 		}

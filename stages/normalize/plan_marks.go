@@ -3,8 +3,10 @@ package normalize
 import (
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/ipparse"
 	"github.com/siemstream/siemstream/internal/pyjson"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
@@ -129,7 +131,56 @@ func (p *outPlan) compileMarks(lt *schemas.LogType, index map[string]int16, en e
 		}
 	}
 	p.marks = &stages.MarkNames{Paths: paths}
+	p.room = geoRoom * len(ents)
 	return true
+}
+
+// geoRoom is the capacity a plan reserves after Out per GeoIP entity, so
+// that geoip splices geo/as into Out in place (moving the bytes after the
+// entity's object) instead of copying the document: what it adds for an
+// address is about 200 bytes (city, country, location, AS number and
+// organisation); a larger addition takes the copy. The reserved bytes are
+// never written unless used, so they cost arena space, not cache.
+const geoRoom = 256
+
+// markIPv4 is a marked value normalize validated as an IPv4 address
+// (validIPMarked): its parse, and the bytes parsed (the mark is kept only
+// when the node still holds them when Out is written).
+type markIPv4 struct {
+	v  uint32
+	b  *byte
+	n  int
+	ok bool
+}
+
+// validIPMarked is validIP(v) for the value of marked node n: when v is
+// an IPv4 address, its parse is kept for the marks (markIPv4), so geoip
+// and ioc do not parse it again (PlanMarks.IPv4).
+func (p *outPlan) validIPMarked(st *pstate, n int16, v []byte) bool {
+	// One scan for the common case: every dotted quad ipparse's fast path
+	// accepts (decimal octets ≤ 255, no leading zero) is one validIP
+	// accepts; anything else is validIP's to decide, and geoip's to parse.
+	a, ok := ipparse.V4(unsafe.String(unsafe.SliceData(v), len(v)))
+	if !ok {
+		return validIP(v)
+	}
+	b := a.As4()
+	st.ip4[p.nodes[n].mark-1] = markIPv4{uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), unsafe.SliceData(v), len(v), true}
+	return true
+}
+
+// markIPv4 gives m the IPv4 parses of the marked strings that Out holds
+// as they were validated.
+func (p *outPlan) markIPv4(st *pstate, m *stages.PlanMarks) {
+	for k, ip := range st.ip4 {
+		if !ip.ok || m.Spans[k].Kind != stages.MarkString {
+			continue
+		}
+		if v := &st.val[p.markNodes[k]]; v.kind == pvString && unsafe.SliceData(v.b) == ip.b && len(v.b) == ip.n {
+			m.IPv4[k] = ip.v
+			m.IsIPv4 |= 1 << k
+		}
+	}
 }
 
 // markValues checks that every marked value of the record is in Out as
@@ -143,7 +194,7 @@ func (p *outPlan) markValues(st *pstate) bool {
 		}
 		switch v := &st.val[n]; v.kind {
 		case pvString:
-			if removableString(v.b) || pyjson.PlainLen(v.b) != len(v.b) {
+			if doc.Removable(v.b) || !v.plain && pyjson.PlainLen(v.b) != len(v.b) {
 				return false // read by the stages, not in Out as such
 			}
 		case pvList:

@@ -58,6 +58,7 @@ type outPlan struct {
 	// marks (plan_marks.go): nil, or the marked paths and their nodes
 	marks     *stages.MarkNames
 	markNodes []int16 // -1: the tree never has a string, list or object there
+	room      int     // capacity reserved after Out for geoip's members (geoRoom)
 }
 
 type onode struct {
@@ -217,8 +218,8 @@ func compilePlan(lt *schemas.LogType, names []string, en enrichOn) *outPlan {
 			parent = node(path[:len(path)-1], true)
 		}
 		name := path[len(path)-1]
-		key := appendPlainOrQuoted(nil, []byte(name))
-		p.nodes = append(p.nodes, onode{parent: parent, obj: obj, key: append(append([]byte{','}, key...), ':', '"')})
+		key := doc.AppendKey([]byte{','}, []byte(name), false) // ,"name":
+		p.nodes = append(p.nodes, onode{parent: parent, obj: obj, key: append(key, '"')})
 		i := int16(len(p.nodes) - 1)
 		index[k] = i
 		return i
@@ -416,6 +417,7 @@ type pstate struct {
 	list     [][]byte
 	lower    []byte
 	spans    [stages.MaxMarks]stages.MarkSpan // the record's marks, filled by write
+	ip4      [stages.MaxMarks]markIPv4        // marked values validated as IPv4 (validIPMarked)
 }
 
 // sval is a record slot's value: a string or null (other kinds take the
@@ -453,6 +455,7 @@ func (st *pstate) reset(n int) {
 	clear(st.lk)
 	st.lk[0].linked = true
 	st.list = st.list[:0]
+	st.ip4 = [stages.MaxMarks]markIPv4{}
 }
 
 func (st *pstate) linked(n int16) bool { return st.lk[n].linked }
@@ -664,8 +667,19 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		f := &p.ecs[i]
 		if !f.list {
 			v := firstSlot(st, f.alts)
-			if v == nil || f.validateIP && !validIP(v) {
+			if v == nil {
 				continue
+			}
+			if f.validateIP {
+				valid := false
+				if p.nodes[f.node].mark != 0 {
+					valid = p.validIPMarked(st, f.node, v) // keeps an IPv4 parse for the marks
+				} else {
+					valid = validIP(v)
+				}
+				if !valid {
+					continue
+				}
 			}
 			p.setPlain(st, f.node, v, st.msgPlain)
 			continue
@@ -754,10 +768,17 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	}
 	e.ID = id
 	out := p.write(arena.Free(), st, 0)
-	e.Out = arena.Keep(out)
+	if n := len(out); p.room > 0 && cap(out)-n >= p.room {
+		// keep room for geoip's members after the document, so that it
+		// splices them in place (PlanMarks); never written here
+		e.Out = arena.Keep(out[:n+p.room])[:n]
+	} else {
+		e.Out = arena.Keep(out)
+	}
 	if p.marks != nil {
 		m := arena.Marks()
 		m.Names, m.Spans = p.marks, st.spans
+		p.markIPv4(st, m)
 		e.Marks = m
 	}
 	return true
@@ -930,7 +951,7 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 		case pvNull:
 			continue
 		case pvString:
-			if removableString(v.b) {
+			if doc.Removable(v.b) {
 				continue
 			}
 			if v.plain {
@@ -939,7 +960,7 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				dst = append(dst, '"')
 			} else {
 				dst = append(dst, key[skip:len(key)-1]...)
-				dst = pyjson.AppendQuoted(dst, v.b) // as encode's plain-or-quoted, one scan
+				dst = doc.AppendQuotedAny(dst, v.b)
 			}
 			if m := p.nodes[c].mark; m != 0 { // marked values need no escaping (markValues)
 				st.spans[m-1] = stages.MarkSpan{Kind: stages.MarkString, Off: int32(len(dst) - 1 - len(v.b)), End: int32(len(dst) - 1)}
@@ -956,7 +977,7 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				if i > 0 {
 					dst = append(dst, ',')
 				}
-				dst = pyjson.AppendQuoted(dst, x)
+				dst = doc.AppendQuotedAny(dst, x)
 			}
 			if m := p.nodes[c].mark; m != 0 {
 				st.spans[m-1] = stages.MarkSpan{Kind: stages.MarkList, Off: int32(lo), End: int32(len(dst))}
@@ -966,24 +987,4 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 		skip = 0
 	}
 	return append(dst, '}')
-}
-
-func removableString(b []byte) bool {
-	if len(b) > 4 {
-		return false
-	}
-	switch string(b) {
-	case "", "-", "null", "[]":
-		return true
-	}
-	return false
-}
-
-func appendPlainOrQuoted(dst, s []byte) []byte {
-	if pyjson.PlainLen(s) != len(s) {
-		return pyjson.AppendQuoted(dst, s)
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }

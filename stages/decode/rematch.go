@@ -629,19 +629,26 @@ func (c *compiler) fuse(cap, lit *syntax.Regexp, rest cont, restFirst int, restS
 	}
 }
 
+// startSet is where the continuation can start: kfirst alone (when it
+// needs one byte and ks allows it), else every symbol of ks.
+func startSet(kfirst int, ks *symset) symset {
+	if kfirst < 0 {
+		return *ks
+	}
+	var set symset
+	if ks.has(kfirst) {
+		set.add(kfirst)
+	}
+	return set
+}
+
 // greedyRun matches rs{min,} greedily: take as many runes as possible,
 // then give them back one at a time. kfirst (>= 0) is the byte k needs and
 // ks the symbols k can start with: positions without them are skipped, and
 // when no ASCII rune of rs is in ks only the end of the run can be
 // followed by k.
 func greedyRun(rs *runeSet, min int, k cont, kfirst int, ks *symset) cont {
-	set := *ks
-	if kfirst >= 0 {
-		set = symset{}
-		if ks.has(kfirst) {
-			set.add(kfirst)
-		}
-	}
+	set := startSet(kfirst, ks)
 	only := true
 	for b := range utf8.RuneSelf {
 		if rs.ascii[b] && set.has(b) {
@@ -727,13 +734,7 @@ func greedyRunSlow(s *mstate, rs *runeSet, min int, k cont, set *symset, pos, en
 // lazyRun matches rs{min,} lazily: as few runes as possible first, trying
 // k only where it can start (kfirst, ks as for greedyRun).
 func lazyRun(rs *runeSet, min int, k cont, kfirst int, ks *symset) cont {
-	set := *ks
-	if kfirst >= 0 {
-		set = symset{}
-		if ks.has(kfirst) {
-			set.add(kfirst)
-		}
-	}
+	set := startSet(kfirst, ks)
 	// skip[b]: an ASCII rune of rs where k cannot start, passed over in
 	// a tight loop once min runes are taken
 	skip := new([256]bool)

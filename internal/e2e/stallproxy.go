@@ -49,6 +49,13 @@ func NewStallProxy(upstream, target string, n int) (*StallProxy, error) {
 	}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	// A client that gives up on a forwarded call (an AT_TIMESTAMP probe
+	// kinesalite never answers) is expected here, not an error to print.
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		if r.Context().Err() == nil {
+			http.Error(w, "stall proxy: "+err.Error(), http.StatusBadGateway)
+		}
+	}
 	p := &StallProxy{target: target, ln: ln, rp: rp, left: n, done: make(chan struct{})}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()

@@ -28,3 +28,12 @@ func bounded[T any](ctx context.Context, d time.Duration, call func(context.Cont
 // callTimeout bounds one Kinesis call other than AT_TIMESTAMP
 // GetShardIterator (AtTimestampTimeoutMillis).
 func (c Config) callTimeout() time.Duration { return ms(c.KinesisCallTimeoutMillis) }
+
+// syncErrorKind is the error_kind of a failed shard sync: kinesis_timeout
+// for a ListShards page not answered in time, else shard_sync.
+func syncErrorKind(err error) string {
+	if errors.Is(err, errNotAnswered) {
+		return "kinesis_timeout"
+	}
+	return "shard_sync"
+}

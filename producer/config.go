@@ -37,6 +37,13 @@ type Config struct {
 	MaxRecordBytes int
 	// PutRetryMax caps one PutRecords backoff (default 10s).
 	PutRetryMax time.Duration
+	// PutTimeout bounds one PutRecords call (default 60s). A server that
+	// accepts the call and never answers (a half-open connection after a
+	// NAT or load-balancer drop) would otherwise hold the worker, and the
+	// SQS message it keeps invisible, for good; a call not answered in time
+	// is sent again like any throttled one (at least once: the records may
+	// have been written, the consumer's _ids make the copies one document).
+	PutTimeout time.Duration
 	// Limits is the per-object and per-record resource budget against
 	// hostile or broken objects (zero fields: the defaults).
 	Limits Limits
@@ -119,6 +126,7 @@ func DefaultConfig() Config {
 		DeadLetterPrefix:  "siemstream-deadletter/",
 		MaxRecordBytes:    1 << 20,
 		PutRetryMax:       10 * time.Second,
+		PutTimeout:        60 * time.Second,
 		Limits:            DefaultLimits(),
 	}
 }
@@ -143,6 +151,9 @@ func (c *Config) applyDefaults() {
 	if c.PutRetryMax == 0 {
 		c.PutRetryMax = d.PutRetryMax
 	}
+	if c.PutTimeout == 0 {
+		c.PutTimeout = d.PutTimeout
+	}
 }
 
 // Validate checks the config (after defaults).
@@ -159,6 +170,9 @@ func (c Config) Validate() error {
 	}
 	if c.WaitTime < 0 || c.WaitTime > 20*time.Second {
 		errs = append(errs, fmt.Errorf("wait time %s: must be 0..20s", c.WaitTime))
+	}
+	if c.PutTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("put timeout %s: must be >= 1s", c.PutTimeout))
 	}
 	if c.MaxRecordBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max record bytes %d: must be >= 1024", c.MaxRecordBytes))

@@ -65,10 +65,14 @@ func (u *putter) put(entries []pack.Entry) error {
 	}
 	pending := u.reqs
 	for attempt := 0; ; attempt++ {
-		out, err := u.p.kinesis.PutRecords(u.ctx, &kinesis.PutRecordsInput{StreamName: &u.p.cfg.Stream, Records: pending})
+		out, err := u.putOnce(pending)
 		var failed []ktypes.PutRecordsRequestEntry
 		code := ""
 		switch {
+		case errors.Is(err, errPutNotAnswered):
+			// Logged once per call: the debug line below is rate-limited.
+			u.log.Warn().Err(err).Str("error_kind", "kinesis_timeout").Int("entries", len(pending)).Int("attempt", attempt+1).Msg("PutRecords not answered in time; sending the entries again")
+			failed, code = pending, err.Error()
 		case err != nil:
 			if !retryablePutError(err) {
 				return fmt.Errorf("put %d records to %s: %w", len(pending), u.p.cfg.Stream, err)
@@ -97,6 +101,21 @@ func (u *putter) put(entries []pack.Entry) error {
 		}
 		pending = failed
 	}
+}
+
+// errPutNotAnswered marks a PutRecords call given up after PutTimeout.
+var errPutNotAnswered = errors.New("PutRecords not answered in time")
+
+// putOnce is one PutRecords call bounded by PutTimeout: a server that
+// accepted it and never answers must not hold the worker for good.
+func (u *putter) putOnce(pending []ktypes.PutRecordsRequestEntry) (*kinesis.PutRecordsOutput, error) {
+	ctx, cancel := context.WithTimeout(u.ctx, u.p.cfg.PutTimeout)
+	defer cancel()
+	out, err := u.p.kinesis.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: &u.p.cfg.Stream, Records: pending})
+	if err != nil && u.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nil, fmt.Errorf("%w (%s): %w", errPutNotAnswered, u.p.cfg.PutTimeout, err)
+	}
+	return out, err
 }
 
 // retryablePutError: throttling and server trouble are retried; validation

@@ -94,7 +94,7 @@ func runReplay(ctx context.Context, args []string) error {
 	defer o.close()
 	o.aws(&awsCfg)
 	kc := kinesis.NewFromConfig(awsCfg)
-	all, err := replay.ListShards(ctx, kc, *stream)
+	all, err := replay.ListShards(ctx, kc, *stream, replay.DefaultCallTimeout)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,35 @@ const bisectDone = time.Second
 // timeout costs time, never records.
 const probeTimeout = time.Second
 
+// DefaultCallTimeout bounds every other Kinesis call of a replay
+// (GetShardIterator, GetRecords, each ListShards page) when the caller
+// gives 0. A server that accepts a call and never answers (a half-open
+// connection after a NAT or load-balancer drop) would otherwise hold the
+// shard's end search, and so the replay, for good; a call not answered in
+// time is retried like any transient error. Kinesis answers in well under
+// a second.
+const DefaultCallTimeout = 30 * time.Second
+
+// errNotAnswered marks a call given up after its call timeout.
+var errNotAnswered = errors.New("kinesis call not answered in time")
+
+// bounded runs one Kinesis call with at most d (0 = DefaultCallTimeout) to
+// answer; a call cut by that deadline, ctx itself still live, returns an
+// error wrapping errNotAnswered (retryable).
+func bounded[T any](ctx context.Context, d time.Duration, call func(context.Context) (T, error)) (T, error) {
+	if d <= 0 {
+		d = DefaultCallTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	o, err := call(cctx)
+	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		var zero T
+		return zero, fmt.Errorf("%w (%s): %w", errNotAnswered, d, err)
+	}
+	return o, err
+}
+
 // FindEnd fixes where a replay of rng stops on one shard: the last Kinesis
 // record that arrived at or before rng.To, with the index of its last user
 // record, or Empty when no record arrived in the range.
@@ -60,8 +89,11 @@ const probeTimeout = time.Second
 // read twice. A closed shard needs nothing special: its reads end (no next
 // iterator) after its last record. Nothing depends on a record arriving
 // after To.
-func FindEnd(ctx context.Context, kin KinesisReader, stream, shard string, rng Range) (lease.ReplayEnd, error) {
-	f := &finder{kin: kin, stream: stream, shard: shard, to: rng.To}
+//
+// callTimeout bounds each GetShardIterator (but AT_TIMESTAMP probes, see
+// probeTimeout) and GetRecords call; 0 = DefaultCallTimeout.
+func FindEnd(ctx context.Context, kin KinesisReader, stream, shard string, rng Range, callTimeout time.Duration) (lease.ReplayEnd, error) {
+	f := &finder{kin: kin, stream: stream, shard: shard, to: rng.To, callTimeout: callTimeout}
 	end := lease.ReplayEnd{From: rng.From, To: rng.To}
 	first, err := f.first(ctx, rng.From)
 	if err != nil {
@@ -184,6 +216,8 @@ type finder struct {
 	shard    string
 	to       time.Time
 	timedOut bool // an AT_TIMESTAMP probe was answered by the timeout
+	// callTimeout bounds the other calls (0 = DefaultCallTimeout).
+	callTimeout time.Duration
 }
 
 func arrival(r *ktypes.Record) time.Time { return aws.ToTime(r.ApproximateArrivalTimestamp) }
@@ -241,10 +275,16 @@ var errProbeTimeout = errors.New("AT_TIMESTAMP iterator not answered in time")
 func (f *finder) read(ctx context.Context, in *kinesis.GetShardIteratorInput, limit int32, visit func(*ktypes.Record) bool) error {
 	var iter *string
 	err := f.retry(ctx, func() error {
-		cctx, cancel := ctx, context.CancelFunc(func() {})
-		if in.ShardIteratorType == ktypes.ShardIteratorTypeAtTimestamp {
-			cctx, cancel = context.WithTimeout(ctx, probeTimeout)
+		if in.ShardIteratorType != ktypes.ShardIteratorTypeAtTimestamp {
+			o, err := bounded(ctx, f.callTimeout, func(ctx context.Context) (*kinesis.GetShardIteratorOutput, error) {
+				return f.kin.GetShardIterator(ctx, in)
+			})
+			if err == nil {
+				iter = o.ShardIterator
+			}
+			return err
 		}
+		cctx, cancel := context.WithTimeout(ctx, probeTimeout)
 		defer cancel()
 		o, err := f.kin.GetShardIterator(cctx, in)
 		if err != nil && ctx.Err() == nil && cctx.Err() != nil {
@@ -266,7 +306,9 @@ func (f *finder) read(ctx context.Context, in *kinesis.GetShardIteratorInput, li
 		var o *kinesis.GetRecordsOutput
 		err := f.retry(ctx, func() error {
 			var err error
-			o, err = f.kin.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(limit)})
+			o, err = bounded(ctx, f.callTimeout, func(ctx context.Context) (*kinesis.GetRecordsOutput, error) {
+				return f.kin.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(limit)})
+			})
 			return err
 		})
 		if err != nil {

@@ -84,12 +84,16 @@ type ShardLister interface {
 }
 
 // ListShards returns every shard of the stream the API lists (closed ones
-// within the retention too).
-func ListShards(ctx context.Context, kc ShardLister, stream string) ([]ktypes.Shard, error) {
+// within the retention too). callTimeout bounds each page's call (0 =
+// DefaultCallTimeout): one not answered in time fails the listing instead
+// of holding it for good.
+func ListShards(ctx context.Context, kc ShardLister, stream string, callTimeout time.Duration) ([]ktypes.Shard, error) {
 	var shards []ktypes.Shard
 	in := &kinesis.ListShardsInput{StreamName: &stream}
 	for {
-		out, err := kc.ListShards(ctx, in)
+		out, err := bounded(ctx, callTimeout, func(ctx context.Context) (*kinesis.ListShardsOutput, error) {
+			return kc.ListShards(ctx, in)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("list shards of %s: %w", stream, err)
 		}

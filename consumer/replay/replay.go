@@ -47,6 +47,9 @@ type Config struct {
 	Ends lease.ReplayEndStore
 	// Kinesis reads the shards to fix the end positions.
 	Kinesis KinesisReader
+	// CallTimeout bounds each of those Kinesis calls (0 =
+	// DefaultCallTimeout, 30s); one not answered in time is retried.
+	CallTimeout time.Duration
 	// Counts are the consumer's counters (events, delivered, ...), for the
 	// progress lines and the summary.
 	Counts *obs.Registry
@@ -78,6 +81,9 @@ func (c Config) Validate() error {
 	}
 	if c.ProbeEvery < 0 {
 		errs = append(errs, errors.New("probe interval must be > 0"))
+	}
+	if c.CallTimeout < 0 || (c.CallTimeout > 0 && c.CallTimeout < 100*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("call timeout %s: must be 0 (default 30s) or >= 100ms", c.CallTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -325,7 +331,7 @@ func (r *Replay) fixEnd(ctx context.Context, s *shard, stored map[string]lease.R
 	if !ok {
 		for attempt := 0; ; attempt++ {
 			t0 := time.Now()
-			e, err := FindEnd(ctx, r.cfg.Kinesis, r.cfg.Stream, s.id, r.cfg.Range)
+			e, err := FindEnd(ctx, r.cfg.Kinesis, r.cfg.Stream, s.id, r.cfg.Range, r.cfg.CallTimeout)
 			if err == nil {
 				end = e
 				log.Debug().Dur("took", time.Since(t0)).Msg("end position found")

@@ -44,7 +44,7 @@ func (s *stack) createStream(t *testing.T, shards int) string {
 
 func (s *stack) shards(t *testing.T, stream string) []ktypes.Shard {
 	t.Helper()
-	sh, err := ListShards(t.Context(), s.kin, stream)
+	sh, err := ListShards(t.Context(), s.kin, stream, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func clockPast(t *testing.T, at time.Time) {
 
 func findEnd(t *testing.T, s *stack, stream, shard string, from, to time.Time) lease.ReplayEnd {
 	t.Helper()
-	e, err := FindEnd(t.Context(), s.kin, stream, shard, Range{From: from, To: to})
+	e, err := FindEnd(t.Context(), s.kin, stream, shard, Range{From: from, To: to}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,13 @@ type Config struct {
 	// arrived before the timestamp: the same records, at the cost of reading
 	// the shard's older ones.
 	AtTimestampTimeoutMillis int
+	// KinesisCallTimeoutMillis bounds every other Kinesis call of the
+	// coordinator (GetRecords, GetShardIterator, each ListShards page). A
+	// server that accepts a request and never answers (a half-open
+	// connection after a NAT or load-balancer drop) would otherwise stall
+	// the shard for good; a call not answered in time is retried like any
+	// transient error. Kinesis answers in well under a second.
+	KinesisCallTimeoutMillis int
 	// FailoverTimeMillis: a lease whose leaseCounter has not moved for this
 	// long (on the observer's monotonic clock) is expired and may be taken.
 	// Owners renew every FailoverTimeMillis/3 - EpsilonMillis.
@@ -104,6 +111,7 @@ func DefaultConfig() Config {
 		ApplicationName:                  "siemstream",
 		InitialPositionInStream:          TrimHorizon,
 		AtTimestampTimeoutMillis:         5000,
+		KinesisCallTimeoutMillis:         30000,
 		FailoverTimeMillis:               10000,
 		EpsilonMillis:                    25,
 		MaxRecords:                       1000,
@@ -148,6 +156,9 @@ func (c Config) Validate() error {
 	}
 	if c.AtTimestampTimeoutMillis < 100 {
 		errs = append(errs, fmt.Errorf("atTimestampTimeoutMillis %d: must be >= 100", c.AtTimestampTimeoutMillis))
+	}
+	if c.KinesisCallTimeoutMillis < 100 {
+		errs = append(errs, fmt.Errorf("kinesisCallTimeoutMillis %d: must be >= 100", c.KinesisCallTimeoutMillis))
 	}
 	if c.EpsilonMillis < 0 {
 		errs = append(errs, fmt.Errorf("epsilonMillis %d: must be >= 0", c.EpsilonMillis))

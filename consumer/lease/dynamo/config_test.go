@@ -30,6 +30,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bad position", func(c *Config) { c.InitialPositionInStream = "OLDEST" }, "initialPositionInStream"},
 		{"timestamp missing", func(c *Config) { c.InitialPositionInStream = AtTimestamp }, "timestamp"},
 		{"at-timestamp timeout", func(c *Config) { c.AtTimestampTimeoutMillis = 0 }, "atTimestampTimeoutMillis"},
+		{"kinesis call timeout", func(c *Config) { c.KinesisCallTimeoutMillis = 50 }, "kinesisCallTimeoutMillis"},
 		{"failover too short for epsilon", func(c *Config) { c.FailoverTimeMillis = 300; c.EpsilonMillis = 60 }, "renew interval"},
 		{"maxRecords", func(c *Config) { c.MaxRecords = 10001 }, "maxRecords"},
 		{"taker", func(c *Config) { c.LeaseTakerIntervalMillis = 10 }, "leaseTakerIntervalMillis"},

@@ -235,7 +235,7 @@ func (c *Coordinator) start(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil // cancelled before start: nothing held, nothing to do
 		}
-		c.log.Warn().Err(err).Msg("initial shard sync failed; retrying")
+		c.log.Warn().Err(err).Str("error_kind", syncErrorKind(err)).Msg("initial shard sync failed; retrying")
 		if !backoff.Sleep(ctx, c.backoff(attempt, false)) {
 			return nil
 		}
@@ -453,7 +453,7 @@ func (c *Coordinator) syncLoop(ctx context.Context) {
 	defer t.Stop()
 	for waitOrKick(ctx, t, c.kickSync) {
 		if err := c.syncShards(ctx); err != nil && ctx.Err() == nil {
-			c.log.Warn().Err(err).Msg("shard sync failed")
+			c.log.Warn().Err(err).Str("error_kind", syncErrorKind(err)).Msg("shard sync failed")
 		}
 		t.Reset(ms(c.cfg.ShardSyncIntervalMillis))
 	}

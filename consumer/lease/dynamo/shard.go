@@ -278,7 +278,11 @@ func (f *fetcher) next(ctx context.Context) (batch, bool) {
 					return batch{}, false
 				}
 				throttled := isThrottle(err)
-				c.log.Warn().Err(err).Str("error_kind", "kinesis_iterator").Str("shard", f.shard).Msg("GetShardIterator failed; retrying")
+				kind := "kinesis_iterator"
+				if errors.Is(err, errNotAnswered) {
+					kind = "kinesis_timeout"
+				}
+				c.log.Warn().Err(err).Str("error_kind", kind).Str("shard", f.shard).Msg("GetShardIterator failed; retrying")
 				if !backoff.Sleep(ctx, c.backoff(errs, throttled)) {
 					return batch{}, false
 				}
@@ -291,7 +295,9 @@ func (f *fetcher) next(ctx context.Context) (batch, bool) {
 			return batch{}, false
 		}
 		f.lastCall = time.Now()
-		o, err := c.kin.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: f.iter, Limit: aws.Int32(int32(c.cfg.MaxRecords))})
+		o, err := bounded(ctx, c.cfg.callTimeout(), func(ctx context.Context) (*kinesis.GetRecordsOutput, error) {
+			return c.kin.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: f.iter, Limit: aws.Int32(int32(c.cfg.MaxRecords))})
+		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return batch{}, false
@@ -305,6 +311,9 @@ func (f *fetcher) next(ctx context.Context) (batch, bool) {
 				continue
 			case isThrottle(err):
 				c.log.Warn().Err(err).Str("error_kind", "kinesis_throttled").Str("shard", f.shard).Msg("GetRecords throttled; backing off")
+			case errors.Is(err, errNotAnswered):
+				// The iterator is still valid (5 min): ask again with it.
+				c.log.Warn().Err(err).Str("error_kind", "kinesis_timeout").Str("shard", f.shard).Msg("GetRecords not answered in time; retrying")
 			case errors.As(err, &invalid):
 				c.log.Warn().Err(err).Str("error_kind", "kinesis_iterator").Str("shard", f.shard).Msg("GetRecords refused the iterator; getting a new one")
 				f.iter = nil
@@ -378,11 +387,18 @@ func (f *fetcher) getIterator(ctx context.Context) (*string, error) {
 		}
 		in.ShardIteratorType = ktypes.ShardIteratorTypeTrimHorizon
 	}
-	o, err := c.kin.GetShardIterator(ctx, in)
+	o, err := f.shardIterator(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("get %s iterator for %s: %w", in.ShardIteratorType, f.shard, err)
 	}
 	return o.ShardIterator, nil
+}
+
+// shardIterator is one GetShardIterator bounded by KinesisCallTimeoutMillis.
+func (f *fetcher) shardIterator(ctx context.Context, in *kinesis.GetShardIteratorInput) (*kinesis.GetShardIteratorOutput, error) {
+	return bounded(ctx, f.c.cfg.callTimeout(), func(ctx context.Context) (*kinesis.GetShardIteratorOutput, error) {
+		return f.c.kin.GetShardIterator(ctx, in)
+	})
 }
 
 // atTimestamp gets the AT_TIMESTAMP iterator of the configured timestamp,
@@ -418,7 +434,7 @@ func (f *fetcher) atTimestamp(ctx context.Context, in *kinesis.GetShardIteratorI
 		Msg("AT_TIMESTAMP iterator not answered in time (an emulator never answers it when nothing arrived at or after the timestamp); reading from TRIM_HORIZON and dropping the records that arrived before the timestamp")
 	f.fromTrim, f.notBefore = true, ts
 	th := &kinesis.GetShardIteratorInput{StreamName: in.StreamName, ShardId: in.ShardId, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon}
-	o, err = c.kin.GetShardIterator(ctx, th)
+	o, err = f.shardIterator(ctx, th)
 	if err != nil {
 		return nil, fmt.Errorf("get %s iterator for %s: %w", th.ShardIteratorType, f.shard, err)
 	}

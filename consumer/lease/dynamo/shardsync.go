@@ -140,7 +140,9 @@ func (c *Coordinator) listShards(ctx context.Context) ([]shardInfo, error) {
 	var out []shardInfo
 	in := &kinesis.ListShardsInput{StreamName: aws.String(c.cfg.StreamName)}
 	for {
-		o, err := c.kin.ListShards(ctx, in)
+		o, err := bounded(ctx, c.cfg.callTimeout(), func(ctx context.Context) (*kinesis.ListShardsOutput, error) {
+			return c.kin.ListShards(ctx, in)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("list shards of %s: %w", c.cfg.StreamName, err)
 		}

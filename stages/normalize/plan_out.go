@@ -2,6 +2,8 @@ package normalize
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"reflect"
 	"slices"
 	"strings"
@@ -410,7 +412,11 @@ func pathSegs(p doc.Path) []string {
 // the leaves' values. Reused across records.
 type pstate struct {
 	lk       []plink
-	msgPlain bool       // @message needs no escaping, so neither do the record's values (made of its bytes)
+	msgPlain bool       // @message needs no escaping (and, in a tree record, neither do its values: made of its bytes)
+	plain    []bool     // by slot: the value needs no escaping (known without looking)
+	bad      []uint64   // a flat record's Line: bit i is set when Line[i] needs escaping (scanBad)
+	badCtl   bool       // some byte set in bad is not '"' or '\\' (a control character, DEL, non-ASCII)
+	msgBad   bool       // @message is the flat record's Line, and bad says where it needs a backslash
 	val      []pval     // of linked leaves only (set when linked)
 	slots    []doc.Node // the record's members (tree records, while plan compares keys)
 	sv       []sval     // the record's values, by slot
@@ -437,6 +443,7 @@ type plink struct {
 type pval struct {
 	kind   uint8
 	plain  bool // b needs no escaping (known without looking)
+	bad    bool // b is @message, escaped where st.bad says (pstate.msgBad)
 	b      []byte
 	lo, hi int32 // list: elements list[lo:hi]
 }
@@ -510,6 +517,16 @@ func firstSlot(st *pstate, alts []int) []byte {
 		}
 	}
 	return nil
+}
+
+// firstSlotPlain is firstSlot, and whether the value needs no escaping.
+func firstSlotPlain(st *pstate, alts []int) ([]byte, bool) {
+	for _, i := range alts {
+		if v := st.sv[i].b; len(v) > 0 {
+			return v, st.plain[i]
+		}
+	}
+	return nil, false
 }
 
 // plan returns the plan for e's record, a tree, or nil (tree path), and
@@ -625,6 +642,15 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	}
 	sc.msg = msg
 	st.msgPlain = pyjson.PlainLen(msg) == len(msg)
+	if f := e.Flat; f != nil {
+		st.flatPlain(f, msg)
+	} else {
+		st.msgBad = false
+		st.plain = slices.Grow(st.plain[:0], len(st.sv))[:len(st.sv)]
+		for i := range st.plain {
+			st.plain[i] = st.msgPlain
+		}
+	}
 	sc.tsText = ts.AppendISO(sc.tsText[:0])
 
 	st.reset(len(p.nodes))
@@ -639,12 +665,13 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	for i, v := range st.sv {
 		n := int16(i + 1)
 		if v.str {
-			st.val[n] = pval{kind: pvString, b: v.b, plain: st.msgPlain}
+			st.val[n] = pval{kind: pvString, b: v.b, plain: st.plain[i]}
 		} else {
 			st.val[n] = pval{kind: pvNull}
 		}
 	}
 	p.setPlain(st, p.nMessage, sc.msg, st.msgPlain)
+	st.val[p.nMessage].bad = st.msgBad
 	p.setPlain(st, p.nTimestamp, sc.tsText, true)
 	p.setPlain(st, p.nLogType, p.ltName, p.ltPlain)
 	p.setPlain(st, p.nBucket, sc.si.bucket, sc.si.plainBK)
@@ -666,7 +693,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	for i := range p.ecs {
 		f := &p.ecs[i]
 		if !f.list {
-			v := firstSlot(st, f.alts)
+			v, plain := firstSlotPlain(st, f.alts)
 			if v == nil {
 				continue
 			}
@@ -681,7 +708,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 					continue
 				}
 			}
-			p.setPlain(st, f.node, v, st.msgPlain)
+			p.setPlain(st, f.node, v, plain)
 			continue
 		}
 		lo := len(st.list)
@@ -878,7 +905,7 @@ func (p *outPlan) transformELB(st *pstate) bool {
 	if j := bytes.IndexByte(rest, ' '); j >= 0 {
 		rest = rest[:j]
 	}
-	p.setPlain(st, a.full, rest, st.msgPlain)
+	p.setPlain(st, a.full, rest, st.plain[a.request]) // a part of a plain string is plain
 	return true
 }
 
@@ -958,6 +985,9 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				dst = append(dst, key[skip:]...)
 				dst = append(dst, v.b...)
 				dst = append(dst, '"')
+			} else if v.bad {
+				dst = append(dst, key[skip:len(key)-1]...)
+				dst = st.appendBad(dst, v.b)
 			} else {
 				dst = append(dst, key[skip:len(key)-1]...)
 				dst = doc.AppendQuotedAny(dst, v.b)
@@ -987,4 +1017,115 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 		skip = 0
 	}
 	return append(dst, '}')
+}
+
+// flatPlain sets st.plain for the values of a flat record, spans of
+// f.Line: a value needs no escaping when its span holds none of the line's
+// bytes that do, found in one scan of the line (scanBad) instead of one per
+// value. ALB lines always hold quotes, so a per-line answer (@message) would
+// send every value through the escaping writer. A line that is @message
+// itself and plain (VPC Flow Logs) needs no scan.
+func (st *pstate) flatPlain(f *stages.Flat, msg []byte) {
+	n := f.N()
+	st.plain = slices.Grow(st.plain[:0], n)[:n]
+	same := bytes.Equal(msg, f.Line)
+	st.msgBad = false
+	if st.msgPlain && same {
+		for i := range st.plain {
+			st.plain[i] = true
+		}
+		return
+	}
+	st.scanBad(f.Line)
+	// the scan tells where @message needs a backslash, unless it holds
+	// bytes escaped otherwise (left to the escaping writer)
+	st.msgBad = same && !st.badCtl
+	for i := range st.plain {
+		a := f.Offs[2*i]
+		st.plain[i] = a != stages.FlatNull && st.plainSpan(int(a), int(f.Offs[2*i+1]))
+	}
+}
+
+// scanBad sets st.bad to the bitmap of line's bytes that need escaping:
+// bit i&63 of word i>>6 is set when line[i] does.
+func (st *pstate) scanBad(line []byte) {
+	n := (len(line) + 63) >> 6
+	st.bad = slices.Grow(st.bad[:0], n)[:n]
+	clear(st.bad)
+	st.badCtl = false
+	i := 0
+	for ; i+8 <= len(line); i += 8 {
+		quote, ctl := badBytes(binary.LittleEndian.Uint64(line[i:]))
+		if m := quote | ctl; m != 0 {
+			// one bit per byte (bit k: byte k), at the word's place: i&63
+			// is a multiple of 8 below 64, so the byte fits
+			st.bad[i>>6] |= (m >> 7) * 0x0102040810204080 >> 56 << (i & 63)
+			st.badCtl = st.badCtl || ctl != 0
+		}
+	}
+	for ; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '"' || c == '\\':
+			st.bad[i>>6] |= 1 << (i & 63)
+		case c < 0x20 || c >= 0x7f:
+			st.bad[i>>6] |= 1 << (i & 63)
+			st.badCtl = true
+		}
+	}
+}
+
+// appendBad appends s, scanBad's line with no byte but '"' and '\\' to
+// escape, as a JSON string: the runs between those bytes are copied
+// whole, so a line with quotes costs a copy per quote, not a check per
+// byte.
+func (st *pstate) appendBad(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	prev := 0
+	for w, m := range st.bad {
+		for ; m != 0; m &= m - 1 {
+			i := w<<6 | bits.TrailingZeros64(m)
+			dst = append(dst, s[prev:i]...)
+			dst = append(dst, '\\', s[i])
+			prev = i + 1
+		}
+	}
+	dst = append(dst, s[prev:]...)
+	return append(dst, '"')
+}
+
+// plainSpan reports whether line[a:b] (scanBad's line) needs no escaping.
+func (st *pstate) plainSpan(a, b int) bool {
+	if a >= b {
+		return true
+	}
+	wa, wb := a>>6, (b-1)>>6
+	lo := ^uint64(0) << (a & 63)        // bits a&63 and up
+	hi := ^uint64(0) >> (63 - (b-1)&63) // bits up to (b-1)&63
+	if wa == wb {
+		return st.bad[wa]&lo&hi == 0
+	}
+	if st.bad[wa]&lo != 0 || st.bad[wb]&hi != 0 {
+		return false
+	}
+	for _, w := range st.bad[wa+1 : wb] {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// badBytes flags (high bit) exactly the bytes of x that a JSON string
+// literal cannot hold as is, pyjson.PlainLen's: '"' and '\\' in quote,
+// < 0x20 and >= 0x7f in ctl. Every sum stays within its byte (seven low
+// bits plus at most 0x7f), so no carry reaches the next byte and every flag
+// is exact (pyjson's badMask is exact only at the lowest flagged byte).
+func badBytes(x uint64) (quote, ctl uint64) {
+	const lsb, msb, low7 = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
+	l := x & low7
+	high := (l + lsb) | x        // b&0x7f == 0x7f (DEL) or b >= 0x80
+	low := ^((l + 0x60*lsb) | x) // b < 0x20
+	q, bs := x^('"'*lsb), x^('\\'*lsb)
+	quote = ^(((q & low7) + low7) | q) | ^(((bs & low7) + low7) | bs)
+	return quote & msb, (high | low) & msb
 }

@@ -1,6 +1,9 @@
 package normalize
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/siemstream/siemstream/internal/pyjson"
@@ -82,5 +85,18 @@ func checkAppendBad(t *testing.T, line []byte) {
 	want := pyjson.AppendQuoted(nil, line)
 	if got := st.appendBad([]byte("x"), line); string(got[1:]) != string(want) {
 		t.Fatalf("appendBad(%q) = %s, want %s", line, got[1:], want)
+	}
+}
+
+func BenchmarkScanBad(b *testing.B) {
+	line, err := os.ReadFile(filepath.Join("../../testdata", "normalize/alb/web-prod.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	line = bytes.SplitN(line, []byte("\n"), 2)[0]
+	var st pstate
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		st.scanBad(line)
 	}
 }

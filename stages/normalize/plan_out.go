@@ -424,6 +424,7 @@ type pstate struct {
 	lower    []byte
 	spans    [stages.MaxMarks]stages.MarkSpan // the record's marks, filled by write
 	ip4      [stages.MaxMarks]markIPv4        // marked values validated as IPv4 (validIPMarked)
+	ids      idChunks                         // the records' _id text (Event.ID views it)
 }
 
 // sval is a record slot's value: a string or null (other kinds take the
@@ -679,9 +680,8 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	p.link(st, p.nEvent)
 	p.setPlain(st, p.nModule, p.ltName, p.ltPlain)
 	p.setPlain(st, p.nIngested, sc.ingested, true)
-	id := md5hex(sc.msg)
-	sc.idText = append(sc.idText[:0], id...)
-	p.setPlain(st, p.nID, sc.idText, true)
+	idb := st.ids.md5hex(sc.msg)
+	p.setPlain(st, p.nID, idb, true)
 
 	// mapECS, straight into the root (E's members are new keys of the
 	// root, but for event, which Merge merges member by member)
@@ -788,6 +788,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	}
 
 	e.Index = sc.indexName(lt, &schemas.TransformContext{}, ts)
+	id := unsafe.String(unsafe.SliceData(idb), len(idb))
 	if p.suffix >= 0 {
 		if v := slotValue(st, p.suffix); len(v) > 0 {
 			id = id + "_" + string(v)

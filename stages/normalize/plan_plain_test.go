@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"unsafe"
 
 	"github.com/siemstream/siemstream/internal/pyjson"
 )
@@ -98,5 +100,24 @@ func BenchmarkScanBad(b *testing.B) {
 	b.SetBytes(int64(len(line)))
 	for b.Loop() {
 		st.scanBad(line)
+	}
+}
+
+// TestIDChunks: an _id text stays what it was while later ones are
+// written (chunks are never reused), and equals md5hex.
+func TestIDChunks(t *testing.T) {
+	var c idChunks
+	var ids []string
+	for i := range 1000 {
+		b := c.md5hex([]byte(strconv.Itoa(i)))
+		ids = append(ids, unsafe.String(unsafe.SliceData(b), len(b)))
+	}
+	for i, id := range ids {
+		if want := md5hex([]byte(strconv.Itoa(i))); id != want {
+			t.Fatalf("id %d = %s, want %s", i, id, want)
+		}
+	}
+	if n := testing.AllocsPerRun(1000, func() { c.md5hex([]byte("x")) }); n > 0.05 {
+		t.Fatalf("%.3f allocations per id", n)
 	}
 }

@@ -57,6 +57,11 @@ type outPlan struct {
 	ltName  []byte
 	ltPlain bool
 
+	ecsVerPlain, cloudPrPlain bool // need no escaping
+
+	// lkInit are the links every record starts with (initLinks)
+	lkInit []plink
+
 	// marks (plan_marks.go): nil, or the marked paths and their nodes
 	marks     *stages.MarkNames
 	markNodes []int16 // -1: the tree never has a string, list or object there
@@ -381,7 +386,36 @@ func compilePlan(lt *schemas.LogType, names []string, en enrichOn) *outPlan {
 	if conflict || len(p.nodes) > 1<<14 || !p.compileMarks(lt, index, en) {
 		return nil
 	}
+	p.ecsVerPlain = pyjson.PlainLen(p.ecsVer) == len(p.ecsVer)
+	p.cloudPrPlain = pyjson.PlainLen(p.cloudPr) == len(p.cloudPr)
+	p.lkInit = p.initLinks()
 	return p
+}
+
+// initLinks returns the links every record of p starts with, made once
+// instead of per record: the record's nodes, in order, then the members
+// runPlan sets on every record before the mapping's, in runPlan's order
+// (so in the order the tree path creates them). Their values are
+// runPlan's to set.
+func (p *outPlan) initLinks() []plink {
+	st := pstate{lk: make([]plink, len(p.nodes))}
+	st.lk[0].linked = true
+	// the record's nodes follow the root: link them as a run
+	if k := int16(len(p.names)); k > 0 {
+		for n := int16(1); n < k; n++ {
+			st.lk[n] = plink{linked: true, next: n + 1}
+		}
+		st.lk[k] = plink{linked: true}
+		st.lk[0].first, st.lk[0].last = 1, k
+	}
+	for _, n := range []int16{p.nMessage, p.nTimestamp, p.nLogType, p.nBucket, p.nKey, p.nEvent, p.nModule,
+		p.nIngested, p.nID, p.nECS, p.nECSVersion} {
+		p.link(&st, n)
+	}
+	if p.lt.CloudProvider != "" {
+		p.link(&st, p.nProvider)
+	}
+	return st.lk
 }
 
 // isTopTarget: an ECS or static target starts with key (so a lookup of
@@ -455,13 +489,14 @@ const (
 	pvList
 )
 
-func (st *pstate) reset(n int) {
+// reset starts a record with the links of init (outPlan.lkInit).
+func (st *pstate) reset(init []plink) {
+	n := len(init)
 	if cap(st.lk) < n {
 		st.lk, st.val = make([]plink, n), make([]pval, n)
 	}
 	st.lk, st.val = st.lk[:n], st.val[:n]
-	clear(st.lk)
-	st.lk[0].linked = true
+	copy(st.lk, init)
 	st.list = st.list[:0]
 	st.ip4 = [stages.MaxMarks]markIPv4{}
 }
@@ -654,15 +689,8 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	}
 	sc.tsText = ts.AppendISO(sc.tsText[:0])
 
-	st.reset(len(p.nodes))
-	// the record's nodes follow the root, in order: link them as a run
-	if k := int16(len(st.sv)); k > 0 {
-		for n := int16(1); n < k; n++ {
-			st.lk[n] = plink{linked: true, next: n + 1}
-		}
-		st.lk[k] = plink{linked: true}
-		st.lk[0].first, st.lk[0].last = 1, k
-	}
+	// the links every record starts with (initLinks), then their values
+	st.reset(p.lkInit)
 	for i, v := range st.sv {
 		n := int16(i + 1)
 		if v.str {
@@ -671,24 +699,20 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 			st.val[n] = pval{kind: pvNull}
 		}
 	}
-	p.setPlain(st, p.nMessage, sc.msg, st.msgPlain)
-	st.val[p.nMessage].bad = st.msgBad
-	p.setPlain(st, p.nTimestamp, sc.tsText, true)
-	p.setPlain(st, p.nLogType, p.ltName, p.ltPlain)
-	p.setPlain(st, p.nBucket, sc.si.bucket, sc.si.plainBK)
-	p.setPlain(st, p.nKey, sc.si.key, sc.si.plainBK)
-	p.link(st, p.nEvent)
-	p.setPlain(st, p.nModule, p.ltName, p.ltPlain)
-	p.setPlain(st, p.nIngested, sc.ingested, true)
 	idb := st.ids.md5hex(sc.msg)
-	p.setPlain(st, p.nID, idb, true)
-
+	st.val[p.nMessage] = pval{kind: pvString, b: sc.msg, plain: st.msgPlain, bad: st.msgBad}
+	st.val[p.nTimestamp] = pval{kind: pvString, b: sc.tsText, plain: true}
+	st.val[p.nLogType] = pval{kind: pvString, b: p.ltName, plain: p.ltPlain}
+	st.val[p.nBucket] = pval{kind: pvString, b: sc.si.bucket, plain: sc.si.plainBK}
+	st.val[p.nKey] = pval{kind: pvString, b: sc.si.key, plain: sc.si.plainBK}
+	st.val[p.nModule] = pval{kind: pvString, b: p.ltName, plain: p.ltPlain}
+	st.val[p.nIngested] = pval{kind: pvString, b: sc.ingested, plain: true}
+	st.val[p.nID] = pval{kind: pvString, b: idb, plain: true}
 	// mapECS, straight into the root (E's members are new keys of the
 	// root, but for event, which Merge merges member by member)
-	p.link(st, p.nECS)
-	p.setStr(st, p.nECSVersion, p.ecsVer)
+	st.val[p.nECSVersion] = pval{kind: pvString, b: p.ecsVer, plain: p.ecsVerPlain}
 	if lt.CloudProvider != "" {
-		p.setStr(st, p.nProvider, p.cloudPr)
+		st.val[p.nProvider] = pval{kind: pvString, b: p.cloudPr, plain: p.cloudPrPlain}
 	}
 	for i := range p.ecs {
 		f := &p.ecs[i]

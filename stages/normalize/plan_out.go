@@ -86,10 +86,11 @@ type ecsStep struct {
 }
 
 type staticStep struct {
-	node int16
-	list bool
-	val  []byte
-	vals [][]byte
+	node  int16
+	list  bool
+	plain bool // val, or every one of vals, needs no escaping
+	val   []byte
+	vals  [][]byte
 }
 
 type xformKind uint8
@@ -311,8 +312,10 @@ func compilePlan(lt *schemas.LogType, names []string, en enrichOn) *outPlan {
 			return nil
 		}
 		st := staticStep{node: node(segs, false), list: f.IsList, val: []byte(f.Value)}
+		st.plain = pyjson.PlainLen(st.val) == len(st.val)
 		for _, v := range f.Values {
 			st.vals = append(st.vals, []byte(v))
+			st.plain = st.plain && pyjson.PlainLen(st.vals[len(st.vals)-1]) == len(v)
 		}
 		p.static = append(p.static, st)
 	}
@@ -736,9 +739,11 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 			continue
 		}
 		lo := len(st.list)
+		allPlain := true
 		for _, g := range f.groups {
-			if v := firstSlot(st, g); v != nil && (!f.validateIP || validIP(v)) {
+			if v, plain := firstSlotPlain(st, g); v != nil && (!f.validateIP || validIP(v)) {
 				st.list = append(st.list, v)
+				allPlain = allPlain && plain
 			}
 		}
 		if len(st.list) == lo {
@@ -754,7 +759,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		}
 		st.list = st.list[:lo+len(out)]
 		p.link(st, f.node)
-		st.val[f.node] = pval{kind: pvList, lo: int32(lo), hi: int32(len(st.list))}
+		st.val[f.node] = pval{kind: pvList, plain: allPlain, lo: int32(lo), hi: int32(len(st.list))}
 	}
 	if st.linked(p.nCloud) {
 		accountID, regionID := sc.si.accountB, sc.si.regionB
@@ -765,7 +770,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 			if len(accountID) > 0 {
 				p.setStr(st, p.nAccountID, accountID)
 			} else {
-				p.setStr(st, p.nAccountID, unknown)
+				p.setPlain(st, p.nAccountID, unknown, true)
 			}
 		} else if string(st.val[p.nAccountID].b) == "unknown" {
 			p.empty(st, p.nAccount)
@@ -777,7 +782,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 			if len(regionID) > 0 {
 				p.setStr(st, p.nRegion, regionID)
 			} else {
-				p.setStr(st, p.nRegion, unknown)
+				p.setPlain(st, p.nRegion, unknown, true)
 			}
 		}
 	}
@@ -787,9 +792,9 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		if f.list {
 			lo := len(st.list)
 			st.list = append(st.list, f.vals...)
-			st.val[f.node] = pval{kind: pvList, lo: int32(lo), hi: int32(len(st.list))}
+			st.val[f.node] = pval{kind: pvList, plain: f.plain, lo: int32(lo), hi: int32(len(st.list))}
 		} else {
-			st.val[f.node] = pval{kind: pvString, b: f.val}
+			st.val[f.node] = pval{kind: pvString, b: f.val, plain: f.plain}
 		}
 	}
 
@@ -837,18 +842,18 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 }
 
 // ianaTransport is schemas.IANATransport as bytes, for the common
-// protocol numbers (others ask schemas).
-func ianaTransport(proto []byte) ([]byte, bool) {
+// protocol numbers (others ask schemas); plain: the name needs no escaping.
+func ianaTransport(proto []byte) (name []byte, plain, ok bool) {
 	switch string(proto) {
 	case "6":
-		return tcp, true
+		return tcp, true, true
 	case "17":
-		return udp, true
+		return udp, true, true
 	case "1":
-		return icmp, true
+		return icmp, true, true
 	}
 	tr, ok := schemas.IANATransport(proto)
-	return []byte(tr), ok
+	return []byte(tr), false, ok
 }
 
 var (
@@ -875,14 +880,14 @@ func (p *outPlan) transformVPC(st *pstate) bool {
 				outcome = outcomeFailure
 			}
 		}
-		p.setStr(st, v.outcome, outcome)
+		p.setPlain(st, v.outcome, outcome, true)
 	}
 	if v.protocol >= 0 && st.sv[v.protocol].str {
-		if tr, ok := ianaTransport(st.sv[v.protocol].b); ok {
+		if tr, plain, ok := ianaTransport(st.sv[v.protocol].b); ok {
 			if !st.linked(v.network) {
 				return false
 			}
-			p.setStr(st, v.transport, tr)
+			p.setPlain(st, v.transport, tr, plain)
 		}
 	}
 	if st.linked(v.network) && st.linked(v.ntype) {
@@ -1032,7 +1037,13 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				if i > 0 {
 					dst = append(dst, ',')
 				}
-				dst = doc.AppendQuotedAny(dst, x)
+				if v.plain {
+					dst = append(dst, '"')
+					dst = append(dst, x...)
+					dst = append(dst, '"')
+				} else {
+					dst = doc.AppendQuotedAny(dst, x)
+				}
 			}
 			if m := p.nodes[c].mark; m != 0 {
 				st.spans[m-1] = stages.MarkSpan{Kind: stages.MarkList, Off: int32(lo), End: int32(len(dst))}

@@ -1022,8 +1022,8 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				continue
 			}
 			if v.plain {
-				dst = appendShort(dst, key[skip:])
-				dst = appendShort(dst, v.b)
+				dst = append(dst, key[skip:]...)
+				dst = append(dst, v.b...)
 				dst = append(dst, '"')
 			} else if v.bad {
 				dst = append(dst, key[skip:len(key)-1]...)
@@ -1195,22 +1195,4 @@ func badBytes(x uint64) (quote, ctl uint64) {
 	q, bs := x^('"'*lsb), x^('\\'*lsb)
 	quote = ^(((q & low7) + low7) | q) | ^(((bs & low7) + low7) | bs)
 	return quote & msb, (high | low) & msb
-}
-
-// appendShort is append(dst, s...) for the short strings a plan writes
-// (keys, field values): when dst has the room, it copies eight bytes at a
-// time (the last word overlapping) instead of calling memmove, whose call
-// costs more than the copy at these lengths.
-func appendShort(dst, s []byte) []byte {
-	n, p := len(s), len(dst)
-	if n < 8 || n > 64 || cap(dst)-p < n {
-		return append(dst, s...)
-	}
-	buf := dst[:p+n]
-	out := buf[p:]
-	for i := 0; i+8 <= n; i += 8 {
-		binary.LittleEndian.PutUint64(out[i:], binary.LittleEndian.Uint64(s[i:]))
-	}
-	binary.LittleEndian.PutUint64(out[n-8:], binary.LittleEndian.Uint64(s[n-8:]))
-	return buf
 }

@@ -66,3 +66,26 @@ func md5hex(b []byte) string {
 	hex.Encode(out[:], sum[:])
 	return string(out[:])
 }
+
+// idChunks holds _id texts (md5hex) in chunks that are allocated and never
+// reused, so that Event.ID views its bytes as a string: a string stays
+// valid for as long as anything holds it (it keeps its chunk alive), and
+// the plan path makes one allocation per idChunk/32 records instead of one
+// per record.
+type idChunks struct{ b []byte }
+
+// idChunk: 128 ids.
+const idChunk = 4096
+
+// md5hex appends the md5hex of b to the current chunk and returns it (its
+// bytes are never written again).
+func (c *idChunks) md5hex(b []byte) []byte {
+	const n = 2 * md5.Size
+	if cap(c.b)-len(c.b) < n {
+		c.b = make([]byte, 0, idChunk)
+	}
+	sum := md5.Sum(b)
+	k := len(c.b)
+	c.b = hex.AppendEncode(c.b, sum[:])
+	return c.b[k:len(c.b):len(c.b)]
+}

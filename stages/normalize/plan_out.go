@@ -2,6 +2,8 @@ package normalize
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"reflect"
 	"slices"
 	"strings"
@@ -55,6 +57,11 @@ type outPlan struct {
 	ltName  []byte
 	ltPlain bool
 
+	ecsVerPlain, cloudPrPlain bool // need no escaping
+
+	// lkInit are the links every record starts with (initLinks)
+	lkInit []plink
+
 	// marks (plan_marks.go): nil, or the marked paths and their nodes
 	marks     *stages.MarkNames
 	markNodes []int16 // -1: the tree never has a string, list or object there
@@ -79,10 +86,11 @@ type ecsStep struct {
 }
 
 type staticStep struct {
-	node int16
-	list bool
-	val  []byte
-	vals [][]byte
+	node  int16
+	list  bool
+	plain bool // val, or every one of vals, needs no escaping
+	val   []byte
+	vals  [][]byte
 }
 
 type xformKind uint8
@@ -304,8 +312,10 @@ func compilePlan(lt *schemas.LogType, names []string, en enrichOn) *outPlan {
 			return nil
 		}
 		st := staticStep{node: node(segs, false), list: f.IsList, val: []byte(f.Value)}
+		st.plain = pyjson.PlainLen(st.val) == len(st.val)
 		for _, v := range f.Values {
 			st.vals = append(st.vals, []byte(v))
+			st.plain = st.plain && pyjson.PlainLen(st.vals[len(st.vals)-1]) == len(v)
 		}
 		p.static = append(p.static, st)
 	}
@@ -379,7 +389,36 @@ func compilePlan(lt *schemas.LogType, names []string, en enrichOn) *outPlan {
 	if conflict || len(p.nodes) > 1<<14 || !p.compileMarks(lt, index, en) {
 		return nil
 	}
+	p.ecsVerPlain = pyjson.PlainLen(p.ecsVer) == len(p.ecsVer)
+	p.cloudPrPlain = pyjson.PlainLen(p.cloudPr) == len(p.cloudPr)
+	p.lkInit = p.initLinks()
 	return p
+}
+
+// initLinks returns the links every record of p starts with, made once
+// instead of per record: the record's nodes, in order, then the members
+// runPlan sets on every record before the mapping's, in runPlan's order
+// (so in the order the tree path creates them). Their values are
+// runPlan's to set.
+func (p *outPlan) initLinks() []plink {
+	st := pstate{lk: make([]plink, len(p.nodes))}
+	st.lk[0].linked = true
+	// the record's nodes follow the root: link them as a run
+	if k := int16(len(p.names)); k > 0 {
+		for n := int16(1); n < k; n++ {
+			st.lk[n] = plink{linked: true, next: n + 1}
+		}
+		st.lk[k] = plink{linked: true}
+		st.lk[0].first, st.lk[0].last = 1, k
+	}
+	for _, n := range []int16{p.nMessage, p.nTimestamp, p.nLogType, p.nBucket, p.nKey, p.nEvent, p.nModule,
+		p.nIngested, p.nID, p.nECS, p.nECSVersion} {
+		p.link(&st, n)
+	}
+	if p.lt.CloudProvider != "" {
+		p.link(&st, p.nProvider)
+	}
+	return st.lk
 }
 
 // isTopTarget: an ECS or static target starts with key (so a lookup of
@@ -410,7 +449,11 @@ func pathSegs(p doc.Path) []string {
 // the leaves' values. Reused across records.
 type pstate struct {
 	lk       []plink
-	msgPlain bool       // @message needs no escaping, so neither do the record's values (made of its bytes)
+	msgPlain bool       // @message needs no escaping (and, in a tree record, neither do its values: made of its bytes)
+	plain    []bool     // by slot: the value needs no escaping (known without looking)
+	bad      []uint64   // a flat record's Line: bit i is set when Line[i] needs escaping (scanBad)
+	badCtl   bool       // some byte set in bad is not '"' or '\\' (a control character, DEL, non-ASCII)
+	msgBad   bool       // @message is the flat record's Line, and bad says where it needs a backslash
 	val      []pval     // of linked leaves only (set when linked)
 	slots    []doc.Node // the record's members (tree records, while plan compares keys)
 	sv       []sval     // the record's values, by slot
@@ -418,6 +461,7 @@ type pstate struct {
 	lower    []byte
 	spans    [stages.MaxMarks]stages.MarkSpan // the record's marks, filled by write
 	ip4      [stages.MaxMarks]markIPv4        // marked values validated as IPv4 (validIPMarked)
+	ids      idChunks                         // the records' _id text (Event.ID views it)
 }
 
 // sval is a record slot's value: a string or null (other kinds take the
@@ -437,8 +481,18 @@ type plink struct {
 type pval struct {
 	kind   uint8
 	plain  bool // b needs no escaping (known without looking)
+	bad    bool // b is @message, escaped where st.bad says (pstate.msgBad)
 	b      []byte
 	lo, hi int32 // list: elements list[lo:hi]
+}
+
+// str makes v the string b, field by field: a pval literal is built on
+// the stack and copied with wide loads that stall on the narrow stores
+// that built it (store forwarding), which cost more than the rest of a
+// record's setup (measured: a third of runPlan's own time).
+func (v *pval) str(b []byte, plain bool) {
+	v.kind, v.plain, v.bad = pvString, plain, false
+	v.b = b
 }
 
 const (
@@ -447,13 +501,14 @@ const (
 	pvList
 )
 
-func (st *pstate) reset(n int) {
+// reset starts a record with the links of init (outPlan.lkInit).
+func (st *pstate) reset(init []plink) {
+	n := len(init)
 	if cap(st.lk) < n {
 		st.lk, st.val = make([]plink, n), make([]pval, n)
 	}
 	st.lk, st.val = st.lk[:n], st.val[:n]
-	clear(st.lk)
-	st.lk[0].linked = true
+	copy(st.lk, init)
 	st.list = st.list[:0]
 	st.ip4 = [stages.MaxMarks]markIPv4{}
 }
@@ -482,13 +537,13 @@ func (p *outPlan) link(st *pstate, n int16) {
 
 func (p *outPlan) setStr(st *pstate, n int16, b []byte) {
 	p.link(st, n)
-	st.val[n] = pval{kind: pvString, b: b}
+	st.val[n].str(b, false)
 }
 
 // setPlain is setStr for a value known to need no JSON escaping.
 func (p *outPlan) setPlain(st *pstate, n int16, b []byte, plain bool) {
 	p.link(st, n)
-	st.val[n] = pval{kind: pvString, b: b, plain: plain}
+	st.val[n].str(b, plain)
 }
 
 // empty unlinks every member of object n (d.Replace with a new object).
@@ -510,6 +565,16 @@ func firstSlot(st *pstate, alts []int) []byte {
 		}
 	}
 	return nil
+}
+
+// firstSlotPlain is firstSlot, and whether the value needs no escaping.
+func firstSlotPlain(st *pstate, alts []int) ([]byte, bool) {
+	for _, i := range alts {
+		if v := st.sv[i].b; len(v) > 0 {
+			return v, st.plain[i]
+		}
+	}
+	return nil, false
 }
 
 // plan returns the plan for e's record, a tree, or nil (tree path), and
@@ -625,48 +690,47 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	}
 	sc.msg = msg
 	st.msgPlain = pyjson.PlainLen(msg) == len(msg)
+	if f := e.Flat; f != nil {
+		st.flatPlain(f, msg)
+	} else {
+		st.msgBad = false
+		st.plain = slices.Grow(st.plain[:0], len(st.sv))[:len(st.sv)]
+		for i := range st.plain {
+			st.plain[i] = st.msgPlain
+		}
+	}
 	sc.tsText = ts.AppendISO(sc.tsText[:0])
 
-	st.reset(len(p.nodes))
-	// the record's nodes follow the root, in order: link them as a run
-	if k := int16(len(st.sv)); k > 0 {
-		for n := int16(1); n < k; n++ {
-			st.lk[n] = plink{linked: true, next: n + 1}
-		}
-		st.lk[k] = plink{linked: true}
-		st.lk[0].first, st.lk[0].last = 1, k
-	}
+	// the links every record starts with (initLinks), then their values
+	st.reset(p.lkInit)
 	for i, v := range st.sv {
 		n := int16(i + 1)
 		if v.str {
-			st.val[n] = pval{kind: pvString, b: v.b, plain: st.msgPlain}
+			st.val[n].str(v.b, st.plain[i])
 		} else {
-			st.val[n] = pval{kind: pvNull}
+			st.val[n].kind = pvNull
 		}
 	}
-	p.setPlain(st, p.nMessage, sc.msg, st.msgPlain)
-	p.setPlain(st, p.nTimestamp, sc.tsText, true)
-	p.setPlain(st, p.nLogType, p.ltName, p.ltPlain)
-	p.setPlain(st, p.nBucket, sc.si.bucket, sc.si.plainBK)
-	p.setPlain(st, p.nKey, sc.si.key, sc.si.plainBK)
-	p.link(st, p.nEvent)
-	p.setPlain(st, p.nModule, p.ltName, p.ltPlain)
-	p.setPlain(st, p.nIngested, sc.ingested, true)
-	id := md5hex(sc.msg)
-	sc.idText = append(sc.idText[:0], id...)
-	p.setPlain(st, p.nID, sc.idText, true)
-
+	idb := st.ids.md5hex(sc.msg)
+	st.val[p.nMessage].str(sc.msg, st.msgPlain)
+	st.val[p.nMessage].bad = st.msgBad
+	st.val[p.nTimestamp].str(sc.tsText, true)
+	st.val[p.nLogType].str(p.ltName, p.ltPlain)
+	st.val[p.nBucket].str(sc.si.bucket, sc.si.plainBK)
+	st.val[p.nKey].str(sc.si.key, sc.si.plainBK)
+	st.val[p.nModule].str(p.ltName, p.ltPlain)
+	st.val[p.nIngested].str(sc.ingested, true)
+	st.val[p.nID].str(idb, true)
 	// mapECS, straight into the root (E's members are new keys of the
 	// root, but for event, which Merge merges member by member)
-	p.link(st, p.nECS)
-	p.setStr(st, p.nECSVersion, p.ecsVer)
+	st.val[p.nECSVersion].str(p.ecsVer, p.ecsVerPlain)
 	if lt.CloudProvider != "" {
-		p.setStr(st, p.nProvider, p.cloudPr)
+		st.val[p.nProvider].str(p.cloudPr, p.cloudPrPlain)
 	}
 	for i := range p.ecs {
 		f := &p.ecs[i]
 		if !f.list {
-			v := firstSlot(st, f.alts)
+			v, plain := firstSlotPlain(st, f.alts)
 			if v == nil {
 				continue
 			}
@@ -681,13 +745,15 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 					continue
 				}
 			}
-			p.setPlain(st, f.node, v, st.msgPlain)
+			p.setPlain(st, f.node, v, plain)
 			continue
 		}
 		lo := len(st.list)
+		allPlain := true
 		for _, g := range f.groups {
-			if v := firstSlot(st, g); v != nil && (!f.validateIP || validIP(v)) {
+			if v, plain := firstSlotPlain(st, g); v != nil && (!f.validateIP || validIP(v)) {
 				st.list = append(st.list, v)
+				allPlain = allPlain && plain
 			}
 		}
 		if len(st.list) == lo {
@@ -703,7 +769,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		}
 		st.list = st.list[:lo+len(out)]
 		p.link(st, f.node)
-		st.val[f.node] = pval{kind: pvList, lo: int32(lo), hi: int32(len(st.list))}
+		st.val[f.node] = pval{kind: pvList, plain: allPlain, lo: int32(lo), hi: int32(len(st.list))}
 	}
 	if st.linked(p.nCloud) {
 		accountID, regionID := sc.si.accountB, sc.si.regionB
@@ -714,7 +780,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 			if len(accountID) > 0 {
 				p.setStr(st, p.nAccountID, accountID)
 			} else {
-				p.setStr(st, p.nAccountID, unknown)
+				p.setPlain(st, p.nAccountID, unknown, true)
 			}
 		} else if string(st.val[p.nAccountID].b) == "unknown" {
 			p.empty(st, p.nAccount)
@@ -726,7 +792,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 			if len(regionID) > 0 {
 				p.setStr(st, p.nRegion, regionID)
 			} else {
-				p.setStr(st, p.nRegion, unknown)
+				p.setPlain(st, p.nRegion, unknown, true)
 			}
 		}
 	}
@@ -736,9 +802,9 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		if f.list {
 			lo := len(st.list)
 			st.list = append(st.list, f.vals...)
-			st.val[f.node] = pval{kind: pvList, lo: int32(lo), hi: int32(len(st.list))}
+			st.val[f.node] = pval{kind: pvList, plain: f.plain, lo: int32(lo), hi: int32(len(st.list))}
 		} else {
-			st.val[f.node] = pval{kind: pvString, b: f.val}
+			st.val[f.node].str(f.val, f.plain)
 		}
 	}
 
@@ -761,6 +827,7 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 	}
 
 	e.Index = sc.indexName(lt, &schemas.TransformContext{}, ts)
+	id := unsafe.String(unsafe.SliceData(idb), len(idb))
 	if p.suffix >= 0 {
 		if v := slotValue(st, p.suffix); len(v) > 0 {
 			id = id + "_" + string(v)
@@ -785,18 +852,18 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 }
 
 // ianaTransport is schemas.IANATransport as bytes, for the common
-// protocol numbers (others ask schemas).
-func ianaTransport(proto []byte) ([]byte, bool) {
+// protocol numbers (others ask schemas); plain: the name needs no escaping.
+func ianaTransport(proto []byte) (name []byte, plain, ok bool) {
 	switch string(proto) {
 	case "6":
-		return tcp, true
+		return tcp, true, true
 	case "17":
-		return udp, true
+		return udp, true, true
 	case "1":
-		return icmp, true
+		return icmp, true, true
 	}
 	tr, ok := schemas.IANATransport(proto)
-	return []byte(tr), ok
+	return []byte(tr), false, ok
 }
 
 var (
@@ -823,14 +890,14 @@ func (p *outPlan) transformVPC(st *pstate) bool {
 				outcome = outcomeFailure
 			}
 		}
-		p.setStr(st, v.outcome, outcome)
+		p.setPlain(st, v.outcome, outcome, true)
 	}
 	if v.protocol >= 0 && st.sv[v.protocol].str {
-		if tr, ok := ianaTransport(st.sv[v.protocol].b); ok {
+		if tr, plain, ok := ianaTransport(st.sv[v.protocol].b); ok {
 			if !st.linked(v.network) {
 				return false
 			}
-			p.setStr(st, v.transport, tr)
+			p.setPlain(st, v.transport, tr, plain)
 		}
 	}
 	if st.linked(v.network) && st.linked(v.ntype) {
@@ -878,7 +945,7 @@ func (p *outPlan) transformELB(st *pstate) bool {
 	if j := bytes.IndexByte(rest, ' '); j >= 0 {
 		rest = rest[:j]
 	}
-	p.setPlain(st, a.full, rest, st.msgPlain)
+	p.setPlain(st, a.full, rest, st.plain[a.request]) // a part of a plain string is plain
 	return true
 }
 
@@ -958,6 +1025,9 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				dst = append(dst, key[skip:]...)
 				dst = append(dst, v.b...)
 				dst = append(dst, '"')
+			} else if v.bad {
+				dst = append(dst, key[skip:len(key)-1]...)
+				dst = st.appendBad(dst, v.b)
 			} else {
 				dst = append(dst, key[skip:len(key)-1]...)
 				dst = doc.AppendQuotedAny(dst, v.b)
@@ -977,7 +1047,13 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 				if i > 0 {
 					dst = append(dst, ',')
 				}
-				dst = doc.AppendQuotedAny(dst, x)
+				if v.plain {
+					dst = append(dst, '"')
+					dst = append(dst, x...)
+					dst = append(dst, '"')
+				} else {
+					dst = doc.AppendQuotedAny(dst, x)
+				}
 			}
 			if m := p.nodes[c].mark; m != 0 {
 				st.spans[m-1] = stages.MarkSpan{Kind: stages.MarkList, Off: int32(lo), End: int32(len(dst))}
@@ -987,4 +1063,136 @@ func (p *outPlan) write(dst []byte, st *pstate, n int16) []byte {
 		skip = 0
 	}
 	return append(dst, '}')
+}
+
+// flatPlain sets st.plain for the values of a flat record, spans of
+// f.Line: a value needs no escaping when its span holds none of the line's
+// bytes that do, found in one scan of the line (scanBad) instead of one per
+// value. ALB lines always hold quotes, so a per-line answer (@message) would
+// send every value through the escaping writer. A line that is @message
+// itself and plain (VPC Flow Logs) needs no scan.
+func (st *pstate) flatPlain(f *stages.Flat, msg []byte) {
+	n := f.N()
+	st.plain = slices.Grow(st.plain[:0], n)[:n]
+	same := bytes.Equal(msg, f.Line)
+	st.msgBad = false
+	if st.msgPlain && same {
+		for i := range st.plain {
+			st.plain[i] = true
+		}
+		return
+	}
+	st.scanBad(f.Line)
+	// the scan tells where @message needs a backslash, unless it holds
+	// bytes escaped otherwise (left to the escaping writer)
+	st.msgBad = same && !st.badCtl
+	for i := range st.plain {
+		a := f.Offs[2*i]
+		st.plain[i] = a != stages.FlatNull && st.plainSpan(int(a), int(f.Offs[2*i+1]))
+	}
+}
+
+// scanBad sets st.bad to the bitmap of line's bytes that need escaping:
+// bit i&63 of word i>>6 is set when line[i] does.
+func (st *pstate) scanBad(line []byte) {
+	n := (len(line) + 63) >> 6
+	st.bad = slices.Grow(st.bad[:0], n)[:n]
+	clear(st.bad)
+	st.badCtl = false
+	i := 0
+	// sixteen bytes at a time, checked cheaply first (most are plain)
+	for ; i+16 <= len(line); i += 16 {
+		x, y := binary.LittleEndian.Uint64(line[i:]), binary.LittleEndian.Uint64(line[i+8:])
+		if anyBad(x)|anyBad(y) != 0 {
+			st.badWord(x, i)
+			st.badWord(y, i+8)
+		}
+	}
+	if i+8 <= len(line) {
+		st.badWord(binary.LittleEndian.Uint64(line[i:]), i)
+		i += 8
+	}
+	for ; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '"' || c == '\\':
+			st.bad[i>>6] |= 1 << (i & 63)
+		case c < 0x20 || c >= 0x7f:
+			st.bad[i>>6] |= 1 << (i & 63)
+			st.badCtl = true
+		}
+	}
+}
+
+// badWord sets the bits of x, the eight bytes at line[i], in st.bad.
+func (st *pstate) badWord(x uint64, i int) {
+	quote, ctl := badBytes(x)
+	if m := quote | ctl; m != 0 {
+		// one bit per byte (bit k: byte k), at the word's place: i&63
+		// is a multiple of 8 below 64, so the byte fits
+		st.bad[i>>6] |= (m >> 7) * 0x0102040810204080 >> 56 << (i & 63)
+		st.badCtl = st.badCtl || ctl != 0
+	}
+}
+
+// appendBad appends s, scanBad's line with no byte but '"' and '\\' to
+// escape, as a JSON string: the runs between those bytes are copied
+// whole, so a line with quotes costs a copy per quote, not a check per
+// byte.
+func (st *pstate) appendBad(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	prev := 0
+	for w, m := range st.bad {
+		for ; m != 0; m &= m - 1 {
+			i := w<<6 | bits.TrailingZeros64(m)
+			dst = append(dst, s[prev:i]...)
+			dst = append(dst, '\\', s[i])
+			prev = i + 1
+		}
+	}
+	dst = append(dst, s[prev:]...)
+	return append(dst, '"')
+}
+
+// plainSpan reports whether line[a:b] (scanBad's line) needs no escaping.
+func (st *pstate) plainSpan(a, b int) bool {
+	if a >= b {
+		return true
+	}
+	wa, wb := a>>6, (b-1)>>6
+	lo := ^uint64(0) << (a & 63)        // bits a&63 and up
+	hi := ^uint64(0) >> (63 - (b-1)&63) // bits up to (b-1)&63
+	if wa == wb {
+		return st.bad[wa]&lo&hi == 0
+	}
+	if st.bad[wa]&lo != 0 || st.bad[wb]&hi != 0 {
+		return false
+	}
+	for _, w := range st.bad[wa+1 : wb] {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// anyBad is not zero when some byte of x needs escaping (pyjson's badMask:
+// cheaper than badBytes, and exact only at the lowest flagged byte).
+func anyBad(x uint64) uint64 {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	return ((x + lsb) | x | (x - 0x20*lsb) | ((x ^ ('"' * lsb)) - lsb) | ((x ^ ('\\' * lsb)) - lsb)) & msb
+}
+
+// badBytes flags (high bit) exactly the bytes of x that a JSON string
+// literal cannot hold as is, pyjson.PlainLen's: '"' and '\\' in quote,
+// < 0x20 and >= 0x7f in ctl. Every sum stays within its byte (seven low
+// bits plus at most 0x7f), so no carry reaches the next byte and every flag
+// is exact (pyjson's badMask is exact only at the lowest flagged byte).
+func badBytes(x uint64) (quote, ctl uint64) {
+	const lsb, msb, low7 = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
+	l := x & low7
+	high := (l + lsb) | x        // b&0x7f == 0x7f (DEL) or b >= 0x80
+	low := ^((l + 0x60*lsb) | x) // b < 0x20
+	q, bs := x^('"'*lsb), x^('\\'*lsb)
+	quote = ^(((q & low7) + low7) | q) | ^(((bs & low7) + low7) | bs)
+	return quote & msb, (high | low) & msb
 }

@@ -31,6 +31,7 @@ func ecsRecords(t testing.TB) map[string][][]byte {
 		// mapECS merges into them)
 		`{"eventTime":"2025-03-14T12:00:00Z","eventID":"d1","sourceIPAddress":"1.2.3.4","source":{"port":1,"ip":"x"},"userIdentity":{"userName":{"a":1}},"user":{"name":{"b":2},"id":"u"},"ecs":"v","error":{"code":{"k":1}},"errorCode":{"k":2,"j":3},"related":{"ip":"s"},"user_agent":[1],"rule":{"name":null},"eventName":"E"}`,
 		`{"eventTime":"2025-03-14T12:00:00Z","eventID":"d2","sourceIPAddress":"1.2.3.4","event":{"action":"a","module":"m","kind":"k","outcome":"o"},"ecs":{"version":"0","x":1},"related":"r","user_agent":{"original":{"x":1}},"userAgent":"ua"}`,
+		`{"eventTime":"2025-03-14T12:00:00Z","eventID":"d4","sourceIPAddress":"1.2.3.4","source":{},"user":{"x":{}},"rule":{},"error":{},"errorCode":"c","eventName":"E","userIdentity":{"userName":"n"}}`,
 		`{"eventTime":"2025-03-14T12:00:00Z","eventID":"d3","sourceIPAddress":[{"a":1}],"related":{"ip":["1.1.1.1"]},"user":"u","userIdentity":{"accessKeyId":12}}`,
 	} {
 		out["cloudtrail"] = append(out["cloudtrail"], []byte(s))

@@ -125,8 +125,8 @@ func disjointTargets(lt *schemas.LogType) bool {
 }
 
 // objNode returns (creating if needed) intermediate object i under E, and
-// whether it is an object the record already held (old: its members may
-// exist, so writes into it need lookups). Only in direct mode (E is the
+// whether it is an object of the record that has members (old: writes
+// into it need lookups). Only in direct mode (E is the
 // record's root) can an object be old; objects of a detached E are new.
 func (p *ecsPlan) objNode(d *doc.Doc, E doc.Node, sc *scratch, i int, direct bool) (doc.Node, bool) {
 	if i < 0 {
@@ -147,13 +147,11 @@ func (p *ecsPlan) objNode(d *doc.Doc, E doc.Node, sc *scratch, i int, direct boo
 		n = d.SetObject(E, key)
 	case pold:
 		// a member of the record's object: an object there is merged
-		// into (old); anything else is replaced in place by a new one
-		if ex := d.Child(parent, key); ex != doc.Nil && d.Kind(ex) == doc.Object {
-			n = ex
-			old[i] = true
-		} else {
-			n = d.SetObject(parent, key)
-		}
+		// into; anything else is replaced in place by a new, empty one
+		// (one lookup). An empty object has no member to collide with:
+		// it is appended to like a new one.
+		n = d.SetObject(parent, key)
+		old[i] = d.First(n) != doc.Nil
 	default:
 		// any other object is new to E: no scan of E's members
 		n = d.AddObject(parent, key)

@@ -165,9 +165,11 @@ func (p *ecsPlan) objNode(d *doc.Doc, E doc.Node, sc *scratch, i int, direct boo
 // source.ip, source.address and related.ip, eventName twice, and five
 // alternatives under requestParameters/responseElements. mapECS resolves
 // each entry at most once per document, from its parent prefix's node, so
-// a shared prefix is walked once (srcState). The record is not changed
-// while the entries are read (the ECS object is built apart and merged at
-// the end), so the memo stays exact for the whole mapping loop.
+// a shared prefix is walked once (srcState). No entry's path changes
+// while the entries are read: the ECS object is built apart and merged at
+// the end, or (ecsPlan.direct) written into the record under top-level
+// keys that no entry reads, so the memo stays exact for the whole mapping
+// loop.
 type srcPlan struct {
 	ents []srcEnt
 	// per ECS entry: its Alternatives (scalar) as entry indexes, or its

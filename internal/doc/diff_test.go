@@ -283,6 +283,19 @@ var diffDocs = []string{
 	`{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","userName":"bob"},"sourceIPAddress":"8.8.8.8","requestParameters":{"bucketName":"b","key":"k"},"responseElements":null,"readOnly":true}`,
 	"{\"\xff\":\"\xfe\",\"a\x7f\":\"b\x7f\",\"é\":[\"é\",\"\\ud83d\\ude00\"]}",
 	`{"0":{"1":[{"2":"x"}]},"ABCDEFGHIJKLMNOPQRSTUVWXYZ":"abcdefghijklmnopqrstuvwxyz0123456789"}`,
+	manyRootKeys(70), // the root index grows twice while parsing (rehashed from its old slots)
+}
+
+// manyRootKeys is an object of n root members, some of them diffKeys (so
+// the edits delete and look them up in a grown index).
+func manyRootKeys(n int) string {
+	var b strings.Builder
+	b.WriteString(`{"a":1,"event":{"x":"y"}`)
+	for i := range n {
+		fmt.Fprintf(&b, `,"k%d":%d`, i, i)
+	}
+	b.WriteString(`,"source":"s","ip":"1.2.3.4"}`)
+	return b.String()
 }
 
 func TestFastPathsMatchReference(t *testing.T) {

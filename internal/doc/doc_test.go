@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func parse(t testing.TB, s string) *Doc {
@@ -204,4 +205,12 @@ func FuzzParseDoc(f *testing.F) {
 			t.Fatalf("round trip:\n%s\n%s", out, got)
 		}
 	})
+}
+
+// A node is 32 bytes (two to a cache line): the batch's trees do not fit
+// the caches, so every byte of a node costs misses in normalize and encode.
+func TestNodeSize(t *testing.T) {
+	if n := unsafe.Sizeof(node{}); n != 32 {
+		t.Fatalf("node is %d bytes, want 32", n)
+	}
 }

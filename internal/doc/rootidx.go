@@ -92,7 +92,7 @@ func (d *Doc) rootFind(key string, h uint32) Node {
 	return n
 }
 
-func (d *Doc) rootInsert(c Node) {
+func (d *Doc) rootInsert(c Node, h uint32) {
 	d.memo.ok = false
 	if (d.rootUsed+1)*2 > len(d.rootIdx) {
 		if d.slow {
@@ -100,13 +100,12 @@ func (d *Doc) rootInsert(c Node) {
 		}
 		d.rootGrow()
 	}
-	d.rootPut(c)
+	d.rootPut(c, h)
 	d.rootUsed++
 }
 
-func (d *Doc) rootPut(c Node) {
+func (d *Doc) rootPut(c Node, h uint32) {
 	mask := uint32(len(d.rootIdx) - 1)
-	h := d.nodes[c].h
 	for i := h & mask; ; i = (i + 1) & mask {
 		if d.rootIdx[i].n <= 0 {
 			d.rootIdx[i] = rootSlot{h: h, n: int32(c)}
@@ -115,11 +114,15 @@ func (d *Doc) rootPut(c Node) {
 	}
 }
 
+// rootGrow makes the index at least twice as large as its live members
+// need, rehashing them from the old slots (which hold their hashes: the
+// nodes do not).
 func (d *Doc) rootGrow() {
 	n := 64
 	for n < (d.rootUsed+1)*4 {
 		n *= 2
 	}
+	d.rootOld = append(d.rootOld[:0], d.rootIdx...)
 	if cap(d.rootIdx) >= n {
 		d.rootIdx = d.rootIdx[:n]
 	} else {
@@ -127,9 +130,11 @@ func (d *Doc) rootGrow() {
 	}
 	clear(d.rootIdx)
 	d.rootUsed = 0
-	for c := d.nodes[1].first; c != Nil; c = d.nodes[c].next {
-		d.rootPut(c)
-		d.rootUsed++
+	for _, sl := range d.rootOld {
+		if sl.n > 0 {
+			d.rootPut(Node(sl.n), sl.h)
+			d.rootUsed++
+		}
 	}
 }
 
@@ -139,7 +144,7 @@ func (d *Doc) rootRemove(c Node) {
 		return
 	}
 	mask := uint32(len(d.rootIdx) - 1)
-	for i := d.nodes[c].h & mask; ; i = (i + 1) & mask {
+	for i := hashKey(d.keyOf(int32(c))) & mask; ; i = (i + 1) & mask {
 		n := d.rootIdx[i].n
 		if n == 0 {
 			return

@@ -31,7 +31,10 @@
 //     (from the record, else from the S3 key, else "unknown"), ecs.version,
 //     static_ecs, merged into the record with es-loader's merge_dicts; scalar
 //     values become strings as Python's str() prints them; list-typed targets
-//     collect, de-duplicate and sort; ".ip" targets keep valid IPs only;
+//     collect, de-duplicate and sort; ".ip" targets keep valid IPs only
+//     (when no entry reads under a key the mapping writes, the fields are
+//     written into the record directly with the same merge semantics:
+//     ecsPlan.direct, compared with the merge by slowDirect);
 //  6. the log type's Go transform (schemas.RegisterTransform), when
 //     script_ecs is set;
 //  7. field_prefix;

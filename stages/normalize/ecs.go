@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/siemstream/siemstream/internal/doc"
+	"github.com/siemstream/siemstream/internal/wire"
 	"github.com/siemstream/siemstream/schemas"
 )
 
@@ -17,6 +18,11 @@ import (
 // an object merges into an existing object.
 func (sc *scratch) putECS(d *doc.Doc, obj doc.Node, p doc.Path, v doc.Node) {
 	parent, last := d.ParentAt(obj, p)
+	sc.putAt(d, parent, last, v)
+}
+
+// putAt is putECS of parent's member last.
+func (sc *scratch) putAt(d *doc.Doc, parent doc.Node, last string, v doc.Node) {
 	switch d.Kind(v) {
 	case doc.String, doc.Array:
 		d.SetCopy(parent, last, v)
@@ -39,7 +45,8 @@ func (s *Stage) mapECS(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 	root := d.Root()
 	// what the record says about the cloud
 	var csp, account1, region1 doc.Node
-	if c := d.Child(root, "cloud"); c != doc.Nil {
+	c0 := d.Child(root, "cloud")
+	if c := c0; c != doc.Nil {
 		if d.Kind(c) != doc.Object {
 			return errors.New("field cloud is not an object")
 		}
@@ -53,16 +60,28 @@ func (s *Stage) mapECS(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 		region1 = d.Child(c, "region")
 	}
 
-	E := d.NewObject()
+	plan := planFor(lt)
+	// direct: write the ECS fields into the record itself instead of a
+	// detached object merged into it at the end. Equal to the merge when
+	// no entry reads under a key the mapping writes (plan.direct), the
+	// record has no cloud object (the cloud rules below read the ECS
+	// cloud object apart from the record's) and no FireLens rule runs.
+	// Objects the record already holds get merge semantics (objNode says
+	// which are fresh); fresh ones are appended to without lookups.
+	direct := plan.direct && !s.slowECS && !s.slowDirect && c0 == doc.Nil && sc.via.Via != wire.ViaFirelens
+	E := root
+	if !direct {
+		E = d.NewObject()
+	}
 	ecs := d.SetObject(E, "ecs")
 	d.SetString(ecs, "version", lt.ECSVersion)
 	if (csp == doc.Nil || !d.Truthy(csp)) && lt.CloudProvider != "" {
 		d.SetString(d.SetObject(E, "cloud"), "provider", lt.CloudProvider)
 	}
 
-	plan := planFor(lt)
 	if plan.fast {
 		sc.planNodes = append(sc.planNodes[:0], make([]doc.Node, len(plan.objs))...)
+		sc.planOld = append(sc.planOld[:0], make([]bool, len(plan.objs))...)
 	}
 	src, st := &plan.src, &sc.src
 	st.reset(len(src.ents))
@@ -89,7 +108,11 @@ func (s *Stage) mapECS(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 				continue
 			}
 			if plan.fast {
-				parent := plan.objNode(d, E, sc.planNodes, plan.parent[i])
+				parent, old := plan.objNode(d, E, sc, plan.parent[i], direct)
+				if old { // an object of the record: merge semantics
+					sc.putAt(d, parent, plan.leaf[i], v)
+					continue
+				}
 				switch k {
 				case doc.String, doc.Object, doc.Array:
 					d.AddCopy(parent, plan.leaf[i], v)
@@ -147,7 +170,12 @@ func (s *Stage) mapECS(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 		}
 		var arr doc.Node
 		if plan.fast {
-			arr = d.AddArray(plan.objNode(d, E, sc.planNodes, plan.parent[i]), plan.leaf[i])
+			parent, old := plan.objNode(d, E, sc, plan.parent[i], direct)
+			if old {
+				arr = d.SetArray(parent, plan.leaf[i])
+			} else {
+				arr = d.AddArray(parent, plan.leaf[i])
+			}
 		} else {
 			parent, last := d.ParentAt(E, f.Path)
 			arr = d.SetArray(parent, last)
@@ -211,7 +239,9 @@ func (s *Stage) mapECS(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 			d.SetString(parent, last, f.Value)
 		}
 	}
-	d.Merge(root, E)
+	if !direct {
+		d.Merge(root, E)
+	}
 	return nil
 }
 

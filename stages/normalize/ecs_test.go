@@ -27,6 +27,12 @@ func ecsRecords(t testing.TB) map[string][][]byte {
 		`{"eventTime":"2025-03-14T12:00:00Z","eventID":"i5","requestParameters":{"instanceId":{"k":"v"}},"userIdentity":"flat"}`,
 		`{"eventTime":"2025-03-14T12:00:00Z","eventID":"c1","cloud":{"account":{"id":""},"region":null},"recipientAccountId":"111122223333"}`,
 		`{"eventTime":"2025-03-14T12:00:00Z","eventID":"c2","source":"s","user":{"name":"u"},"event":"e","related":{"ip":["9.9.9.9"]}}`,
+		// objects the mapping writes into already in the record (direct
+		// mapECS merges into them)
+		`{"eventTime":"2025-03-14T12:00:00Z","eventID":"d1","sourceIPAddress":"1.2.3.4","source":{"port":1,"ip":"x"},"userIdentity":{"userName":{"a":1}},"user":{"name":{"b":2},"id":"u"},"ecs":"v","error":{"code":{"k":1}},"errorCode":{"k":2,"j":3},"related":{"ip":"s"},"user_agent":[1],"rule":{"name":null},"eventName":"E"}`,
+		`{"eventTime":"2025-03-14T12:00:00Z","eventID":"d2","sourceIPAddress":"1.2.3.4","event":{"action":"a","module":"m","kind":"k","outcome":"o"},"ecs":{"version":"0","x":1},"related":"r","user_agent":{"original":{"x":1}},"userAgent":"ua"}`,
+		`{"eventTime":"2025-03-14T12:00:00Z","eventID":"d4","sourceIPAddress":"1.2.3.4","source":{},"user":{"x":{}},"rule":{},"error":{},"errorCode":"c","eventName":"E","userIdentity":{"userName":"n"}}`,
+		`{"eventTime":"2025-03-14T12:00:00Z","eventID":"d3","sourceIPAddress":[{"a":1}],"related":{"ip":["1.1.1.1"]},"user":"u","userIdentity":{"accessKeyId":12}}`,
 	} {
 		out["cloudtrail"] = append(out["cloudtrail"], []byte(s))
 	}
@@ -62,6 +68,45 @@ func FuzzECSPlanEqualsLookups(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		for _, typ := range []string{"cloudtrail", "guardduty", "waf"} {
 			compareECS(t, reg, typ, [][]byte{raw})
+		}
+	})
+}
+
+// Direct mapECS (the ECS fields written into the record) must equal
+// building them apart and merging (slowDirect).
+
+func compareDirect(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte) int {
+	return compareSlow(t, reg, typ, recs, func(s *Stage) { s.slowDirect = true })
+}
+
+func TestECSDirectEqualsMerge(t *testing.T) {
+	reg, err := schemas.Load(schemas.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lt := reg.Lookup("cloudtrail"); !planFor(lt).direct {
+		t.Fatal("cloudtrail's ECS plan is not direct")
+	}
+	for typ, recs := range ecsRecords(t) {
+		if kept := compareDirect(t, reg, typ, recs); kept < len(recs)/2 {
+			t.Fatalf("%s: only %d of %d records kept", typ, kept, len(recs))
+		}
+	}
+}
+
+func FuzzECSDirectEqualsMerge(f *testing.F) {
+	reg, err := schemas.Load(schemas.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, recs := range ecsRecords(f) {
+		for _, r := range recs {
+			f.Add(r)
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		for _, typ := range []string{"cloudtrail", "guardduty", "waf"} {
+			compareDirect(t, reg, typ, [][]byte{raw})
 		}
 	})
 }

@@ -92,6 +92,9 @@ type Stage struct {
 	// slowECS: mapECS looks every path up again (no srcPlan; tests
 	// compare the two ways)
 	slowECS bool
+	// slowDirect: mapECS builds the ECS object apart and merges it even
+	// when it could write into the record (tests compare the two ways)
+	slowDirect bool
 
 	normalized, failed, transformErrors, planned atomic.Uint64
 }
@@ -159,6 +162,7 @@ type scratch struct {
 	jsonToTxt []doc.Node
 	jtHits    []jtHit
 	planNodes []doc.Node
+	planOld   []bool   // per planNodes: an object of the record (direct mapECS)
 	src       srcState // mapECS's resolved paths (plan.go)
 	via       viaMeta  // the wrapper facts of the current event (cwl.go)
 

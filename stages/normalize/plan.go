@@ -15,6 +15,10 @@ import (
 // nodes remembered.
 type ecsPlan struct {
 	fast bool
+	// direct: fast, and no entry reads under a top-level key that the
+	// mapping writes (ECS and static targets, "ecs", "cloud"), so mapECS
+	// may write into the record while it still reads it
+	direct bool
 	// per ECS entry: index of its parent object in objs (-1: the ECS root)
 	parent []int
 	leaf   []string
@@ -82,29 +86,78 @@ func buildPlan(lt *schemas.LogType) *ecsPlan {
 		p.parent = append(p.parent, objIdx(segs[:len(segs)-1]))
 		p.leaf = append(p.leaf, segs[len(segs)-1])
 	}
+	p.direct = disjointTargets(lt)
 	return p
 }
 
-// objNode returns (creating if needed) intermediate object i under E.
-func (p *ecsPlan) objNode(d *doc.Doc, E doc.Node, nodes []doc.Node, i int) doc.Node {
+// disjointTargets reports whether no ECS entry of lt reads a record path
+// whose first segment is the first segment of a path the mapping writes.
+func disjointTargets(lt *schemas.LogType) bool {
+	written := map[string]bool{"ecs": true, "cloud": true}
+	for _, f := range lt.ECS {
+		written[strings.SplitN(f.Target, ".", 2)[0]] = true
+	}
+	for _, f := range lt.StaticECS {
+		if f.Path.Len() == 0 {
+			return false
+		}
+		written[f.Path.Seg(0)] = true
+	}
+	reads := func(ps []doc.Path) bool {
+		for _, p := range ps {
+			if p.Len() == 0 || written[p.Seg(0)] {
+				return true
+			}
+		}
+		return false
+	}
+	for _, f := range lt.ECS {
+		if reads(f.Alternatives) {
+			return false
+		}
+		for _, g := range f.Groups {
+			if reads(g) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// objNode returns (creating if needed) intermediate object i under E, and
+// whether it is an object of the record that has members (old: writes
+// into it need lookups). Only in direct mode (E is the
+// record's root) can an object be old; objects of a detached E are new.
+func (p *ecsPlan) objNode(d *doc.Doc, E doc.Node, sc *scratch, i int, direct bool) (doc.Node, bool) {
 	if i < 0 {
-		return E
+		return E, direct
 	}
+	nodes, old := sc.planNodes, sc.planOld
 	if nodes[i] != doc.Nil {
-		return nodes[i]
+		return nodes[i], old[i]
 	}
-	parent := p.objNode(d, E, nodes, p.objs[i].parent)
+	parent, pold := p.objNode(d, E, sc, p.objs[i].parent, direct)
+	key := p.objs[i].key
 	var n doc.Node
-	if p.objs[i].parent < 0 && p.objs[i].key == "cloud" {
+	switch {
+	case p.objs[i].parent < 0 && key == "cloud":
 		// E may already hold it (cloud.provider is set before the
-		// mappings; "ecs" targets never take the plan). Any other
-		// object is new to E: no scan of E's members.
-		n = d.SetObject(E, p.objs[i].key)
-	} else {
-		n = d.AddObject(parent, p.objs[i].key)
+		// mappings; "ecs" and cloud.provider targets never take the
+		// plan), and in direct mode the record has none: new either way.
+		n = d.SetObject(E, key)
+	case pold:
+		// a member of the record's object: an object there is merged
+		// into; anything else is replaced in place by a new, empty one
+		// (one lookup). An empty object has no member to collide with:
+		// it is appended to like a new one.
+		n = d.SetObject(parent, key)
+		old[i] = d.First(n) != doc.Nil
+	default:
+		// any other object is new to E: no scan of E's members
+		n = d.AddObject(parent, key)
 	}
 	nodes[i] = n
-	return n
+	return n, old[i]
 }
 
 // srcPlan is the table of the distinct record paths a type's ECS entries
@@ -112,9 +165,11 @@ func (p *ecsPlan) objNode(d *doc.Doc, E doc.Node, nodes []doc.Node, i int) doc.N
 // source.ip, source.address and related.ip, eventName twice, and five
 // alternatives under requestParameters/responseElements. mapECS resolves
 // each entry at most once per document, from its parent prefix's node, so
-// a shared prefix is walked once (srcState). The record is not changed
-// while the entries are read (the ECS object is built apart and merged at
-// the end), so the memo stays exact for the whole mapping loop.
+// a shared prefix is walked once (srcState). No entry's path changes
+// while the entries are read: the ECS object is built apart and merged at
+// the end, or (ecsPlan.direct) written into the record under top-level
+// keys that no entry reads, so the memo stays exact for the whole mapping
+// loop.
 type srcPlan struct {
 	ents []srcEnt
 	// per ECS entry: its Alternatives (scalar) as entry indexes, or its

@@ -176,7 +176,6 @@ type scratch struct {
 	opNames []string
 	opSrc   *stages.Source // the object whose keys were last compared (nil after Process)
 	tsText  []byte
-	idText  []byte
 
 	// the plan of fkLT for flat records keyed fkKeys.Names[:fkN] (plan_flat.go)
 	fkPlan *outPlan

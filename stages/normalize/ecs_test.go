@@ -39,23 +39,30 @@ func ecsRecords(t testing.TB) map[string][][]byte {
 	return out
 }
 
-func compareECS(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte) int {
-	return compareSlow(t, reg, typ, recs, func(s *Stage) { s.slowECS = true })
-}
+// The ECS fast paths against their slow switches: the srcPlan path reads
+// (slowECS: every path looked up again), and direct mapECS, which writes the
+// ECS fields into the record (slowDirect: built apart and merged).
+var (
+	slowLookups = func(s *Stage) { s.slowECS = true }
+	slowMerge   = func(s *Stage) { s.slowDirect = true }
+)
 
-func TestECSPlanEqualsLookups(t *testing.T) {
+// equalsSlow runs every ECS record through the stage and through its slow
+// switch and wants both byte-identical, with at least half of them kept.
+func equalsSlow(t *testing.T, slow func(*Stage)) {
 	reg, err := schemas.Load(schemas.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for typ, recs := range ecsRecords(t) {
-		if kept := compareECS(t, reg, typ, recs); kept < len(recs)/2 {
+		if kept := compareSlow(t, reg, typ, recs, slow); kept < len(recs)/2 {
 			t.Fatalf("%s: only %d of %d records kept", typ, kept, len(recs))
 		}
 	}
 }
 
-func FuzzECSPlanEqualsLookups(f *testing.F) {
+// fuzzEqualsSlow is equalsSlow on one fuzzed record of each JSON type.
+func fuzzEqualsSlow(f *testing.F, slow func(*Stage)) {
 	reg, err := schemas.Load(schemas.Options{})
 	if err != nil {
 		f.Fatal(err)
@@ -67,17 +74,14 @@ func FuzzECSPlanEqualsLookups(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		for _, typ := range []string{"cloudtrail", "guardduty", "waf"} {
-			compareECS(t, reg, typ, [][]byte{raw})
+			compareSlow(t, reg, typ, [][]byte{raw}, slow)
 		}
 	})
 }
 
-// Direct mapECS (the ECS fields written into the record) must equal
-// building them apart and merging (slowDirect).
+func TestECSPlanEqualsLookups(t *testing.T) { equalsSlow(t, slowLookups) }
 
-func compareDirect(t testing.TB, reg *schemas.Registry, typ string, recs [][]byte) int {
-	return compareSlow(t, reg, typ, recs, func(s *Stage) { s.slowDirect = true })
-}
+func FuzzECSPlanEqualsLookups(f *testing.F) { fuzzEqualsSlow(f, slowLookups) }
 
 func TestECSDirectEqualsMerge(t *testing.T) {
 	reg, err := schemas.Load(schemas.Options{})
@@ -87,26 +91,7 @@ func TestECSDirectEqualsMerge(t *testing.T) {
 	if lt := reg.Lookup("cloudtrail"); !planFor(lt).direct {
 		t.Fatal("cloudtrail's ECS plan is not direct")
 	}
-	for typ, recs := range ecsRecords(t) {
-		if kept := compareDirect(t, reg, typ, recs); kept < len(recs)/2 {
-			t.Fatalf("%s: only %d of %d records kept", typ, kept, len(recs))
-		}
-	}
+	equalsSlow(t, slowMerge)
 }
 
-func FuzzECSDirectEqualsMerge(f *testing.F) {
-	reg, err := schemas.Load(schemas.Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, recs := range ecsRecords(f) {
-		for _, r := range recs {
-			f.Add(r)
-		}
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		for _, typ := range []string{"cloudtrail", "guardduty", "waf"} {
-			compareDirect(t, reg, typ, [][]byte{raw})
-		}
-	})
-}
+func FuzzECSDirectEqualsMerge(f *testing.F) { fuzzEqualsSlow(f, slowMerge) }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/siemstream/siemstream/internal/e2e"
 )
@@ -34,27 +33,7 @@ func TestAtTimestampNothingAfter(t *testing.T) {
 		}
 	}
 	st.put(t, stream, before)
-	// ts is just after the newest arrival of those (kinesalite dates the
-	// first records of a new stream at the shards' creation second, which
-	// can be ahead of the clock).
-	var maxA time.Time
-	for _, sh := range shards {
-		it, err := st.kin.GetShardIterator(t.Context(), &kinesis.GetShardIteratorInput{StreamName: &stream, ShardId: sh.ShardId, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := st.kin.GetRecords(t.Context(), &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range o.Records {
-			if a := aws.ToTime(r.ApproximateArrivalTimestamp); a.After(maxA) {
-				maxA = a
-			}
-		}
-	}
-	ts := maxA.Add(time.Millisecond)
-	waitFor(t, "clock past the first records", 5*time.Second, func() bool { return time.Now().After(ts.Add(5 * time.Millisecond)) })
+	ts := st.timestampAfter(t, stream, shards)
 	parent := shards[0]
 	if _, err := st.kin.SplitShard(t.Context(), &kinesis.SplitShardInput{StreamName: &stream, ShardToSplit: parent.ShardId, NewStartingHashKey: aws.String(e2e.MidHashKey(parent))}); err != nil {
 		t.Fatal(err)

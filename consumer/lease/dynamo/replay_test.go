@@ -10,8 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/siemstream/siemstream/internal/e2e"
 )
@@ -35,25 +33,7 @@ func TestReplayAtTimestampShardFilter(t *testing.T) {
 		st.put(t, stream, es)
 	}
 	put("before")
-	// The newest arrival time of the first batch.
-	var maxA time.Time
-	for _, sh := range shards {
-		it, err := st.kin.GetShardIterator(t.Context(), &kinesis.GetShardIteratorInput{StreamName: &stream, ShardId: sh.ShardId, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := st.kin.GetRecords(t.Context(), &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range o.Records {
-			if a := aws.ToTime(r.ApproximateArrivalTimestamp); a.After(maxA) {
-				maxA = a
-			}
-		}
-	}
-	ts := maxA.Add(time.Millisecond)
-	waitFor(t, "clock past the first batch", 5*time.Second, func() bool { return time.Now().After(ts.Add(5 * time.Millisecond)) })
+	ts := st.timestampAfter(t, stream, shards)
 	put("after")
 
 	target := aws.ToString(shards[1].ShardId)

@@ -82,6 +82,33 @@ func (s *stack) openShards(t *testing.T, stream string) []ktypes.Shard {
 
 // entry is one Kinesis record to put: plain (one user record) or a KPL
 // aggregate of several.
+// timestampAfter returns a time just after the newest arrival of the
+// shards' records so far, once the clock has passed it (kinesalite dates
+// the first records of a new stream at the shards' creation second, which
+// can be ahead of the clock): records put from now on arrive after it.
+func (s *stack) timestampAfter(t *testing.T, stream string, shards []ktypes.Shard) time.Time {
+	t.Helper()
+	var maxA time.Time
+	for _, sh := range shards {
+		it, err := s.kin.GetShardIterator(t.Context(), &kinesis.GetShardIteratorInput{StreamName: &stream, ShardId: sh.ShardId, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := s.kin.GetRecords(t.Context(), &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range o.Records {
+			if a := aws.ToTime(r.ApproximateArrivalTimestamp); a.After(maxA) {
+				maxA = a
+			}
+		}
+	}
+	ts := maxA.Add(time.Millisecond)
+	waitFor(t, "clock past the records so far", 5*time.Second, func() bool { return time.Now().After(ts.Add(5 * time.Millisecond)) })
+	return ts
+}
+
 type entry struct {
 	ehk  string // explicit hash key; "" = hash of pk
 	pk   string

@@ -103,8 +103,17 @@ func (s *Stage) jsonToText(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 	if len(lt.JSONToText) == 0 {
 		return nil
 	}
-	plan := s.jt.get(lt)
 	hits := sc.jtHits[:0]
+	if s.slowJSONToText {
+		for i, p := range lt.JSONToText {
+			if v := pyValue(d, p); v != doc.Nil && d.Truthy(v) {
+				hits = append(hits, jtHit{i, v})
+			}
+		}
+		sc.jtHits = hits
+		return sc.jsonToTextHits(lt, d, hits)
+	}
+	plan := s.jt.get(lt)
 	for _, i := range plan.direct {
 		if v := pyValue(d, lt.JSONToText[i]); v != doc.Nil && d.Truthy(v) {
 			hits = append(hits, jtHit{i, v})
@@ -135,10 +144,16 @@ func (s *Stage) jsonToText(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 		}
 	}
 	sc.jtHits = hits
+	slices.SortFunc(hits, func(a, b jtHit) int { return a.i - b.i })
+	return sc.jsonToTextHits(lt, d, hits)
+}
+
+// jsonToTextHits converts the hits (in the configured order) into a new
+// object merged into the root, as es-loader does.
+func (sc *scratch) jsonToTextHits(lt *schemas.LogType, d *doc.Doc, hits []jtHit) error {
 	if len(hits) == 0 {
 		return nil
 	}
-	slices.SortFunc(hits, func(a, b jtHit) int { return a.i - b.i })
 	tmp := doc.Nil
 	for _, h := range hits {
 		if err := sc.jsonToTextOne(d, lt.JSONToText[h.i], h.v, &tmp); err != nil {

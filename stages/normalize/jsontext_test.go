@@ -16,49 +16,7 @@ import (
 )
 
 // The one-pass json_to_text (jsontext.go) must leave exactly the document
-// and error that looking every path up in order leaves: jsonToTextRef is
-// that implementation as it was before, frozen here.
-
-// jsonToTextRef follows LogParser.clean_multi_type_field.
-func jsonToTextRef(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
-	if len(lt.JSONToText) == 0 {
-		return nil
-	}
-	tmp := doc.Nil
-	for _, p := range lt.JSONToText {
-		v := pyValue(d, p)
-		if v == doc.Nil || !d.Truthy(v) {
-			continue
-		}
-		var text []byte
-		switch k := d.Kind(v); {
-		case k == doc.True || k == doc.False || (k == doc.Number && isIntNumber(d.Bytes(v))):
-			text = d.AppendPyStr(sc.buf[:0], v)
-		case k == doc.Number:
-			return fmt.Errorf("json_to_text field %s holds a float (es-loader raises TypeError)", p)
-		case k == doc.String:
-			if containsByte(d.Bytes(v), '{') {
-				text = doc.AppendPyStrRepr(sc.buf[:0], d.Bytes(v))
-			} else {
-				continue // str(v) == v
-			}
-		case k == doc.Object:
-			text = d.AppendPyRepr(sc.buf[:0], v) // '{' in dict tests keys only; str(dict) == repr(dict)
-		default: // array
-			text = d.AppendPyRepr(sc.buf[:0], v)
-		}
-		sc.buf = text
-		if tmp == doc.Nil {
-			tmp = d.NewObject()
-		}
-		obj, last := d.ParentAt(tmp, p)
-		d.SetStringBytes(obj, last, text)
-	}
-	if tmp != doc.Nil {
-		d.Merge(d.Root(), tmp)
-	}
-	return nil
-}
+// and error that looking every path up in order leaves (slowJSONToText).
 
 // jtPathSets: the registry's json_to_text lists plus made-up ones that mix
 // every case the plan distinguishes: grouped parents, lone paths, repeated
@@ -91,7 +49,7 @@ func jtPathSets(t testing.TB) map[string][]doc.Path {
 func jtCompare(t testing.TB, name string, paths []doc.Path, raw []byte) {
 	t.Helper()
 	lt := &schemas.LogType{Name: name, JSONToText: paths}
-	s := &Stage{}
+	slow, fast := &Stage{slowJSONToText: true}, &Stage{}
 	a, b := doc.New(), doc.New()
 	if a.ParseObject(raw) != nil || b.ParseObject(raw) != nil {
 		return
@@ -102,8 +60,8 @@ func jtCompare(t testing.TB, name string, paths []doc.Path, raw []byte) {
 			d.AddStringBytes(rp, "filter", []byte("{second}"))
 		}
 	}
-	werr := jsonToTextRef(&scratch{}, lt, a)
-	gerr := s.jsonToText(&scratch{}, lt, b)
+	werr := slow.jsonToText(&scratch{}, lt, a)
+	gerr := fast.jsonToText(&scratch{}, lt, b)
 	want, got := a.AppendJSON(nil), b.AppendJSON(nil)
 	if fmt.Sprint(gerr) != fmt.Sprint(werr) || !bytes.Equal(got, want) {
 		t.Fatalf("%s %s:\n got %v %s\nwant %v %s", name, raw, gerr, got, werr, want)

@@ -95,6 +95,9 @@ type Stage struct {
 	// slowDirect: mapECS builds the ECS object apart and merges it even
 	// when it could write into the record (tests compare the two ways)
 	slowDirect bool
+	// slowJSONToText: json_to_text looks every path up on its own, in
+	// order (no jtPlan groups; tests compare the two ways)
+	slowJSONToText bool
 
 	normalized, failed, transformErrors, planned atomic.Uint64
 }

@@ -37,22 +37,7 @@ func TestPlansAndEnrichment(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(opts chain.Config) (docs [][]byte, enriched int) {
-		opts.Now = func() time.Time { return fixture.T0 }
-		p, err := chain.New(context.Background(), opts, chain.Deps{Deps: stages.Deps{Registry: reg, Logger: slog.New(slog.DiscardHandler)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
-		ch, _ := p.Stages()
-		src := &stages.Source{LogType: r.LogType.Name, Bucket: fixture.Bucket, Key: r.Key, Context: r.Context}
-		b := &stages.Batch{}
-		for i, rec := range r.Recs {
-			b.Events = append(b.Events, stages.Event{Src: src, Ordinal: r.Ordinals[i], Raw: rec})
-		}
-		if err := ch.Process(context.Background(), b); err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range b.Events {
+		for _, ev := range runChain(t, reg, r, opts) {
 			if bytes.Contains(ev.Out, []byte(`"geo":`)) {
 				enriched++
 			}
@@ -100,24 +85,7 @@ func TestFlatRecordsAndExclusion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(opts chain.Config) []stages.Event {
-		opts.Now = func() time.Time { return fixture.T0 }
-		p, err := chain.New(context.Background(), opts, chain.Deps{Deps: stages.Deps{Registry: reg, Logger: slog.New(slog.DiscardHandler)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
-		ch, _ := p.Stages()
-		src := &stages.Source{LogType: r.LogType.Name, Bucket: fixture.Bucket, Key: r.Key, Context: r.Context}
-		b := &stages.Batch{}
-		for i, rec := range r.Recs {
-			b.Events = append(b.Events, stages.Event{Src: src, Ordinal: r.Ordinals[i], Raw: rec})
-		}
-		if err := ch.Process(context.Background(), b); err != nil {
-			t.Fatal(err)
-		}
-		return b.Events
-	}
+	run := func(opts chain.Config) []stages.Event { return runChain(t, reg, r, opts) }
 	all, excl, own := run(chain.Config{}), run(chain.Config{ExcludeCSV: csv}), run(chain.Config{OwnLogExclusion: true})
 	dropped := 0
 	for i := range all {
@@ -143,4 +111,26 @@ func TestFlatRecordsAndExclusion(t *testing.T) {
 		t.Error("the exclusion rule dropped nothing")
 	}
 	t.Logf("%d of %d records dropped", dropped, len(all))
+}
+
+// runChain runs the split object's records through a chain built with
+// opts (clock fixed at fixture.T0) and returns the processed events.
+func runChain(t *testing.T, reg *schemas.Registry, r *fixture.Records, opts chain.Config) []stages.Event {
+	t.Helper()
+	opts.Now = func() time.Time { return fixture.T0 }
+	p, err := chain.New(context.Background(), opts, chain.Deps{Deps: stages.Deps{Registry: reg, Logger: slog.New(slog.DiscardHandler)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ch, _ := p.Stages()
+	src := &stages.Source{LogType: r.LogType.Name, Bucket: fixture.Bucket, Key: r.Key, Context: r.Context}
+	b := &stages.Batch{}
+	for i, rec := range r.Recs {
+		b.Events = append(b.Events, stages.Event{Src: src, Ordinal: r.Ordinals[i], Raw: rec})
+	}
+	if err := ch.Process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Events
 }

@@ -1,15 +1,9 @@
 package e2e
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"sync"
-	"time"
 )
 
 // StallProxy is a reverse proxy in front of a real AWS-protocol service
@@ -19,10 +13,8 @@ import (
 // NAT or load-balancer drop does. Every other request reaches the real
 // service unchanged.
 type StallProxy struct {
+	*front
 	target string
-	ln     net.Listener
-	srv    *http.Server
-	rp     *httputil.ReverseProxy
 	done   chan struct{}
 	once   sync.Once
 
@@ -36,29 +28,22 @@ type StallProxy struct {
 // (e.g. http://127.0.0.1:4567) and holds the first n requests whose
 // X-Amz-Target is target (e.g. "Kinesis_20131202.GetRecords").
 func NewStallProxy(upstream, target string, n int) (*StallProxy, error) {
-	u, err := url.Parse(upstream)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("stall proxy: bad upstream %q", upstream)
-	}
 	if target == "" || n < 0 {
 		return nil, fmt.Errorf("stall proxy: want a target and n >= 0 (got %q, %d)", target, n)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	f, err := newFront("stall proxy", upstream)
 	if err != nil {
-		return nil, fmt.Errorf("stall proxy: %w", err)
+		return nil, err
 	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	// A client that gives up on a forwarded call (an AT_TIMESTAMP probe
 	// kinesalite never answers) is expected here, not an error to print.
-	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+	f.rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		if r.Context().Err() == nil {
 			http.Error(w, "stall proxy: "+err.Error(), http.StatusBadGateway)
 		}
 	}
-	p := &StallProxy{target: target, ln: ln, rp: rp, left: n, done: make(chan struct{})}
-	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
-	go func() { _ = p.srv.Serve(ln) }()
+	p := &StallProxy{front: f, target: target, left: n, done: make(chan struct{})}
+	f.serve(p)
 	return p, nil
 }
 
@@ -84,9 +69,6 @@ func (p *StallProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r)
 }
 
-// URL is the proxy's base URL, to use as the service endpoint.
-func (p *StallProxy) URL() string { return "http://" + p.ln.Addr().String() }
-
 // Stalled is how many requests were held so far.
 func (p *StallProxy) Stalled() int {
 	p.mu.Lock()
@@ -104,10 +86,5 @@ func (p *StallProxy) Matched() int {
 // Close releases the held requests and stops the proxy.
 func (p *StallProxy) Close() error {
 	p.once.Do(func() { close(p.done) })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := p.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return p.srv.Close()
-	}
-	return nil
+	return p.front.Close()
 }

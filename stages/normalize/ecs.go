@@ -45,19 +45,19 @@ func (s *Stage) mapECS(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 	root := d.Root()
 	// what the record says about the cloud
 	var csp, account1, region1 doc.Node
-	c0 := d.Child(root, "cloud")
-	if c := c0; c != doc.Nil {
-		if d.Kind(c) != doc.Object {
+	cloud := d.Child(root, "cloud")
+	if cloud != doc.Nil {
+		if d.Kind(cloud) != doc.Object {
 			return errors.New("field cloud is not an object")
 		}
-		csp = d.Child(c, "provider")
-		if a := d.Child(c, "account"); a != doc.Nil {
+		csp = d.Child(cloud, "provider")
+		if a := d.Child(cloud, "account"); a != doc.Nil {
 			if d.Kind(a) != doc.Object {
 				return errors.New("field cloud.account is not an object")
 			}
 			account1 = d.Child(a, "id")
 		}
-		region1 = d.Child(c, "region")
+		region1 = d.Child(cloud, "region")
 	}
 
 	plan := planFor(lt)
@@ -68,7 +68,7 @@ func (s *Stage) mapECS(sc *scratch, lt *schemas.LogType, d *doc.Doc) error {
 	// cloud object apart from the record's) and no FireLens rule runs.
 	// Objects the record already holds get merge semantics (objNode says
 	// which are fresh); fresh ones are appended to without lookups.
-	direct := plan.direct && !s.slowECS && !s.slowDirect && c0 == doc.Nil && sc.via.Via != wire.ViaFirelens
+	direct := plan.direct && !s.slowECS && !s.slowDirect && cloud == doc.Nil && sc.via.Via != wire.ViaFirelens
 	E := root
 	if !direct {
 		E = d.NewObject()

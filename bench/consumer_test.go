@@ -51,10 +51,14 @@ var wireInputs = map[string]*wireInput{}
 
 // wireRecords packs (once) the type's benchmark object with the real
 // producer and returns its user records (chunks).
-func wireRecords(b *testing.B, g string) *wireInput {
+func wireRecords(b *testing.B, g string) *wireInput { return wireRecordsCodec(b, g, "") }
+
+// wireRecordsCodec is wireRecords with the producer's codec ("" is the
+// default).
+func wireRecordsCodec(b *testing.B, g, codec string) *wireInput {
 	b.Helper()
 	mu.Lock()
-	in := wireInputs[g]
+	in := wireInputs[g+"/"+codec]
 	mu.Unlock()
 	if in != nil {
 		return in
@@ -70,6 +74,9 @@ func wireRecords(b *testing.B, g string) *wireInput {
 	kin := &fixture.Kinesis{Keep: func(d []byte) { aggs = append(aggs, d) }}
 	cfg := producer.DefaultConfig()
 	cfg.Stream = "bench"
+	if codec != "" {
+		cfg.Codec = codec
+	}
 	p, err := producer.New(cfg, registry(b), s3, nil, kin, nil, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
@@ -94,7 +101,7 @@ func wireRecords(b *testing.B, g string) *wireInput {
 		}
 	}
 	mu.Lock()
-	wireInputs[g] = in
+	wireInputs[g+"/"+codec] = in
 	mu.Unlock()
 	return in
 }

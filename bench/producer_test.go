@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -16,7 +17,7 @@ import (
 const partitionKeyBytes = 32
 
 // BenchmarkProducer loads one gzip object per op through the producer's
-// real LoadObject (gunzip → split → pack (zstd chunks in KPL aggregates) →
+// real LoadObject (gunzip → split → pack (compressed chunks in KPL aggregates) →
 // PutRecords batching) into a Kinesis that only counts. MB/s is of the
 // decompressed object. It also reports wire efficiency against putting one
 // event per Kinesis record:
@@ -27,11 +28,25 @@ const partitionKeyBytes = 32
 //	1per-shard-s/Mevents    … and one event per record
 //	shard-s-saving-x        the ratio of the two
 //	max-record-B            largest record written (limit 1 MiB)
+//
+// type=T is the default codec (zstd). For codecTypes, type=T/codec=s2 runs
+// the same with --codec s2. It is a sibling named with a slash, not a
+// sub-benchmark: a benchmark with sub-benchmarks reports no line of its
+// own, and type=T's line is the one bench/cmd/benchrun reads; the slash
+// still lets -bench 'Producer/type=T$' pick both.
 func BenchmarkProducer(b *testing.B) {
 	for _, g := range genTypes() {
-		b.Run("type="+g, func(b *testing.B) { benchProducer(b, g) })
+		b.Run("type="+g, func(b *testing.B) { benchProducer(b, g, "") })
+		if slices.Contains(codecTypes, g) {
+			b.Run("type="+g+"/codec=s2", func(b *testing.B) { benchProducer(b, g, "s2") })
+		}
 	}
 }
+
+// codecTypes are the types whose producer and unpack benchmarks also run
+// with the s2 codec: the three largest sources, from the least (VPC) to
+// the most compressible.
+var codecTypes = []string{"vpcflowlogs", "alb", "cloudtrail"}
 
 type producerInput struct {
 	key       string
@@ -72,13 +87,17 @@ func producerObject(b *testing.B, g string) *producerInput {
 	return in
 }
 
-func benchProducer(b *testing.B, g string) {
+// benchProducer loads g's object with the codec ("" is the default).
+func benchProducer(b *testing.B, g, codec string) {
 	in := producerObject(b, g)
 	s3 := fixture.NewS3()
 	s3.PutBytes(fixture.Bucket, in.key, in.gz)
 	kin := &fixture.Kinesis{}
 	cfg := producer.DefaultConfig()
 	cfg.Stream = "bench"
+	if codec != "" {
+		cfg.Codec = codec
+	}
 	p, err := producer.New(cfg, registry(b), s3, nil, kin, nil, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/siemstream/siemstream/internal/wire"
+	"github.com/siemstream/siemstream/producer/pack"
 	"github.com/siemstream/siemstream/producer/split"
 	"github.com/siemstream/siemstream/schemas"
 )
@@ -44,6 +46,11 @@ type Config struct {
 	// is sent again like any throttled one (at least once: the records may
 	// have been written, the consumer's _ids make the copies one document).
 	PutTimeout time.Duration
+	// Codec compresses the chunks written to the stream: "zstd" (default),
+	// "s2" (1.3-1.5x the producer's MB per CPU-second for 1.6-1.7x the
+	// stream bytes, measured on VPC, ALB and CloudTrail) or "none".
+	// Consumers read every codec; the codec is per chunk.
+	Codec string
 	// Limits is the per-object and per-record resource budget against
 	// hostile or broken objects (zero fields: the defaults).
 	Limits Limits
@@ -127,6 +134,7 @@ func DefaultConfig() Config {
 		MaxRecordBytes:    1 << 20,
 		PutRetryMax:       10 * time.Second,
 		PutTimeout:        60 * time.Second,
+		Codec:             pack.DefaultCodec,
 		Limits:            DefaultLimits(),
 	}
 }
@@ -154,6 +162,9 @@ func (c *Config) applyDefaults() {
 	if c.PutTimeout == 0 {
 		c.PutTimeout = d.PutTimeout
 	}
+	if c.Codec == "" {
+		c.Codec = d.Codec
+	}
 }
 
 // Validate checks the config (after defaults).
@@ -177,8 +188,19 @@ func (c Config) Validate() error {
 	if c.MaxRecordBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max record bytes %d: must be >= 1024", c.MaxRecordBytes))
 	}
+	if _, err := wire.ParseCodec(c.Codec); err != nil {
+		errs = append(errs, fmt.Errorf("codec: %w", err))
+	}
 	if err := c.Limits.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// packConfig is how the producer cuts and compresses chunks: the pack
+// defaults with the configured codec.
+func (c Config) packConfig() pack.Config {
+	pc := pack.DefaultConfig()
+	pc.Codec = c.Codec
+	return pc
 }

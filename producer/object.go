@@ -100,7 +100,7 @@ func (p *Producer) loadObject(ctx context.Context, o notify.Object) (ObjectResul
 	}
 
 	put := newPutter(ctx, p, log)
-	packer, err := pack.New(pack.DefaultConfig(), put.add)
+	packer, err := pack.New(p.cfg.packConfig(), put.add)
 	if err != nil {
 		return res, err
 	}

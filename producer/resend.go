@@ -38,7 +38,7 @@ func (p *Producer) Resend(ctx context.Context, obj pack.Object, recs []ResendRec
 	recs = slices.CompactFunc(recs, func(a, b ResendRecord) bool { return a.Ordinal == b.Ordinal })
 	log := p.log.With().Str("s3_bucket", obj.Bucket).Str("s3_key", obj.Key).Str("log_type", obj.LogType).Logger()
 	put := newPutter(ctx, p, log)
-	packer, err := pack.New(pack.DefaultConfig(), put.add)
+	packer, err := pack.New(p.cfg.packConfig(), put.add)
 	if err != nil {
 		return res, err
 	}

@@ -172,9 +172,9 @@ func endOfRun(log zerolog.Logger, runErr error, failed int64, interrupted bool, 
 
 // loaderFlagValues are the producer settings backfill and redrive load with.
 type loaderFlagValues struct {
-	stream, region, userINI, dlBucket, dlPrefix, sources *string
-	maxRec                                               *int
-	ops                                                  *opsFlagValues
+	stream, region, userINI, dlBucket, dlPrefix, sources, codec *string
+	maxRec                                                      *int
+	ops                                                         *opsFlagValues
 }
 
 func loaderFlags(f *flags) *loaderFlagValues {
@@ -186,6 +186,7 @@ func loaderFlags(f *flags) *loaderFlagValues {
 		dlBucket: f.str("dead-letter-bucket", "SIEM_DEAD_LETTER_BUCKET", "", "bucket for quarantined records/objects (default: the object's bucket)"),
 		dlPrefix: f.str("dead-letter-prefix", "SIEM_DEAD_LETTER_PREFIX", d.DeadLetterPrefix, "key prefix for quarantined records/objects (never loaded)"),
 		maxRec:   f.integer("max-record-bytes", "SIEM_MAX_RECORD_BYTES", d.MaxRecordBytes, "largest raw record accepted; longer ones are quarantined"),
+		codec:    codecFlag(f),
 		ops:      opsFlags(f, metrics.RoleProducer),
 		sources:  sourcesFlag(f),
 	}
@@ -195,7 +196,7 @@ func loaderFlags(f *flags) *loaderFlagValues {
 // is read.
 func (v *loaderFlagValues) producer(awsCfg aws.Config, s3c producer.S3API, reg *schemas.Registry, o *ops, log zerolog.Logger) (*producer.Producer, error) {
 	cfg := producer.DefaultConfig()
-	cfg.Stream, cfg.DeadLetterBucket, cfg.DeadLetterPrefix, cfg.MaxRecordBytes = *v.stream, *v.dlBucket, *v.dlPrefix, *v.maxRec
+	cfg.Stream, cfg.DeadLetterBucket, cfg.DeadLetterPrefix, cfg.MaxRecordBytes, cfg.Codec = *v.stream, *v.dlBucket, *v.dlPrefix, *v.maxRec, *v.codec
 	cfg.Observer = o.m.Producer(o.h)
 	counts := obs.NewRegistry()
 	o.counts(counts)

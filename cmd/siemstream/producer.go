@@ -29,6 +29,7 @@ func runProducer(ctx context.Context, args []string) error {
 	dlBucket := f.str("dead-letter-bucket", "SIEM_DEAD_LETTER_BUCKET", "", "bucket for quarantined records/objects (default: the object's bucket)")
 	dlPrefix := f.str("dead-letter-prefix", "SIEM_DEAD_LETTER_PREFIX", d.DeadLetterPrefix, "key prefix for quarantined records/objects (never loaded)")
 	maxRec := f.integer("max-record-bytes", "SIEM_MAX_RECORD_BYTES", d.MaxRecordBytes, "largest raw record accepted; longer ones are quarantined")
+	codec := codecFlag(f)
 	limits := addLimitFlags(f)
 	of := opsFlags(f, metrics.RoleProducer)
 	sources := sourcesFlag(f)
@@ -55,7 +56,7 @@ func runProducer(ctx context.Context, args []string) error {
 	o.aws(&awsCfg)
 	cfg := d
 	cfg.QueueURL, cfg.Stream, cfg.Workers, cfg.VisibilityTimeout, cfg.WaitTime = *queue, *stream, *workers, *vis, *wait
-	cfg.DeadLetterBucket, cfg.DeadLetterPrefix, cfg.MaxRecordBytes = *dlBucket, *dlPrefix, *maxRec
+	cfg.DeadLetterBucket, cfg.DeadLetterPrefix, cfg.MaxRecordBytes, cfg.Codec = *dlBucket, *dlPrefix, *maxRec, *codec
 	s3c, err := s3Router(awsCfg, *sources, log)
 	if err != nil {
 		return err
@@ -72,13 +73,20 @@ func runProducer(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info().Str("queue", *queue).Str("stream", *stream).Int("workers", cfg.Workers).Msg("producer starting")
+	log.Info().Str("queue", *queue).Str("stream", *stream).Int("workers", cfg.Workers).Str("codec", cfg.Codec).Msg("producer starting")
 	go logProducerProgress(ctx, p, log)
 	err = p.Run(ctx)
 	t := p.Counts().Total()
 	log.Info().Int64("objects", t.Objects).Int64("records", t.Events).Int64("unknown", t.Unknown).Int64("ignored", t.Ignored).
 		Int64("quarantined", t.Failed).Msg("producer stopped")
 	return err
+}
+
+// codecFlag is the wire codec of the chunks a producer (and backfill,
+// dead-letter redrive) writes.
+func codecFlag(f *flags) *string {
+	return f.str("codec", "SIEM_CODEC", producer.DefaultConfig().Codec,
+		"chunk compression: zstd, s2 (less producer CPU, more stream bytes) or none; consumers read all")
 }
 
 func logProducerProgress(ctx context.Context, p *producer.Producer, log zerolog.Logger) {

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"slices"
 	"sync"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // Chunk is the content of one user record: consecutive raw records of one
@@ -59,8 +62,8 @@ func RawBodySize(recordLen int) int {
 
 // AppendChunk appends the wire form of c, body compressed with codec, to dst.
 // It errors (ErrChunkLimit, ErrUnknownCodec) instead of writing a chunk the
-// decoder would refuse. The zstd encoder is shared and reused; the only
-// steady-state allocation is growing dst.
+// decoder would refuse. The zstd encoder is shared and reused, s2 pools its
+// own tables; the only steady-state allocation is growing dst.
 func AppendChunk(dst []byte, c *Chunk, codec Codec) ([]byte, error) {
 	if !codec.Valid() {
 		return dst, fmt.Errorf("%w: %d", ErrUnknownCodec, codec)
@@ -105,12 +108,23 @@ func AppendChunk(dst []byte, c *Chunk, codec Codec) ([]byte, error) {
 		dst = append(dst, body...)
 	case CodecZstd:
 		dst = zstdEncoder().EncodeAll(body, dst)
+	case CodecS2:
+		dst = appendS2(dst, body)
 	}
 	if cap(body) <= 4<<20 { // don't pin huge buffers in the pool
 		*bp = body
 		bodyPool.Put(bp)
 	}
 	return dst, nil
+}
+
+// appendS2 appends src as one S2 block. s2.Encode writes from the start
+// of the slice it is given, so it gets the free capacity after dst.
+func appendS2(dst, src []byte) []byte {
+	n := s2.MaxEncodedLen(len(src)) // >= 0: AppendChunk caps src at MaxChunkRawBytes
+	dst = slices.Grow(dst, n)
+	out := s2.Encode(dst[len(dst):len(dst)+n], src)
+	return dst[:len(dst)+len(out)]
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -134,7 +148,8 @@ func checkHeader(logType, bucket, key string, contextLen int) error {
 }
 
 // Decoder decodes chunks. The zero value is ready to use and is safe for
-// concurrent use (the zstd decoder behind it is shared).
+// concurrent use (the zstd decoder behind it is shared; s2 decoding has no
+// state).
 type Decoder struct {
 	// MaxRawBytes caps the uncompressed body size it accepts; 0 means
 	// MaxChunkRawBytes. Larger values are clamped to MaxChunkRawBytes.
@@ -162,7 +177,7 @@ func Version(data []byte) (int, error) {
 // strings LogType, Bucket and Key are kept when they are unchanged).
 //
 // On success c.Context aliases data; c.Records alias data (CodecNone) or a
-// buffer owned by c (zstd). They stay valid until data is modified or c is
+// buffer owned by c (zstd, s2). They stay valid until data is modified or c is
 // decoded into again.
 //
 // On error c.Records is empty and the error wraps ErrNotChunk,
@@ -278,6 +293,25 @@ func (d *Decoder) decodeBody(c *Chunk, codec Codec, p []byte, rawLen, count uint
 		}
 		if uint64(len(out)) != rawLen {
 			return fmt.Errorf("%w: body decompressed to %d bytes, header says %d", ErrCorruptChunk, len(out), rawLen)
+		}
+		body = out
+	case CodecS2:
+		// The block states its decoded length up front; it must be the
+		// header's (already capped) length before any buffer is sized,
+		// so a block claiming more cannot make us allocate it.
+		n, err := s2.DecodedLen(p)
+		if err != nil {
+			return fmt.Errorf("%w: s2: %v", ErrCorruptChunk, err)
+		}
+		if uint64(n) != rawLen {
+			return fmt.Errorf("%w: s2: block decodes to %d bytes, header says %d", ErrCorruptChunk, n, rawLen)
+		}
+		if cap(c.arena) < int(rawLen) {
+			c.arena = make([]byte, 0, rawLen)
+		}
+		out, err := s2.Decode(c.arena[:0:rawLen], p)
+		if err != nil {
+			return fmt.Errorf("%w: s2: %v", ErrCorruptChunk, err)
 		}
 		body = out
 	}

@@ -18,6 +18,13 @@ const (
 	// CodecZstd compresses the body as one zstd frame (RFC 8878), without
 	// the optional zstd content checksum (the chunk has its own CRC-32C).
 	CodecZstd Codec = 1
+	// CodecS2 compresses the body as one S2 block (klauspost/compress/s2,
+	// s2.Encode: a uvarint of the decoded length, then Snappy-style
+	// elements). On the bench's VPC, ALB and CloudTrail chunks it
+	// compresses ~3x faster than zstd at its fastest level and decodes
+	// ~1.7x faster, for 1.6-1.7x the bytes: the choice for a CPU-bound
+	// producer whose Kinesis shards have room.
+	CodecS2 Codec = 2
 )
 
 func (c Codec) String() string {
@@ -26,23 +33,28 @@ func (c Codec) String() string {
 		return "none"
 	case CodecZstd:
 		return "zstd"
+	case CodecS2:
+		return "s2"
 	}
 	return fmt.Sprintf("codec(%d)", uint8(c))
 }
 
-// ParseCodec maps a config value ("none", "zstd") to a Codec.
+// ParseCodec maps a config value ("zstd", "s2", "none"; empty means zstd)
+// to a Codec.
 func ParseCodec(s string) (Codec, error) {
 	switch s {
 	case "none":
 		return CodecNone, nil
 	case "zstd", "":
 		return CodecZstd, nil
+	case "s2":
+		return CodecS2, nil
 	}
-	return 0, fmt.Errorf("wire: unknown codec %q (want none or zstd)", s)
+	return 0, fmt.Errorf("wire: unknown codec %q (want zstd, s2 or none)", s)
 }
 
 // Valid reports whether this build can write and read c.
-func (c Codec) Valid() bool { return c == CodecNone || c == CodecZstd }
+func (c Codec) Valid() bool { return c == CodecNone || c == CodecZstd || c == CodecS2 }
 
 // The zstd encoder and decoder are expensive to build (tables, window
 // buffers), so one of each is built on first use and shared: EncodeAll and

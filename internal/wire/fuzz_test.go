@@ -6,10 +6,10 @@ import (
 )
 
 // FuzzChunk checks that Decode never panics and that whatever it accepts
-// re-encodes to an equal chunk; the seeds are valid chunks (both codecs),
+// re-encodes to an equal chunk; the seeds are valid chunks (every codec),
 // a truncated one, a version-2 one and garbage.
 func FuzzChunk(f *testing.F) {
-	for _, codec := range []Codec{CodecNone, CodecZstd} {
+	for _, codec := range allCodecs {
 		for _, n := range []int{0, 1, 5} {
 			data, err := AppendChunk(nil, sampleChunk(n), codec)
 			if err != nil {
@@ -23,6 +23,8 @@ func FuzzChunk(f *testing.F) {
 	v2[3] = 2
 	f.Add(v2)
 	f.Add([]byte("SSC\x01\x00"))
+	// An s2 chunk whose block claims more than its header.
+	f.Add([]byte("SSC\x01\x02\x00\x00\x00\x00\x01\x01\x02\x00\x00\x00\x00\x80\x80\x80\x04\x00x"))
 	f.Add([]byte(AggregateMagic + "garbage garbage garbage"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c Chunk
@@ -43,9 +45,11 @@ func FuzzChunk(f *testing.F) {
 
 // FuzzChunkRoundTrip builds chunks from fuzzed records and header fields.
 func FuzzChunkRoundTrip(f *testing.F) {
-	f.Add("vpcflowlogs", "bucket", "key.gz", []byte(vpcHeader), int64(1), []byte("a\nbb\n\nccc"), true)
-	f.Add("", "", "", []byte(nil), int64(1<<40), []byte(""), false)
-	f.Fuzz(func(t *testing.T, logType, bucket, key string, context []byte, first int64, joined []byte, zstd bool) {
+	f.Add("vpcflowlogs", "bucket", "key.gz", []byte(vpcHeader), int64(1), []byte("a\nbb\n\nccc"), uint8(CodecZstd))
+	f.Add("vpcflowlogs", "bucket", "key.gz", []byte(vpcHeader), int64(1), []byte("a\nbb\n\nccc"), uint8(CodecS2))
+	f.Add("", "", "", []byte(nil), int64(1<<40), []byte(""), uint8(CodecNone))
+	f.Add("x", "y", "z", []byte(nil), int64(3), bytes.Repeat([]byte("2 10.0.0.1 443 ACCEPT\n"), 8), uint8(CodecS2))
+	f.Fuzz(func(t *testing.T, logType, bucket, key string, context []byte, first int64, joined []byte, codecByte uint8) {
 		if first < 1 || len(context) > MaxContextBytes || len(key) > MaxHeaderStringLen || len(bucket) > MaxHeaderStringLen || len(logType) > MaxHeaderStringLen {
 			return
 		}
@@ -53,10 +57,7 @@ func FuzzChunkRoundTrip(f *testing.F) {
 		if len(context) == 0 {
 			want.Context = nil
 		}
-		codec := CodecNone
-		if zstd {
-			codec = CodecZstd
-		}
+		codec := allCodecs[int(codecByte)%len(allCodecs)]
 		data, err := AppendChunk(nil, want, codec)
 		if err != nil {
 			if first > 1<<62 {

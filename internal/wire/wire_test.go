@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -52,8 +53,11 @@ func equalChunk(t *testing.T, want, got *Chunk) {
 	}
 }
 
+// allCodecs are the codecs this build writes and reads.
+var allCodecs = []Codec{CodecNone, CodecZstd, CodecS2}
+
 func TestChunkRoundTrip(t *testing.T) {
-	for _, codec := range []Codec{CodecNone, CodecZstd} {
+	for _, codec := range allCodecs {
 		for _, n := range []int{0, 1, 2, 1000} {
 			t.Run(fmt.Sprintf("%v/%d", codec, n), func(t *testing.T) {
 				want := sampleChunk(n)
@@ -113,14 +117,42 @@ func TestChunkCompresses(t *testing.T) {
 	for _, r := range c.Records {
 		raw += len(r)
 	}
-	data, err := AppendChunk(nil, c, CodecZstd)
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		codec Codec
+		ratio int
+	}{{CodecZstd, 3}, {CodecS2, 2}} {
+		data, err := AppendChunk(nil, c, tc.codec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data)*tc.ratio > raw {
+			t.Fatalf("%v chunk %d bytes for %d raw bytes: ratio below %d", tc.codec, len(data), raw, tc.ratio)
+		}
+		t.Logf("%v: %d records, %d raw bytes -> %d wire bytes (%.1f B/record)", tc.codec, len(c.Records), raw, len(data), float64(len(data))/float64(len(c.Records)))
 	}
-	if len(data)*3 > raw {
-		t.Fatalf("zstd chunk %d bytes for %d raw bytes: ratio below 3", len(data), raw)
+}
+
+func TestParseCodec(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Codec
+	}{{"", CodecZstd}, {"zstd", CodecZstd}, {"s2", CodecS2}, {"none", CodecNone}} {
+		got, err := ParseCodec(tc.in)
+		if err != nil || got != tc.want || !got.Valid() {
+			t.Errorf("ParseCodec(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+		if tc.in != "" && got.String() != tc.in {
+			t.Errorf("%v.String() = %q, want %q", got, got.String(), tc.in)
+		}
 	}
-	t.Logf("%d records, %d raw bytes -> %d wire bytes (%.1f B/record)", len(c.Records), raw, len(data), float64(len(data))/float64(len(c.Records)))
+	for _, in := range []string{"S2", "snappy", "lz4", "gzip"} {
+		if _, err := ParseCodec(in); err == nil {
+			t.Errorf("ParseCodec(%q) accepted", in)
+		}
+	}
+	if Codec(3).Valid() || Codec(3).String() != "codec(3)" {
+		t.Errorf("codec 3: valid %v, %q", Codec(3).Valid(), Codec(3).String())
+	}
 }
 
 func TestChunkErrors(t *testing.T) {
@@ -132,6 +164,17 @@ func TestChunkErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	goodS2, err := AppendChunk(nil, sampleChunk(50), CodecS2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// s2Body is where the S2 block of goodS2 starts: after the header,
+	// which is goodNone without its raw body.
+	rawLen := 0
+	for _, r := range sampleChunk(50).Records {
+		rawLen += RawBodySize(len(r))
+	}
+	s2Body := len(goodNone) - rawLen
 	mod := func(b []byte, f func([]byte) []byte) []byte { return f(bytes.Clone(b)) }
 	cases := []struct {
 		name string
@@ -150,6 +193,12 @@ func TestChunkErrors(t *testing.T) {
 		{"trailing none", append(bytes.Clone(goodNone), 'x'), ErrCorruptChunk},
 		{"flipped body none", mod(goodNone, func(b []byte) []byte { b[len(b)-3] ^= 0x20; return b }), ErrCorruptChunk},
 		{"flipped body zstd", mod(good, func(b []byte) []byte { b[len(b)-3] ^= 0x20; return b }), ErrCorruptChunk},
+		{"truncated s2", goodS2[:len(goodS2)-10], ErrCorruptChunk},
+		{"trailing s2", append(bytes.Clone(goodS2), 0), ErrCorruptChunk},
+		{"flipped body s2", mod(goodS2, func(b []byte) []byte { b[len(b)-3] ^= 0x20; return b }), ErrCorruptChunk},
+		{"s2 length varint", mod(goodS2, func(b []byte) []byte { b[s2Body] ^= 0x01; return b }), ErrCorruptChunk},
+		{"s2 as zstd", mod(goodS2, func(b []byte) []byte { b[4] = byte(CodecZstd); return b }), ErrCorruptChunk},
+		{"zstd as s2", mod(good, func(b []byte) []byte { b[4] = byte(CodecS2); return b }), ErrCorruptChunk},
 		{"header only", good[:chunkFixedLen], ErrCorruptChunk},
 		{"short", good[:6], ErrCorruptChunk},
 	}
@@ -206,6 +255,50 @@ func TestChunkErrors(t *testing.T) {
 	})
 }
 
+// TestS2BlockLargerThanHeader: a chunk whose header claims a small body but
+// whose S2 block says (and would decode to) more is refused before any
+// buffer of the block's size is allocated; so is one claiming less.
+func TestS2BlockLargerThanHeader(t *testing.T) {
+	chunk := func(rawLen int, block []byte) []byte {
+		b := []byte(ChunkMagic)
+		b = append(b, Version1, byte(CodecS2), 0, 0, 0, 0)
+		b = binary.AppendUvarint(b, 1)              // first ordinal
+		b = binary.AppendUvarint(b, 1)              // one record
+		b = binary.AppendUvarint(b, uint64(rawLen)) // raw body length
+		b = append(b, 0, 0, 0, 0)                   // log type, bucket, key, context
+		return append(b, block...)
+	}
+	const big = 8 << 20
+	huge := bytes.Repeat([]byte{'a'}, big)
+	realBig := appendS2(nil, huge) // a real block decoding to 8 MiB, ~400 KB
+	var lie []byte                 // a block that only claims 8 MiB
+	lie = binary.AppendUvarint(lie, big)
+	lie = append(lie, 0x00, 'x') // one literal byte
+	small := appendS2(nil, []byte{1, 'x'})
+	for name, data := range map[string][]byte{
+		"real block":          chunk(2, realBig),
+		"claimed length":      chunk(2, lie),
+		"header larger":       chunk(100, small),
+		"max header, small":   chunk(MaxChunkRawBytes, small),
+		"length over 32 bits": chunk(2, binary.AppendUvarint(nil, 1<<40)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var c Chunk
+			var ms0, ms1 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
+			for range 10 {
+				if err := DecodeChunk(data, &c); !errors.Is(err, ErrCorruptChunk) || !strings.Contains(err.Error(), "s2") {
+					t.Fatalf("err = %v", err)
+				}
+			}
+			runtime.ReadMemStats(&ms1)
+			if got := ms1.TotalAlloc - ms0.TotalAlloc; got > 1<<20 {
+				t.Fatalf("10 refused decodes allocated %d bytes", got)
+			}
+		})
+	}
+}
+
 func TestAppendChunkLimits(t *testing.T) {
 	for name, c := range map[string]*Chunk{
 		"ordinal 0":    {FirstOrdinal: 0},
@@ -225,7 +318,7 @@ func TestDecodeNoAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
 	}
-	for _, codec := range []Codec{CodecNone, CodecZstd} {
+	for _, codec := range allCodecs {
 		data, err := AppendChunk(nil, sampleChunk(2000), codec)
 		if err != nil {
 			t.Fatal(err)
@@ -252,14 +345,16 @@ func TestAppendChunkAllocs(t *testing.T) {
 	}
 	c := sampleChunk(2000)
 	dst := make([]byte, 0, 1<<20)
-	_, _ = AppendChunk(dst, c, CodecZstd)
-	allocs := testing.AllocsPerRun(20, func() {
-		if _, err := AppendChunk(dst[:0], c, CodecZstd); err != nil {
-			t.Fatal(err)
+	for _, codec := range allCodecs {
+		_, _ = AppendChunk(dst, c, codec)
+		allocs := testing.AllocsPerRun(20, func() {
+			if _, err := AppendChunk(dst[:0], c, codec); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 1 {
+			t.Errorf("%v: %.1f allocs per AppendChunk", codec, allocs)
 		}
-	})
-	if allocs > 1 {
-		t.Errorf("%.1f allocs per AppendChunk", allocs)
 	}
 }
 

@@ -36,7 +36,8 @@ type Config struct {
 	// 0 means DefaultRecordBytes (1 MiB − 8 KiB). Raise it (up to the
 	// stream's MaxRecordSizeInKiB) only for streams with larger records.
 	RecordBytes int `yaml:"record_bytes"`
-	// Codec compresses chunk bodies: "zstd" or "none". Empty means zstd.
+	// Codec compresses chunk bodies: "zstd", "s2" or "none" (see
+	// wire.Codec). Empty means zstd.
 	Codec string `yaml:"codec"`
 }
 
@@ -192,7 +193,8 @@ func New(cfg Config, emit func(Entry) error) (*Packer, error) {
 func (p *Packer) Stats() Stats { return p.stats }
 
 // maxCompressed bounds the compressed size of a body of n bytes: zstd adds
-// at most 3 bytes per 128 KiB block plus an 18-byte frame header.
+// at most 3 bytes per 128 KiB block plus an 18-byte frame header; s2 at
+// most 10 (its length uvarint and one literal header, s2.MaxEncodedLen).
 func (p *Packer) maxCompressed(n int) int {
 	if p.codec == wire.CodecNone {
 		return n

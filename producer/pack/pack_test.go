@@ -134,7 +134,7 @@ func TestPackRoundTripVPC(t *testing.T) {
 	for i := range 100000 {
 		recs = append(recs, rawRec{int64(i + 1), vpcLine(rng, i)})
 	}
-	for _, codec := range []string{"zstd", "none"} {
+	for _, codec := range []string{"zstd", "s2", "none"} {
 		entries, got, tooLarge := packAll(t, Config{Codec: codec}, obj, recs)
 		if len(tooLarge) != 0 {
 			t.Fatal(tooLarge)
@@ -164,6 +164,13 @@ func TestPackGapsAndTooLarge(t *testing.T) {
 		t.Fatalf("too large: %v", tooLarge)
 	}
 	want := append(append([]rawRec{}, recs[:3]...), recs[4:]...)
+	sameRecords(t, want, got)
+
+	// s2 packs what zstd packs.
+	_, got, tooLarge = packAll(t, Config{Codec: "s2"}, obj, recs)
+	if fmt.Sprint(tooLarge) != "[6]" {
+		t.Fatalf("too large (s2): %v", tooLarge)
+	}
 	sameRecords(t, want, got)
 
 	// Uncompressed: the 3 MiB compressible record is too large as well.
@@ -283,7 +290,7 @@ func checkRandom(t *testing.T, seed uint64, extra []byte) {
 		ChunkBytes:   1 + rng.IntN(64<<10),
 		ChunkRecords: 1 + rng.IntN(500),
 		RecordBytes:  minRecordBytes + rng.IntN(256<<10),
-		Codec:        []string{"zstd", "none"}[rng.IntN(2)],
+		Codec:        []string{"zstd", "s2", "none"}[rng.IntN(3)],
 	}
 	o := obj
 	if rng.IntN(3) == 0 {

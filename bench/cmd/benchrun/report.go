@@ -288,17 +288,20 @@ func (r *runner) summary(rawFile string) string {
 	}
 
 	b.WriteString("## 2. Producer split path (S3 object bytes → Kinesis records), GOMAXPROCS=1\n\n" +
-		"gunzip → split → pack (zstd chunks in KPL aggregates) → PutRecords batching, via producer.LoadObject. " +
+		"gunzip → split → pack (zstd chunks in KPL aggregates) → PutRecords batching, via producer.LoadObject; " +
+		"rows `T, s2` are the same with `--codec s2`. " +
 		"Shard-seconds per million events = max(bytes / 1 MiB, records / 1000), packed vs one event per record.\n\n")
 	rows = nil
 	for _, t := range gen.Types() {
-		n := "BenchmarkProducer/type=" + t
-		if !r.res.has(n) {
-			continue
+		for _, v := range []struct{ suffix, label string }{{"", t}, {"/codec=s2", t + ", s2"}} {
+			n := "BenchmarkProducer/type=" + t + v.suffix
+			if !r.res.has(n) {
+				continue
+			}
+			rows = append(rows, []string{v.label, num(r.val(n, "MB/s")), num(r.val(n, "MB/cpu-s")), num(r.val(n, "events/cpu-s")), num(r.val(n, "events/record")),
+				num(r.val(n, "wire-B/event")), num(r.val(n, "shard-s/Mevents")), num(r.val(n, "1per-shard-s/Mevents")),
+				fmt.Sprintf("%.1f×", r.val(n, "shard-s-saving-x")), commas(int64(r.val(n, "max-record-B")))})
 		}
-		rows = append(rows, []string{t, num(r.val(n, "MB/s")), num(r.val(n, "MB/cpu-s")), num(r.val(n, "events/cpu-s")), num(r.val(n, "events/record")),
-			num(r.val(n, "wire-B/event")), num(r.val(n, "shard-s/Mevents")), num(r.val(n, "1per-shard-s/Mevents")),
-			fmt.Sprintf("%.1f×", r.val(n, "shard-s-saving-x")), commas(int64(r.val(n, "max-record-B")))})
 	}
 	mdTable(&b, []string{"type", "MB/s", "MB/cpu-s", "events/cpu-s", "events/record", "wire B/event", "shard-s/M packed", "shard-s/M 1 per record", "saving", "largest record B"}, rows)
 	if g, z, p := r.val("BenchmarkProducerBound/type=vpcflowlogs/step=gunzip", "MB/cpu-s"), r.val("BenchmarkProducerBound/type=vpcflowlogs/step=zstd", "MB/cpu-s"),
@@ -308,6 +311,13 @@ func (r *runner) summary(rawFile string) string {
 			"so the two compressions together allow at most **%s MB/cpu-s**", num(g), num(z), num(bound))
 		if !math.IsNaN(p) {
 			fmt.Fprintf(&b, "; the whole split path does %s (%.0f%% of that bound)", num(p), 100*p/bound)
+		}
+		if s2, p2 := r.val("BenchmarkProducerBound/type=vpcflowlogs/step=s2", "MB/cpu-s"), r.val("BenchmarkProducer/type=vpcflowlogs/codec=s2", "MB/cpu-s"); !math.IsNaN(s2) {
+			bound2 := 1 / (1/g + 1/s2)
+			fmt.Fprintf(&b, ". With `--codec s2` the records compress at %s MB/cpu-s, bound **%s MB/cpu-s**", num(s2), num(bound2))
+			if !math.IsNaN(p2) {
+				fmt.Fprintf(&b, ", split path %s (%.0f%%)", num(p2), 100*p2/bound2)
+			}
 		}
 		b.WriteString(". See bench/README.md, \"What bounds the producer\".\n\n")
 	}

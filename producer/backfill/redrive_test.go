@@ -26,12 +26,18 @@ type fakeSQS struct {
 	sent     []*sqs.SendMessageInput
 	receipts int
 	receives int
+	// redeliver hands the first message received out twice in one
+	// response, the second time with a new receipt handle and the same id:
+	// the duplicate delivery a standard queue allows (at least once).
+	redeliver    bool
+	redeliveries int
 }
 
 type fakeMsg struct {
 	id, body  string
 	attrs     map[string]sqstypes.MessageAttributeValue
 	receipt   string
+	old       []string // earlier receipt handles, still good for a delete (as on moto)
 	visibleAt time.Time
 }
 
@@ -60,18 +66,28 @@ func (q *fakeSQS) ReceiveMessage(_ context.Context, in *sqs.ReceiveMessageInput,
 	q.receives++
 	out := &sqs.ReceiveMessageOutput{}
 	now := time.Now()
+	deliver := func(m *fakeMsg) {
+		q.receipts++
+		if m.receipt != "" {
+			m.old = append(m.old, m.receipt)
+		}
+		m.receipt = "r" + strconv.Itoa(q.receipts)
+		m.visibleAt = now.Add(time.Duration(in.VisibilityTimeout) * time.Second)
+		out.Messages = append(out.Messages, sqstypes.Message{MessageId: aws.String(m.id), Body: aws.String(m.body),
+			ReceiptHandle: aws.String(m.receipt), MessageAttributes: m.attrs})
+	}
 	for _, m := range q.msgs {
-		if len(out.Messages) == int(in.MaxNumberOfMessages) {
+		if len(out.Messages) >= int(in.MaxNumberOfMessages) {
 			break
 		}
 		if now.Before(m.visibleAt) {
 			continue
 		}
-		q.receipts++
-		m.receipt = "r" + strconv.Itoa(q.receipts)
-		m.visibleAt = now.Add(time.Duration(in.VisibilityTimeout) * time.Second)
-		out.Messages = append(out.Messages, sqstypes.Message{MessageId: aws.String(m.id), Body: aws.String(m.body),
-			ReceiptHandle: aws.String(m.receipt), MessageAttributes: m.attrs})
+		deliver(m)
+		if q.redeliver && q.redeliveries == 0 {
+			q.redeliveries++
+			deliver(m)
+		}
 	}
 	return out, nil
 }
@@ -80,7 +96,7 @@ func (q *fakeSQS) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i, m := range q.msgs {
-		if m.receipt == *in.ReceiptHandle {
+		if m.receipt == *in.ReceiptHandle || slices.Contains(m.old, *in.ReceiptHandle) {
 			q.msgs = slices.Delete(q.msgs, i, i+1)
 			return &sqs.DeleteMessageOutput{}, nil
 		}
@@ -249,6 +265,53 @@ func TestRedriveMove(t *testing.T) {
 	}
 	if !bodies[s3Event("logs", vpc(1))] {
 		t.Errorf("body changed: %v", bodies)
+	}
+}
+
+// TestRedriveRedelivery: a message delivered twice in one run (same id,
+// new receipt handle) is taken, moved or loaded, and counted once; the
+// second delivery is not a second message.
+func TestRedriveRedelivery(t *testing.T) {
+	for _, move := range []bool{false, true} {
+		q := &fakeSQS{redeliver: true}
+		id := q.add(s3Event("logs", vpc(1)))
+		cfg := redriveConfig(t)
+		var ld *fakeLoader
+		var loader Loader
+		if move {
+			cfg.ToQueueURL = "http://sqs.local/123456789012/siem"
+		} else {
+			ld = newFakeLoader()
+			loader = ld
+		}
+		r, err := NewRedrive(cfg, q, loader, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := r.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := RedriveSummary{Received: 1, Deleted: 1, Objects: 1}
+		if move {
+			want = RedriveSummary{Received: 1, Moved: 1}
+		}
+		got := RedriveSummary{Received: sum.Received, Deleted: sum.Deleted, Moved: sum.Moved, Failed: sum.Failed, Objects: sum.Objects}
+		if got != want || len(q.left()) != 0 {
+			t.Errorf("move %v: summary %+v, want %+v; left %v", move, got, want, q.left())
+		}
+		if move && len(q.sent) != 1 {
+			t.Errorf("moved %d copies, want 1", len(q.sent))
+		}
+		if !move && ld.count(vpc(1)) != 1 {
+			t.Errorf("object loaded %d times, want 1", ld.count(vpc(1)))
+		}
+		if fin := readLines(t, sum.FinishLog); !slices.Equal(fin, []string{id + "\ts3://logs/" + vpc(1)}) {
+			t.Errorf("move %v: finish log %q", move, fin)
+		}
+		if q.redeliveries != 1 {
+			t.Errorf("move %v: the fake never delivered the message twice; the test proves nothing", move)
+		}
 	}
 }
 

@@ -177,6 +177,71 @@ func (r *Redrive) Progress() Progress {
 type receivedMsg struct {
 	m    sqstypes.Message
 	stop func() // ends the visibility heartbeat
+	rc   *receipt
+}
+
+// receipt follows one message of this run across duplicate deliveries. A
+// standard queue may deliver a message again while it is being handled
+// (at least once); each delivery has its own receipt handle, and SQS
+// deletes a message only with the newest one (an older handle's delete
+// succeeds without deleting). So the worker deletes with the newest
+// handle, and a delivery that arrives after the delete is deleted too.
+type receipt struct {
+	mu     sync.Mutex
+	handle *string
+	state  receiptState
+}
+
+type receiptState uint8
+
+const (
+	working receiptState = iota
+	deleted              // loaded or moved, and deleted
+	leftInQueue          // failed: stays for a later run
+)
+
+// deleteNewest deletes the message with its newest handle, again if a
+// newer delivery arrived during the call, and marks it deleted.
+func (rc *receipt) deleteNewest(del func(handle *string) error) error {
+	for {
+		rc.mu.Lock()
+		h := rc.handle
+		rc.mu.Unlock()
+		err := del(h)
+		rc.mu.Lock()
+		if err != nil || rc.handle == h {
+			if err == nil {
+				rc.state = deleted
+			}
+			rc.mu.Unlock()
+			return err
+		}
+		rc.mu.Unlock()
+	}
+}
+
+// redelivered records a new delivery of the message and says whether it is
+// to be deleted now (the message was handled and deleted already, so the
+// earlier delete did not take this delivery).
+func (rc *receipt) redelivered(handle *string) (deleteNow bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	switch rc.state {
+	case working:
+		rc.handle = handle
+	case deleted:
+		return true
+	}
+	return false // leftInQueue: failed earlier in this run; leave it
+}
+
+// settle marks a message whose handling ended without a delete.
+func (rc *receipt) settle() {
+	rc.mu.Lock()
+	if rc.state == working {
+		rc.state = leftInQueue
+	}
+	rc.mu.Unlock()
 }
 
 // Run drains the queue until it is empty (EmptyReceives empty receives in a
@@ -260,7 +325,7 @@ func (r *Redrive) approxSize(ctx context.Context) {
 }
 
 func (r *Redrive) receive(ctx, workCtx context.Context, work chan<- receivedMsg, fatal *atomic.Pointer[error]) error {
-	seen := map[string]struct{}{}
+	seen := map[string]*receipt{}
 	empty, errs := 0, 0
 	for ctx.Err() == nil && fatal.Load() == nil {
 		want := 10
@@ -300,13 +365,18 @@ func (r *Redrive) receive(ctx, workCtx context.Context, work chan<- receivedMsg,
 		empty = 0
 		for i, m := range out.Messages {
 			id := aws.ToString(m.MessageId)
-			if _, ok := seen[id]; ok {
-				// Failed earlier in this run and visible again: leave it.
+			if rc, ok := seen[id]; ok {
+				// Delivered again: counted once. Handled already: delete
+				// this delivery too; failed earlier: leave it.
+				if rc.redelivered(m.ReceiptHandle) {
+					r.deleteRedelivered(workCtx, m)
+				}
 				continue
 			}
-			seen[id] = struct{}{}
+			rc := &receipt{handle: m.ReceiptHandle}
+			seen[id] = rc
 			r.st.received.Add(1)
-			rm := receivedMsg{m: m, stop: r.keepInvisible(workCtx, m.ReceiptHandle)}
+			rm := receivedMsg{m: m, stop: r.keepInvisible(workCtx, m.ReceiptHandle), rc: rc}
 			select {
 			case work <- rm:
 			case <-ctx.Done():
@@ -318,6 +388,17 @@ func (r *Redrive) receive(ctx, workCtx context.Context, work chan<- receivedMsg,
 		}
 	}
 	return nil
+}
+
+// deleteRedelivered deletes a delivery of a message this run has already
+// handled and deleted (with a handle SQS no longer honoured).
+func (r *Redrive) deleteRedelivered(ctx context.Context, m sqstypes.Message) {
+	_, err := r.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &r.cfg.QueueURL, ReceiptHandle: m.ReceiptHandle})
+	log := r.log.Info()
+	if err != nil {
+		log = r.log.Warn().Err(err)
+	}
+	log.Str("message_id", aws.ToString(m.MessageId)).Msg("message delivered again after it was handled; deleted this delivery")
 }
 
 // release makes received messages that were not started visible again now.
@@ -342,12 +423,13 @@ func (r *Redrive) keepInvisible(ctx context.Context, receipt *string) func() {
 // ctx is the work's (not cancelled by a graceful stop); stop ends retries.
 func (r *Redrive) handle(ctx, stop context.Context, j *Journal, rm receivedMsg) error {
 	defer rm.stop()
+	defer rm.rc.settle()
 	m := rm.m
 	id := aws.ToString(m.MessageId)
 	log := r.log.With().Str("message_id", id).Logger()
 	objs, perr := ParseMessage(aws.ToString(m.Body))
 	if r.cfg.ToQueueURL != "" {
-		return r.move(ctx, j, m, objs, log)
+		return r.move(ctx, j, rm, objs, log)
 	}
 	if perr != nil {
 		r.st.failed.Add(1)
@@ -389,14 +471,23 @@ func (r *Redrive) handle(ctx, stop context.Context, j *Journal, rm receivedMsg) 
 			return err
 		}
 	}
-	if _, err := r.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &r.cfg.QueueURL, ReceiptHandle: m.ReceiptHandle}); err != nil {
+	if err := rm.rc.deleteNewest(r.deleteFunc(ctx)); err != nil {
 		log.Warn().Err(err).Msg("objects loaded but the message could not be deleted; a later redrive loads them again (idempotent)")
 	}
 	r.st.deleted.Add(1)
 	return nil
 }
 
-func (r *Redrive) move(ctx context.Context, j *Journal, m sqstypes.Message, objs []notify.Object, log zerolog.Logger) error {
+// deleteFunc deletes from the drained queue by receipt handle.
+func (r *Redrive) deleteFunc(ctx context.Context) func(*string) error {
+	return func(h *string) error {
+		_, err := r.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &r.cfg.QueueURL, ReceiptHandle: h})
+		return err
+	}
+}
+
+func (r *Redrive) move(ctx context.Context, j *Journal, rm receivedMsg, objs []notify.Object, log zerolog.Logger) error {
+	m := rm.m
 	id := aws.ToString(m.MessageId)
 	in := &sqs.SendMessageInput{QueueUrl: &r.cfg.ToQueueURL, MessageBody: m.Body, MessageAttributes: m.MessageAttributes}
 	if strings.HasSuffix(r.cfg.ToQueueURL, ".fifo") {
@@ -411,7 +502,7 @@ func (r *Redrive) move(ctx context.Context, j *Journal, m sqstypes.Message, objs
 		log.Error().Err(err).Msg("message not moved; left in the queue")
 		return j.Fail(id, "-", fmt.Sprintf("send to %s: %v", r.cfg.ToQueueURL, err))
 	}
-	if _, err := r.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &r.cfg.QueueURL, ReceiptHandle: m.ReceiptHandle}); err != nil {
+	if err := rm.rc.deleteNewest(r.deleteFunc(ctx)); err != nil {
 		log.Warn().Err(err).Msg("message copied but not deleted; it may be delivered twice (loads are idempotent)")
 	}
 	r.st.moved.Add(1)

@@ -31,6 +31,10 @@ type fakeSQS struct {
 	// the duplicate delivery a standard queue allows (at least once).
 	redeliver    bool
 	redeliveries int
+	// staleKeeps: a delete with an older receipt handle succeeds without
+	// deleting, as SQS documents ("you must provide the most recently
+	// received receipt handle"); moto deletes with any of them.
+	staleKeeps bool
 }
 
 type fakeMsg struct {
@@ -96,6 +100,9 @@ func (q *fakeSQS) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i, m := range q.msgs {
+		if q.staleKeeps && slices.Contains(m.old, *in.ReceiptHandle) {
+			return &sqs.DeleteMessageOutput{}, nil
+		}
 		if m.receipt == *in.ReceiptHandle || slices.Contains(m.old, *in.ReceiptHandle) {
 			q.msgs = slices.Delete(q.msgs, i, i+1)
 			return &sqs.DeleteMessageOutput{}, nil
@@ -270,10 +277,13 @@ func TestRedriveMove(t *testing.T) {
 
 // TestRedriveRedelivery: a message delivered twice in one run (same id,
 // new receipt handle) is taken, moved or loaded, and counted once; the
-// second delivery is not a second message.
+// second delivery is not a second message. With staleKeeps (SQS's rule:
+// only the newest handle deletes) the message still leaves the queue,
+// whether the second delivery is seen before or after the delete.
 func TestRedriveRedelivery(t *testing.T) {
-	for _, move := range []bool{false, true} {
-		q := &fakeSQS{redeliver: true}
+	for _, c := range []struct{ move, staleKeeps bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		move := c.move
+		q := &fakeSQS{redeliver: true, staleKeeps: c.staleKeeps}
 		id := q.add(s3Event("logs", vpc(1)))
 		cfg := redriveConfig(t)
 		var ld *fakeLoader
@@ -298,7 +308,7 @@ func TestRedriveRedelivery(t *testing.T) {
 		}
 		got := RedriveSummary{Received: sum.Received, Deleted: sum.Deleted, Moved: sum.Moved, Failed: sum.Failed, Objects: sum.Objects}
 		if got != want || len(q.left()) != 0 {
-			t.Errorf("move %v: summary %+v, want %+v; left %v", move, got, want, q.left())
+			t.Errorf("move %v, stale handles keep %v: summary %+v, want %+v; left %v", move, c.staleKeeps, got, want, q.left())
 		}
 		if move && len(q.sent) != 1 {
 			t.Errorf("moved %d copies, want 1", len(q.sent))

@@ -195,9 +195,9 @@ type receipt struct {
 type receiptState uint8
 
 const (
-	working receiptState = iota
-	deleted              // loaded or moved, and deleted
-	leftInQueue          // failed: stays for a later run
+	working     receiptState = iota
+	deleted                  // loaded or moved, and deleted
+	leftInQueue              // failed: stays for a later run
 )
 
 // deleteNewest deletes the message with its newest handle, again if a

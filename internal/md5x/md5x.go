@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Lanes is how many messages Sum16 hashes at once.
@@ -44,35 +45,56 @@ func Vector() bool { return haveVector && !forceGeneric }
 // Sum16 sets dst[i] to the MD5 digest of msgs[i]. len(msgs) must be at
 // most Lanes and len(dst) at least len(msgs).
 //
-// The vector code runs as many blocks as the longest message has, so
-// messages of similar lengths gain the most.
+// The vector code runs as many blocks as the longest message it takes has,
+// so messages of similar lengths gain the most; a message much longer than
+// the others is hashed alone (see stage).
 func (h *Hasher) Sum16(dst [][Size]byte, msgs [][]byte) {
 	if len(msgs) > Lanes || len(dst) < len(msgs) {
 		panic(fmt.Sprintf("md5x: Sum16 of %d messages into %d digests", len(msgs), len(dst)))
 	}
-	if !Vector() || len(msgs) == 0 || !h.stage(msgs) {
-		for i, m := range msgs {
-			dst[i] = md5.Sum(m)
+	alone := uint32(1)<<len(msgs) - 1
+	if Vector() && len(msgs) > 0 {
+		alone = h.stage(msgs)
+		if alone != 1<<len(msgs)-1 {
+			h.blocks()
 		}
-		return
 	}
-	h.blocks()
-	for i := range msgs {
+	for i, m := range msgs {
+		if alone&(1<<i) != 0 {
+			dst[i] = md5.Sum(m)
+			continue
+		}
 		for w := range 4 {
 			binary.LittleEndian.PutUint32(dst[i][4*w:], h.dig[w][i])
 		}
 	}
 }
 
-// stage fills buf, offs and nblk with msgs; false if they do not fit the
-// gathers' int32 offsets (the caller hashes them one by one).
-func (h *Hasher) stage(msgs [][]byte) bool {
+// blocksOf is how many blocks a message of n bytes is padded to: the
+// message, 0x80, zeros to 56 mod 64, its bit length in 8 bytes.
+func blocksOf(n int) int { return (n + 1 + 8 + 63) / 64 }
+
+// stage fills buf, offs and nblk with msgs but for the ones it returns (bit
+// i: msgs[i]), which are left to crypto/md5: a message with more than
+// twice the blocks of the (lower) median one, because the other lanes would
+// idle through its extra blocks (measured: one vector block costs about 2.8
+// crypto/md5 blocks, so a lane 1.6× longer than the rest is cheaper
+// alone); and any that would not fit the gathers' int32 offsets.
+func (h *Hasher) stage(msgs [][]byte) (alone uint32) {
+	var sorted [Lanes]int
+	for i, m := range msgs {
+		sorted[i] = blocksOf(len(m))
+	}
+	s := sorted[:len(msgs)]
+	slices.Sort(s)
+	limit := 2 * s[(len(s)-1)/2]
 	total := 0
 	for i, m := range msgs {
-		// the message, 0x80, zeros to 56 mod 64, the bit length (8 bytes)
-		n := (len(m) + 1 + 8 + 63) / 64
-		if total+n*64 > math.MaxInt32 {
-			return false
+		n := blocksOf(len(m))
+		if n > limit || total+n*64 > math.MaxInt32 {
+			alone |= 1 << i
+			h.offs[i], h.nblk[i] = 0, 0
+			continue
 		}
 		h.offs[i], h.nblk[i] = uint32(total), uint32(n)
 		total += n * 64
@@ -85,11 +107,14 @@ func (h *Hasher) stage(msgs [][]byte) bool {
 	}
 	h.buf = h.buf[:total]
 	for i, m := range msgs {
+		if alone&(1<<i) != 0 {
+			continue
+		}
 		b := h.buf[h.offs[i] : h.offs[i]+64*h.nblk[i]]
 		k := copy(b, m)
 		b[k] = 0x80
 		clear(b[k+1 : len(b)-8])
 		binary.LittleEndian.PutUint64(b[len(b)-8:], uint64(len(m))<<3)
 	}
-	return true
+	return alone
 }

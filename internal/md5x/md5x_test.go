@@ -119,6 +119,40 @@ func TestSum16Random(t *testing.T) {
 	})
 }
 
+// TestStageAlone: the messages much longer than the rest are left to
+// crypto/md5 (and those lanes are empty for the vector code).
+func TestStageAlone(t *testing.T) {
+	lens := func(ns ...int) [][]byte {
+		var msgs [][]byte
+		for i, n := range ns {
+			msgs = append(msgs, text(n, i))
+		}
+		return msgs
+	}
+	for _, c := range []struct {
+		msgs  [][]byte
+		alone uint32
+	}{
+		{lens(400), 0},
+		{lens(0, 100<<10), 0b10},
+		{lens(400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 4096), 1 << 15},
+		{lens(4096, 400, 700, 1100, 900), 0b1},
+		{lens(400, 700, 1000, 1100), 0},
+		{lens(100<<10, 100<<10, 100<<10), 0},
+	} {
+		var h Hasher
+		if got := h.stage(c.msgs); got != c.alone {
+			t.Errorf("%d messages: alone %b, want %b", len(c.msgs), got, c.alone)
+		}
+		for i := range Lanes {
+			if c.alone&(1<<i) != 0 && h.nblk[i] != 0 {
+				t.Errorf("lane %d alone, has %d blocks", i, h.nblk[i])
+			}
+		}
+		check(t, &h, c.msgs)
+	}
+}
+
 // FuzzSum16 splits the input into up to 16 messages at the given cut
 // points and compares every lane with crypto/md5.
 func FuzzSum16(f *testing.F) {
@@ -144,22 +178,35 @@ func FuzzSum16(f *testing.F) {
 // BenchmarkSum16 reports ns per message: 16 messages of one size at a
 // time with Sum16 against crypto/md5 one by one.
 func BenchmarkSum16(b *testing.B) {
-	for _, n := range []int{120, 400, 700} {
+	for _, n := range []int{120, 400, 700, -1} {
 		msgs := make([][]byte, Lanes)
-		for i := range msgs {
-			msgs[i] = text(n, i)
+		name := fmt.Sprint(n)
+		if n >= 0 {
+			for i := range msgs {
+				msgs[i] = text(n, i)
+			}
+		} else { // ALB-like: 300 to 1,050 bytes, one line 4 KiB
+			for i := range msgs {
+				msgs[i] = text(300+50*i, i)
+			}
+			msgs[7] = text(4096, 7)
+			name = "mixed"
+		}
+		size := 0
+		for _, m := range msgs {
+			size += len(m)
 		}
 		var dst [Lanes][Size]byte
-		b.Run(fmt.Sprintf("len=%d/way=md5x", n), func(b *testing.B) {
+		b.Run("len="+name+"/way=md5x", func(b *testing.B) {
 			var h Hasher
-			b.SetBytes(int64(n * Lanes))
+			b.SetBytes(int64(size))
 			for b.Loop() {
 				h.Sum16(dst[:], msgs)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*Lanes), "ns/msg")
 		})
-		b.Run(fmt.Sprintf("len=%d/way=crypto", n), func(b *testing.B) {
-			b.SetBytes(int64(n * Lanes))
+		b.Run("len="+name+"/way=crypto", func(b *testing.B) {
+			b.SetBytes(int64(size))
 			for b.Loop() {
 				for i, m := range msgs {
 					dst[i] = md5.Sum(m)

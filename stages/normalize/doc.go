@@ -69,6 +69,10 @@
 // normalize (Config.GeoIP, Config.IOC), a plan records in Event.Marks where
 // in Out those stages find the values they look up and where what they add
 // goes (plan_marks.go, stages.PlanMarks), so they enrich Out without a tree.
+// Before the per-record loop, the window's planned records whose @message
+// is a sub-slice of the raw record (valid UTF-8) get their _id's MD5
+// computed 16 at a time (id_batch.go, internal/md5x); the plan takes
+// @message and the digest from there.
 //
 // Config: Now (clock for event.ingested and the syslog year), Plan (which
 // log types may use output plans; nil: none), UserAgent (the user-agent

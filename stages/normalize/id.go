@@ -80,11 +80,16 @@ const idChunk = 4096
 // md5hex appends the md5hex of b to the current chunk and returns it (its
 // bytes are never written again).
 func (c *idChunks) md5hex(b []byte) []byte {
+	sum := md5.Sum(b)
+	return c.hex(&sum)
+}
+
+// hex appends the hex of the md5 sum to the current chunk and returns it.
+func (c *idChunks) hex(sum *[md5.Size]byte) []byte {
 	const n = 2 * md5.Size
 	if cap(c.b)-len(c.b) < n {
 		c.b = make([]byte, 0, idChunk)
 	}
-	sum := md5.Sum(b)
 	k := len(c.b)
 	c.b = hex.AppendEncode(c.b, sum[:])
 	return c.b[k:len(c.b):len(c.b)]

@@ -98,6 +98,9 @@ type Stage struct {
 	// slowJSONToText: json_to_text looks every path up on its own, in
 	// order (no jtPlan groups; tests compare the two ways)
 	slowJSONToText bool
+	// slowID: no idPre; runPlan builds @message and hashes it per record
+	// (tests compare the two ways)
+	slowID bool
 
 	normalized, failed, transformErrors, planned atomic.Uint64
 }
@@ -173,6 +176,7 @@ type scratch struct {
 	lastOwner *Stage  // the stage (registry, Config) lastSrc is of
 
 	// output plans (plan_out.go)
+	pre     idPre // the window's _id md5s (id_batch.go)
 	ps      pstate
 	op      *outPlan // the plan of opLT for records keyed opNames (nil: none)
 	opLT    *schemas.LogType
@@ -205,6 +209,8 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		clear(sc.ps.sv) // they alias the batch's records
 		clear(sc.ps.val)
 		clear(sc.ps.list)
+		clear(sc.pre.msg) // they alias the batch's records too
+		sc.pre.msg = sc.pre.msg[:0]
 		for i := range sc.idxKeys {
 			sc.idxKeys[i] = indexKey{}
 		}
@@ -213,6 +219,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 	sc.now = s.now()
 	sc.nowT = schemas.FromGo(sc.now, 0)
 	sc.ingested = sc.nowT.AppendISO(sc.ingested[:0])
+	s.hashIDs(sc, b)
 	var ok, bad, planned uint64
 	for i := range b.Events {
 		e := &b.Events[i]
@@ -222,6 +229,7 @@ func (s *Stage) Process(ctx context.Context, b *stages.Batch) error {
 		if e.Src != sc.si.src {
 			s.loadSource(sc, e.Src)
 		}
+		sc.pre.use(i)
 		if sc.si.plan && b.Arena != nil && s.runPlan(sc, e, b.Arena) {
 			// written: the tree is not needed any more
 			if e.Doc != nil {

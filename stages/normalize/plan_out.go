@@ -684,11 +684,17 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 		ts = sc.nowT
 	}
 	sc.via = viaMeta{&noEnvelope}
-	msg, err := message(sc, lt, e)
-	if err != nil {
-		return false
+	pre := sc.pre.cur // hashIDs's @message and its md5, if it took e
+	var msg []byte
+	if pre >= 0 {
+		msg = sc.pre.msg[pre]
+	} else {
+		m, err := message(sc, lt, e)
+		if err != nil {
+			return false
+		}
+		msg, sc.msg = m, m
 	}
-	sc.msg = msg
 	st.msgPlain = pyjson.PlainLen(msg) == len(msg)
 	if f := e.Flat; f != nil {
 		st.flatPlain(f, msg)
@@ -711,8 +717,13 @@ func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool 
 			st.val[n].kind = pvNull
 		}
 	}
-	idb := st.ids.md5hex(sc.msg)
-	st.val[p.nMessage].str(sc.msg, st.msgPlain)
+	var idb []byte
+	if pre >= 0 {
+		idb = st.ids.hex(&sc.pre.sum[pre])
+	} else {
+		idb = st.ids.md5hex(msg)
+	}
+	st.val[p.nMessage].str(msg, st.msgPlain)
 	st.val[p.nMessage].bad = st.msgBad
 	st.val[p.nTimestamp].str(sc.tsText, true)
 	st.val[p.nLogType].str(p.ltName, p.ltPlain)

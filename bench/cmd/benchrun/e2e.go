@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -55,12 +56,15 @@ type e2eResult struct {
 type e2eRun struct {
 	e2eVariant
 	// Since the first upload: all uploaded, queue drained (producer done),
-	// all documents searchable.
-	upload, producerDone, searchable time.Duration
+	// every document acknowledged by OpenSearch (the consumer's
+	// siemstream_events_delivered_total), all documents searchable (one
+	// refresh after that).
+	upload, producerDone, delivered, searchable time.Duration
 	// CPU the producer and consumer processes used over the timed part.
 	producerCPU, consumerCPU time.Duration
-	// firstSeen is when the first timed documents were searchable, and
-	// firstDocs how many: from there to the end the pipeline is full.
+	// firstSeen is when the consumer had acknowledged the first timed
+	// documents, and firstDocs how many: from there to the end the
+	// pipeline is full.
 	firstSeen time.Duration
 	firstDocs int64
 	// cuts counts the consumer's bulk-concurrency halvings over the timed
@@ -70,11 +74,14 @@ type e2eRun struct {
 
 func (r e2eRun) rate(events int64) float64 { return float64(events) / r.searchable.Seconds() }
 
-// sustained is the delivery rate once the pipeline is full: documents that
-// became searchable after the first ones, over that time (0 when the run
-// was too short to see two counts).
+// sustained is the delivery rate once the pipeline is full: documents
+// acknowledged after the first ones, over that time (0 when the run was too
+// short to see two counts). It is read off the consumer's counter, not off
+// _count: counting needs a refresh, and refreshing the node every poll
+// slowed its indexing (the OpenSearch-alone sweep it is compared with is
+// timed to the last acknowledgement too, with no refresh).
 func (r e2eRun) sustained(docs int64) float64 {
-	d := r.searchable - r.firstSeen
+	d := r.delivered - r.firstSeen
 	if r.firstSeen == 0 || d <= 0 || docs <= r.firstDocs {
 		return 0
 	}
@@ -356,12 +363,20 @@ func (r *runner) runVariant(ctx context.Context, s *e2e.Stack, name string, v e2
 	// The last value of a duplicated variable wins (os/exec).
 	env := append(res.Env(), "SIEM_SHARD_SYNC_MS=500", "SIEM_IDLE_TIME_MS=200", "SIEM_GEOIP="+e.GeoIP, "SIEM_IOC="+e.IOC,
 		"SIEM_INDEX_SUFFIX="+benchSuffix(res), "OPENSEARCH_URL="+osURL)
-	cons, err := e2e.Start(r.cliBin, "consumer", logDir, env, "consumer")
+	consAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	cons, err := e2e.Start(r.cliBin, "consumer", logDir, append(env, "SIEM_METRICS_ADDR="+consAddr), "consumer")
 	if err != nil {
 		return err
 	}
 	defer cons.Stop(60 * time.Second)
-	prod, err := e2e.Start(r.cliBin, "producer", logDir, env, "producer")
+	prodAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	prod, err := e2e.Start(r.cliBin, "producer", logDir, append(env, "SIEM_METRICS_ADDR="+prodAddr), "producer")
 	if err != nil {
 		return err
 	}
@@ -382,6 +397,16 @@ func (r *runner) runVariant(ctx context.Context, s *e2e.Stack, name string, v e2
 		return fmt.Errorf("warm-up object never searchable: %w\nconsumer log:\n%s\nproducer log:\n%s", err, tail(cons.Output(), 2000), tail(prod.Output(), 2000))
 	}
 	want += warmDocs
+	metricsURL := "http://" + consAddr + "/metrics"
+	var warmDelivered int64
+	err = e2e.WaitFor(ctx, time.Minute, func() (bool, error) {
+		n, err := deliveredTotal(ctx, metricsURL)
+		warmDelivered = n
+		return err == nil && n >= warmDocs, nil
+	})
+	if err != nil {
+		return fmt.Errorf("consumer metrics at %s: %d delivered after the warm-up: %w", metricsURL, warmDelivered, err)
+	}
 
 	pcpu0, ccpu0 := procCPU(r.cliBin, "producer"), procCPU(r.cliBin, "consumer")
 	logFrom := len(cons.Output())
@@ -393,9 +418,11 @@ func (r *runner) runVariant(ctx context.Context, s *e2e.Stack, name string, v e2
 	}
 	run.upload = time.Since(t0)
 	var got int64
+	timeout := time.Duration(max(3, r.o.e2eEvents/1000))*time.Second + 2*time.Minute
 	// A fixed short poll (not WaitFor's backoff): the sustained rate is
-	// read off these counts.
-	err = pollEvery(ctx, 200*time.Millisecond, time.Duration(max(3, r.o.e2eEvents/1000))*time.Second+2*time.Minute, func() (bool, error) {
+	// read off these counts. The consumer's counter, not _count: that
+	// would refresh the node five times a second while it indexes.
+	err = pollEvery(ctx, 200*time.Millisecond, timeout, func() (bool, error) {
 		if run.producerDone == 0 {
 			qa, err := s.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &res.QueueURL,
 				AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
@@ -403,14 +430,27 @@ func (r *runner) runVariant(ctx context.Context, s *e2e.Stack, name string, v e2
 				run.producerDone = time.Since(t0)
 			}
 		}
+		n, err := deliveredTotal(ctx, metricsURL)
+		if err != nil {
+			return false, nil
+		}
+		got = n - warmDelivered
+		if run.firstSeen == 0 && got > 0 {
+			run.firstSeen, run.firstDocs = time.Since(t0), got
+		}
+		return got >= want-warmDocs, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%d of %d documents delivered: %w\nconsumer log:\n%s", got, want-warmDocs, err, tail(cons.Output(), 3000))
+	}
+	run.delivered = time.Since(t0)
+	// Then searchable: every document counted (each poll refreshes).
+	err = pollEvery(ctx, 200*time.Millisecond, timeout, func() (bool, error) {
 		n, err := s.Count(ctx, indices, query)
 		if err != nil {
 			return false, nil
 		}
 		got = n
-		if run.firstSeen == 0 && n > warmDocs {
-			run.firstSeen, run.firstDocs = time.Since(t0), n-warmDocs
-		}
 		return n >= want, nil
 	})
 	if err != nil {
@@ -643,6 +683,58 @@ func limitCuts(log string) map[string]int {
 		}
 	}
 	return cuts
+}
+
+// freeAddr is a loopback address with a port free now (for a process's
+// metrics endpoint).
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// deliveredTotal is the sum of siemstream_events_delivered_total over its
+// log types at a Prometheus text endpoint.
+func deliveredTotal(ctx context.Context, url string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+	}
+	return sumCounter(b, "siemstream_events_delivered_total"), nil
+}
+
+// sumCounter adds up the samples of one metric in Prometheus text format.
+func sumCounter(text []byte, name string) int64 {
+	var sum float64
+	for _, line := range strings.Split(string(text), "\n") {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || rest == "" || (rest[0] != '{' && rest[0] != ' ') {
+			continue
+		}
+		f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+		if len(f) == 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+			sum += v
+		}
+	}
+	return int64(sum)
 }
 
 // pollEvery calls cond every interval until it is true, fails, or timeout

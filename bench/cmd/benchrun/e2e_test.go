@@ -59,7 +59,7 @@ func TestE2EFractions(t *testing.T) {
 			{delay: 0, best: bulkLevel{clients: 4, took: time.Second}},                          // 10,000 docs/s
 			{delay: 100 * time.Millisecond, best: bulkLevel{clients: 8, took: 2 * time.Second}}, // 5,000 docs/s
 		}}
-	run := e2eRun{e2eVariant: e2eVariant{4, 0}, searchable: 2 * time.Second, firstSeen: time.Second, firstDocs: 1000}
+	run := e2eRun{e2eVariant: e2eVariant{4, 0}, delivered: 2 * time.Second, searchable: 2 * time.Second, firstSeen: time.Second, firstDocs: 1000}
 	if got := run.sustained(e.docs); got != 9000 {
 		t.Fatalf("sustained %v, want 9000", got)
 	}
@@ -97,5 +97,26 @@ not json "bulk_backpressure"
 	}
 	if c := cutsCell(limitCuts("")); c != "0" {
 		t.Fatalf("cell %q, want 0", c)
+	}
+}
+
+// TestSumCounter reads one counter's samples out of Prometheus text, every
+// label set added, other metrics (and a longer name it prefixes) left out.
+func TestSumCounter(t *testing.T) {
+	text := []byte(`# HELP siemstream_events_delivered_total Documents OpenSearch acknowledged.
+# TYPE siemstream_events_delivered_total counter
+siemstream_events_delivered_total{log_type="alb"} 12
+siemstream_events_delivered_total{log_type="vpcflowlogs"} 1.0005e+06
+siemstream_events_delivered_total_extra 99
+siemstream_events_total{log_type="alb"} 7
+`)
+	if got := sumCounter(text, "siemstream_events_delivered_total"); got != 1000512 {
+		t.Fatalf("sum %d, want 1000512", got)
+	}
+	if got := sumCounter([]byte("siemstream_events_delivered_total 5\n"), "siemstream_events_delivered_total"); got != 5 {
+		t.Fatalf("sum without labels %d, want 5", got)
+	}
+	if got := sumCounter(nil, "x"); got != 0 {
+		t.Fatalf("empty text: %d", got)
 	}
 }

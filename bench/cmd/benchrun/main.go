@@ -8,7 +8,7 @@
 //     GOMAXPROCS=1;
 //  5. peak RSS of the producer on a 1 GiB object and of the consumer under
 //     several in-flight settings (child processes, bench/cmd/benchmem);
-//  6. end to end on the local stack (upload → searchable), with the
+//  6. end to end on the local stack (upload → acknowledged → searchable), with the
 //     per-stage time of the same data run in-process.
 //
 // Raw results go to bench/results/<date>-<gitsha>.txt in `go test -bench`

@@ -120,3 +120,20 @@ siemstream_events_total{log_type="alb"} 7
 		t.Fatalf("empty text: %d", got)
 	}
 }
+
+// TestBulkLevelRate: the OpenSearch-alone rate is timed like the end-to-end
+// sustained rate, from the first acknowledgement to the last, and falls
+// back to the whole time when the first request was the only one.
+func TestBulkLevelRate(t *testing.T) {
+	l := bulkLevel{took: 3 * time.Second, first: time.Second, firstDocs: 1000}
+	if got := l.rate(11000); got != 5000 {
+		t.Fatalf("rate %v, want 5000 (10,000 docs in 2 s)", got)
+	}
+	one := bulkLevel{took: 2 * time.Second, first: 2 * time.Second, firstDocs: 1000}
+	if got := one.rate(1000); got != 500 {
+		t.Fatalf("one request: rate %v, want 500", got)
+	}
+	if got := (bulkLevel{took: time.Second}).rate(100); got != 100 {
+		t.Fatalf("no first: rate %v, want 100", got)
+	}
+}

@@ -23,9 +23,6 @@ const Lanes = 16
 // Size is the size of a digest.
 const Size = md5.Size
 
-// forceGeneric makes Sum16 use crypto/md5 (tests compare the two ways).
-var forceGeneric bool
-
 // Hasher holds the staging buffer of Sum16 (reused: a Hasher allocates
 // only when a call needs more room than any call before). Its zero value
 // is ready; it is not safe for concurrent use.
@@ -36,11 +33,14 @@ type Hasher struct {
 	offs [Lanes]uint32
 	nblk [Lanes]uint32    // blocks of each lane (0: no message)
 	dig  [4][Lanes]uint32 // the state words A-D of each lane
+	// generic makes Sum16 use crypto/md5 (tests compare the two ways).
+	generic bool
 }
 
-// Vector reports whether Sum16 hashes the lanes at once (else it calls
-// crypto/md5 for each message, and batching messages gains nothing).
-func Vector() bool { return haveVector && !forceGeneric }
+// Vector reports whether Sum16 hashes the lanes at once on this machine
+// (else it calls crypto/md5 for each message, and batching messages gains
+// nothing).
+func Vector() bool { return haveVector }
 
 // Sum16 sets dst[i] to the MD5 digest of msgs[i]. len(msgs) must be at
 // most Lanes and len(dst) at least len(msgs).
@@ -53,7 +53,7 @@ func (h *Hasher) Sum16(dst [][Size]byte, msgs [][]byte) {
 		panic(fmt.Sprintf("md5x: Sum16 of %d messages into %d digests", len(msgs), len(dst)))
 	}
 	alone := uint32(1)<<len(msgs) - 1
-	if Vector() && len(msgs) > 0 {
+	if haveVector && !h.generic && len(msgs) > 0 {
 		alone = h.stage(msgs)
 		if alone != 1<<len(msgs)-1 {
 			h.blocks()

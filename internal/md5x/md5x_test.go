@@ -8,16 +8,12 @@ import (
 	"testing"
 )
 
-// ways runs f with the vector code (where the machine has it) and with
-// crypto/md5 forced.
-func ways(t *testing.T, f func(t *testing.T)) {
-	t.Run(fmt.Sprintf("vector=%v", Vector()), f)
+// ways runs f with a Hasher using the vector code (where the machine has
+// it) and with one forced to crypto/md5.
+func ways(t *testing.T, f func(t *testing.T, h *Hasher)) {
+	t.Run(fmt.Sprintf("vector=%v", Vector()), func(t *testing.T) { f(t, &Hasher{}) })
 	if Vector() {
-		t.Run("generic", func(t *testing.T) {
-			forceGeneric = true
-			defer func() { forceGeneric = false }()
-			f(t)
-		})
+		t.Run("generic", func(t *testing.T) { f(t, &Hasher{generic: true}) })
 	}
 }
 
@@ -50,8 +46,7 @@ func text(n, salt int) []byte {
 }
 
 func TestSum16(t *testing.T) {
-	ways(t, func(t *testing.T) {
-		var h Hasher // one Hasher for all cases: reuse must not leak state
+	ways(t, func(t *testing.T, h *Hasher) { // one Hasher for all cases: reuse must not leak state
 		lens := []int{0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 400, 100 << 10}
 		for _, n := range lens {
 			for count := 1; count <= Lanes; count++ {
@@ -59,7 +54,7 @@ func TestSum16(t *testing.T) {
 				for i := range msgs {
 					msgs[i] = text(n, i)
 				}
-				t.Run(fmt.Sprintf("len=%d/count=%d", n, count), func(t *testing.T) { check(t, &h, msgs) })
+				t.Run(fmt.Sprintf("len=%d/count=%d", n, count), func(t *testing.T) { check(t, h, msgs) })
 			}
 		}
 		t.Run("mixed", func(t *testing.T) {
@@ -68,10 +63,10 @@ func TestSum16(t *testing.T) {
 				for i := range msgs {
 					msgs[i] = text(lens[(i+count)%len(lens)], i)
 				}
-				check(t, &h, msgs)
+				check(t, h, msgs)
 			}
 		})
-		t.Run("none", func(t *testing.T) { check(t, &h, nil) })
+		t.Run("none", func(t *testing.T) { check(t, h, nil) })
 		t.Run("aliased", func(t *testing.T) {
 			// the same slice in every lane, and sub-slices of one buffer
 			b := text(1000, 3)
@@ -79,11 +74,11 @@ func TestSum16(t *testing.T) {
 			for i := range msgs {
 				msgs[i] = b[i*40 : i*40+300+i]
 			}
-			check(t, &h, msgs)
+			check(t, h, msgs)
 			for i := range msgs {
 				msgs[i] = b
 			}
-			check(t, &h, msgs)
+			check(t, h, msgs)
 		})
 	})
 }
@@ -103,9 +98,8 @@ func TestSum16Panics(t *testing.T) {
 }
 
 func TestSum16Random(t *testing.T) {
-	ways(t, func(t *testing.T) {
+	ways(t, func(t *testing.T, h *Hasher) {
 		r := rand.New(rand.NewPCG(1, 2))
-		var h Hasher
 		for range 2000 {
 			msgs := make([][]byte, r.IntN(Lanes+1))
 			for i := range msgs {
@@ -114,7 +108,7 @@ func TestSum16Random(t *testing.T) {
 					msgs[i][j] = byte(r.Uint32())
 				}
 			}
-			check(t, &h, msgs)
+			check(t, h, msgs)
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"slices"
 	"unicode/utf8"
 
-	"github.com/siemstream/siemstream/internal/doc"
 	"github.com/siemstream/siemstream/internal/md5x"
 	"github.com/siemstream/siemstream/schemas"
 	"github.com/siemstream/siemstream/stages"
@@ -38,8 +37,8 @@ func (s *Stage) hashIDs(sc *scratch, b *stages.Batch) {
 	for i := range b.Events {
 		p.at[i] = -1
 		e := &b.Events[i]
-		// runPlan's first checks
-		if e.Status != stages.Keep || e.Doc == nil && e.Flat == nil || e.Env != nil || e.Src == nil || len(e.Raw) >= doc.TruncateFieldBytes {
+		// the events Process hands runPlan
+		if e.Status != stages.Keep || e.Doc == nil && e.Flat == nil || !planInput(e) {
 			continue
 		}
 		if e.Src != sc.si.src {

@@ -452,6 +452,9 @@ func message(sc *scratch, lt *schemas.LogType, e *stages.Event) ([]byte, error) 
 		// keeps the last line's '\n' for this (split.KindMultiline).
 		return append(sc.msg[:0], validUTF8(sc, raw)...), nil
 	}
+	if m, ok := rawMessage(lt, raw); ok { // the common case, as hashIDs takes it
+		return append(sc.msg[:0], m...), nil
+	}
 	return append(sc.msg[:0], pyStrip(validUTF8(sc, raw))...), nil
 }
 

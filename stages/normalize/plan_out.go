@@ -623,9 +623,16 @@ func (s *Stage) plan(sc *scratch, e *stages.Event) *outPlan {
 
 // runPlan writes e's document with its plan; false leaves e untouched for
 // the tree path. The record is e.Flat (decode split it) or e.Doc.
+// planInput reports whether a plan may write e at all: no wrapper (the
+// plan writes no envelope fields), a source, and a record short enough
+// that no field of it needs es-loader's truncation.
+func planInput(e *stages.Event) bool {
+	return e.Env == nil && e.Src != nil && len(e.Raw) < doc.TruncateFieldBytes
+}
+
 func (s *Stage) runPlan(sc *scratch, e *stages.Event, arena *stages.Arena) bool {
 	lt := sc.si.lt
-	if e.Env != nil || len(e.Raw) >= doc.TruncateFieldBytes || e.Src == nil {
+	if !planInput(e) {
 		return false
 	}
 	st := &sc.ps

@@ -25,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/rs/zerolog"
 
 	"github.com/siemstream/siemstream/bench/fixture"
@@ -743,21 +745,17 @@ func deliveredTotal(ctx context.Context, url string) (int64, error) {
 	return sumCounter(b, "siemstream_events_delivered_total"), nil
 }
 
-// sumCounter adds up the samples of one metric in Prometheus text format.
+// sumCounter adds up the samples of one counter in Prometheus text format
+// (0 when the text does not parse or lacks it).
 func sumCounter(text []byte, name string) int64 {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(text))
+	if err != nil {
+		return 0
+	}
 	var sum float64
-	for _, line := range strings.Split(string(text), "\n") {
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || rest == "" || (rest[0] != '{' && rest[0] != ' ') {
-			continue
-		}
-		f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
-		if len(f) == 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(f[0], 64); err == nil {
-			sum += v
-		}
+	for _, m := range fams[name].GetMetric() {
+		sum += m.GetCounter().GetValue() + m.GetUntyped().GetValue() // untyped: no # TYPE line
 	}
 	return int64(sum)
 }

@@ -37,11 +37,6 @@ type Hasher struct {
 	generic bool
 }
 
-// Vector reports whether Sum16 hashes the lanes at once on this machine
-// (else it calls crypto/md5 for each message, and batching messages gains
-// nothing).
-func Vector() bool { return haveVector }
-
 // Sum16 sets dst[i] to the MD5 digest of msgs[i]. len(msgs) must be at
 // most Lanes and len(dst) at least len(msgs).
 //

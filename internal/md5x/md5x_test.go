@@ -11,8 +11,8 @@ import (
 // ways runs f with a Hasher using the vector code (where the machine has
 // it) and with one forced to crypto/md5.
 func ways(t *testing.T, f func(t *testing.T, h *Hasher)) {
-	t.Run(fmt.Sprintf("vector=%v", Vector()), func(t *testing.T) { f(t, &Hasher{}) })
-	if Vector() {
+	t.Run(fmt.Sprintf("vector=%v", haveVector), func(t *testing.T) { f(t, &Hasher{}) })
+	if haveVector {
 		t.Run("generic", func(t *testing.T) { f(t, &Hasher{generic: true}) })
 	}
 }
